@@ -1,0 +1,155 @@
+// TensorImpl (the C++ tensor as seen from Python), factories, threads, ISA and build info.
+#include <pybind11/numpy.h>
+
+#include "bindings/common.h"
+#include "core/cpu_features.h"
+#include "core/parallel.h"
+#include "dispatch/registry.h"
+#include "ops/fill.h"
+
+namespace dl {
+namespace {
+
+const char* buffer_format(DType d) {
+  switch (d) {
+    case DType::Float32: return "f";
+    case DType::Float64: return "d";
+    case DType::Int64: return "q";
+    case DType::Bool: return "?";
+  }
+  return "B";
+}
+
+py::tuple to_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = s[i];
+  return t;
+}
+
+py::object item(const Tensor& t) {
+  DL_CHECK(t.numel() == 1, Value, "item", "expected a tensor with one element, got shape ", shape_str(t.shape()));
+  Tensor c = t.device().is_cpu() ? t : t.to(cpu_device());
+  switch (c.dtype()) {
+    case DType::Float32: return py::float_(*c.data<float>());
+    case DType::Float64: return py::float_(*c.data<double>());
+    case DType::Int64: return py::int_(*c.data<int64_t>());
+    case DType::Bool: return py::bool_(*c.data<bool>());
+  }
+  return py::none();
+}
+
+}  // namespace
+
+void bind_tensor(py::module_& m) {
+  py::class_<Tensor>(m, "TensorImpl", py::buffer_protocol(),
+                     "dlcore's C++ tensor: a strided view of host or CUDA memory. Use dlcore.Tensor in Python code.")
+      .def_buffer([](const Tensor& t) -> py::buffer_info {
+        check_cpu(t, "numpy");
+        std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
+        for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.stride(i) * static_cast<int64_t>(t.itemsize());
+        return py::buffer_info(t.raw_data(), static_cast<py::ssize_t>(t.itemsize()), buffer_format(t.dtype()),
+                               t.ndim(), shape, strides);
+      })
+      .def_property_readonly("shape", [](const Tensor& t) { return to_tuple(t.shape()); })
+      .def_property_readonly("strides", [](const Tensor& t) { return to_tuple(t.strides()); },
+                             "strides in elements")
+      .def_property_readonly("offset", &Tensor::offset, "offset of the first element, in elements")
+      .def_property_readonly("dtype", [](const Tensor& t) { return std::string(dtype_name(t.dtype())); })
+      .def_property_readonly("device", [](const Tensor& t) { return t.device().str(); })
+      .def_property_readonly("ndim", &Tensor::ndim)
+      .def_property_readonly("data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def("numel", &Tensor::numel)
+      .def("is_contiguous", &Tensor::is_contiguous)
+      .def("contiguous", [](const Tensor& t) { DL_NOGIL; return t.contiguous(); })
+      .def("clone", [](const Tensor& t) { DL_NOGIL; return t.clone(); })
+      .def("to", [](const Tensor& t, const std::string& dev) {
+        Device d = parse_device(dev, "to");
+        DL_NOGIL;
+        return t.to(d);
+      })
+      .def("item", &item)
+      .def("__dlpack__", [](const Tensor& t, py::object stream, py::object max_version, py::object dl_device,
+                            py::object copy) {
+        (void)stream;  // dlcore's CUDA work is synchronous on the default stream
+        if (!copy.is_none() && copy.cast<bool>()) return to_dlpack(t.clone(), max_version);
+        if (!dl_device.is_none()) {
+          auto dev = dl_device.cast<py::tuple>();
+          const int type = dev[0].cast<int>();
+          DL_CHECK(type == (t.device().is_cpu() ? 1 : 2), Runtime, "__dlpack__",
+                   "export to another device is not supported");
+        }
+        return to_dlpack(t, max_version);
+      }, py::kw_only(), py::arg("stream") = py::none(), py::arg("max_version") = py::none(),
+         py::arg("dl_device") = py::none(), py::arg("copy") = py::none())
+      .def("__dlpack_device__", [](const Tensor& t) {
+        return py::make_tuple(t.device().is_cpu() ? 1 : 2, t.device().is_cpu() ? 0 : t.device().index);
+      });
+
+  m.def("as_tensor", [](py::handle obj) { return as_tensor(obj, "as_tensor", "data"); }, py::arg("obj"),
+        "Wrap a NumPy array, DLPack producer, scalar or list as a TensorImpl (zero-copy when possible).");
+  m.def("from_dlpack", [](py::handle obj) { return from_dlpack(obj, "from_dlpack"); }, py::arg("obj"));
+  m.def("empty", [](py::handle shape, py::handle dtype, const std::string& device) {
+    Shape s = parse_shape(shape, "empty");
+    return Tensor::empty(s, parse_dtype(dtype, "empty"), parse_device(device, "empty"), "empty");
+  }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
+  m.def("zeros", [](py::handle shape, py::handle dtype, const std::string& device) {
+    Shape s = parse_shape(shape, "zeros");
+    return Tensor::zeros(s, parse_dtype(dtype, "zeros"), parse_device(device, "zeros"), "zeros");
+  }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
+  m.def("full", [](py::handle shape, double value, py::handle dtype, const std::string& device) {
+    Shape s = parse_shape(shape, "full");
+    Tensor t = Tensor::empty(s, parse_dtype(dtype, "full"), parse_device(device, "full"), "full");
+    DL_NOGIL;
+    fill_(t, value);
+    return t;
+  }, py::arg("shape"), py::arg("value"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
+  m.def("fill_", [](py::handle dst, double value) {
+    Tensor t = as_tensor(dst, "fill_", "dst", true);
+    DL_NOGIL;
+    fill_(t, value);
+  }, py::arg("dst"), py::arg("value"));
+  m.def("copy_", [](py::handle dst, py::handle src) {
+    Tensor d = as_tensor(dst, "copy_", "dst", true), s = as_tensor(src, "copy_", "src");
+    DL_NOGIL;
+    copy_into(d, s, "copy_");
+  }, py::arg("dst"), py::arg("src"), "Copy src into dst (same shape and dtype; any strides; across devices).");
+
+  // Threads and instruction sets.
+  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("get_num_threads", &num_threads);
+  m.def("openmp_enabled", &openmp_enabled);
+  m.def("detected_isa", [] { return std::string(isa_name(detected_isa())); });
+  m.def("active_isa", [] { return std::string(isa_name(active_isa())); });
+  m.def("available_isas", [] {
+    std::vector<std::string> out;
+    for (int i = 0; i <= static_cast<int>(detected_isa()); ++i)
+      if (isa_compiled(static_cast<Isa>(i))) out.push_back(isa_name(static_cast<Isa>(i)));
+    return out;
+  });
+  m.def("set_isa", [](const std::string& name) {
+    for (int i = 0; i < kNumIsas; ++i)
+      if (name == isa_name(static_cast<Isa>(i))) return set_active_isa(static_cast<Isa>(i));
+    fail(ErrorKind::Value, "set_isa", "unknown ISA '", name, "' (expected baseline, avx2 or avx512)");
+  }, py::arg("name"));
+  m.def("kernels", [] {
+    py::dict d;
+    for (const auto& k : registered_kernels()) d[py::str(k.op)] = k.variants;
+    return d;
+  }, "Every registered op and the variants (cpu:<isa>, cuda) it has.");
+
+  // CUDA.
+  m.def("cuda_compiled", &cuda_compiled);
+  m.def("cuda_device_count", [] {
+    const CudaHooks& h = cuda_hooks();
+    return h.device_count ? h.device_count() : 0;
+  });
+  m.def("cuda_device_names", [] {
+    const CudaHooks& h = cuda_hooks();
+    std::vector<std::string> names;
+    const int n = h.device_count ? h.device_count() : 0;
+    for (int i = 0; i < n; ++i) names.emplace_back(h.device_name(i));
+    return names;
+  });
+}
+
+}  // namespace dl

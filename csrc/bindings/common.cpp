@@ -1,0 +1,177 @@
+#include "bindings/common.h"
+
+#include <string>
+
+namespace dl {
+
+void register_error_translator() {
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      PyObject* type = PyExc_RuntimeError;
+      switch (e.kind()) {
+        case ErrorKind::Value: type = PyExc_ValueError; break;
+        case ErrorKind::Type: type = PyExc_TypeError; break;
+        case ErrorKind::Index: type = PyExc_IndexError; break;
+        case ErrorKind::Memory: type = PyExc_MemoryError; break;
+        case ErrorKind::Runtime: type = PyExc_RuntimeError; break;
+      }
+      PyErr_SetString(type, e.what());
+    }
+  });
+}
+
+namespace {
+
+bool numpy_dtype(const py::dtype& dt, DType* out) {
+  if (dt.byteorder() == '>') return false;  // big-endian data would be misread
+  const char kind = dt.kind();
+  const auto size = dt.itemsize();
+  if (kind == 'f' && size == 4) *out = DType::Float32;
+  else if (kind == 'f' && size == 8) *out = DType::Float64;
+  else if (kind == 'i' && size == 8) *out = DType::Int64;
+  else if (kind == 'b' && size == 1) *out = DType::Bool;
+  else return false;
+  return true;
+}
+
+std::string describe(py::handle obj) {
+  return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
+}
+
+// Wraps a NumPy array without copying.  The Storage keeps the array alive; its deleter takes the
+// GIL because the last reference may be dropped by a kernel thread that released it.
+Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool writable) {
+  DType dt;
+  if (!numpy_dtype(arr.dtype(), &dt))
+    fail(ErrorKind::Type, op, "unsupported dtype ", py::str(arr.dtype()).cast<std::string>(), " for '", arg,
+         "' (supported: float32, float64, int64, bool)");
+  if (writable && !arr.writeable()) fail(ErrorKind::Value, op, "'", arg, "' is read-only");
+  const auto item = static_cast<py::ssize_t>(itemsize(dt));
+  const bool aligned = (reinterpret_cast<uintptr_t>(arr.data()) % static_cast<uintptr_t>(item)) == 0;
+  bool strides_ok = true;
+  Shape shape(static_cast<size_t>(arr.ndim())), strides(static_cast<size_t>(arr.ndim()));
+  for (py::ssize_t i = 0; i < arr.ndim(); ++i) {
+    shape[static_cast<size_t>(i)] = arr.shape(i);
+    strides_ok = strides_ok && arr.strides(i) % item == 0;
+    strides[static_cast<size_t>(i)] = arr.strides(i) / item;
+  }
+  if (!aligned || !strides_ok) {
+    if (writable) fail(ErrorKind::Value, op, "'", arg, "' is not aligned to its element size");
+    // Byte strides that are not a multiple of the item size: copy once, never misread.
+    py::array copy = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+    return wrap_numpy(copy, op, arg, false);
+  }
+  auto* keep = new py::object(arr);
+  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()),
+                                           cpu_device(), [keep](void*) {
+                                             py::gil_scoped_acquire gil;
+                                             delete keep;
+                                           });
+  return Tensor(std::move(storage), std::move(shape), std::move(strides), 0, dt);
+}
+
+}  // namespace
+
+Tensor as_tensor(py::handle obj, const char* op, const char* arg, bool writable) {
+  if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
+  if (obj.is_none()) fail(ErrorKind::Type, op, "expected an array for '", arg, "', got None");
+  if (py::isinstance<py::array>(obj)) return wrap_numpy(py::reinterpret_borrow<py::array>(obj), op, arg, writable);
+  // Our Python-level dlcore.Tensor keeps its TensorImpl in `_impl`.
+  if (py::hasattr(obj, "_impl")) {
+    py::object impl = obj.attr("_impl");
+    if (py::isinstance<Tensor>(impl)) return impl.cast<Tensor>();
+  }
+  if (py::isinstance<py::bool_>(obj)) {
+    Tensor t = Tensor::empty({}, DType::Bool, cpu_device(), op);
+    *t.data<bool>() = obj.cast<bool>();
+    return t;
+  }
+  if (py::isinstance<py::int_>(obj)) {
+    Tensor t = Tensor::empty({}, DType::Int64, cpu_device(), op);
+    try {
+      *t.data<int64_t>() = obj.cast<int64_t>();
+    } catch (const py::cast_error&) {
+      fail(ErrorKind::Value, op, "integer for '", arg, "' does not fit in int64");
+    }
+    return t;
+  }
+  if (py::isinstance<py::float_>(obj)) {
+    Tensor t = Tensor::empty({}, DType::Float32, cpu_device(), op);
+    *t.data<float>() = static_cast<float>(obj.cast<double>());
+    return t;
+  }
+  if (py::hasattr(obj, "__dlpack__")) return from_dlpack(obj, op);
+  if (py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj) || py::hasattr(obj, "__array__") ||
+      PyObject_CheckBuffer(obj.ptr())) {
+    py::module_ np = py::module_::import("numpy");
+    py::array arr = np.attr("asarray")(obj);
+    // Python lists of floats become float32 and of ints int64, as torch.tensor does.
+    if (!py::hasattr(obj, "__array__") && !PyObject_CheckBuffer(obj.ptr())) {
+      const char kind = arr.dtype().kind();
+      if (kind == 'f') arr = np.attr("asarray")(arr, "float32");
+      else if (kind == 'i' || kind == 'u') arr = np.attr("asarray")(arr, "int64");
+    }
+    return wrap_numpy(arr, op, arg, writable);
+  }
+  fail(ErrorKind::Type, op, "expected an array (numpy, dlcore, DLPack) for '", arg, "', got ", describe(obj));
+}
+
+Tensor as_optional_tensor(py::handle obj, const char* op, const char* arg) {
+  if (obj.is_none()) return Tensor();
+  return as_tensor(obj, op, arg);
+}
+
+DType parse_dtype(py::handle dtype, const char* op) {
+  std::string name;
+  if (py::isinstance<py::str>(dtype)) {
+    name = dtype.cast<std::string>();
+  } else {
+    py::module_ np = py::module_::import("numpy");
+    try {
+      name = py::str(np.attr("dtype")(dtype).attr("name")).cast<std::string>();
+    } catch (const py::error_already_set&) {
+      fail(ErrorKind::Type, op, "cannot interpret ", describe(dtype), " as a dtype");
+    }
+  }
+  if (name == "float32" || name == "float") return DType::Float32;
+  if (name == "float64" || name == "double") return DType::Float64;
+  if (name == "int64" || name == "long") return DType::Int64;
+  if (name == "bool") return DType::Bool;
+  fail(ErrorKind::Type, op, "unsupported dtype '", name, "' (supported: float32, float64, int64, bool)");
+}
+
+Shape parse_shape(py::handle shape, const char* op) {
+  Shape out;
+  auto take = [&](py::handle h) {
+    if (!py::isinstance<py::int_>(h) && !py::hasattr(h, "__index__"))
+      fail(ErrorKind::Type, op, "shape entries must be integers, got ", describe(h));
+    int64_t v;
+    try {
+      v = py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
+    } catch (const py::cast_error&) {
+      fail(ErrorKind::Value, op, "shape entry does not fit in int64");
+    }
+    DL_CHECK(v >= 0, Value, op, "shape entries must be non-negative, got ", v);
+    out.push_back(v);
+  };
+  if (py::isinstance<py::int_>(shape)) {
+    take(shape);
+  } else if (py::isinstance<py::sequence>(shape) && !py::isinstance<py::str>(shape)) {
+    for (py::handle h : py::reinterpret_borrow<py::sequence>(shape)) take(h);
+  } else {
+    fail(ErrorKind::Type, op, "expected a shape (int or sequence of ints), got ", describe(shape));
+  }
+  checked_numel(out, op);
+  return out;
+}
+
+int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
+  const int64_t lo = ndim == 0 ? -1 : -ndim, hi = ndim == 0 ? 0 : ndim - 1;
+  if (axis < lo || axis > hi)
+    fail(ErrorKind::Value, op, "axis ", axis, " is out of range for a tensor of ", ndim, " dimension(s)");
+  return axis < 0 ? axis + (ndim == 0 ? 1 : ndim) : axis;
+}
+
+}  // namespace dl

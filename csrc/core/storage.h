@@ -1,0 +1,50 @@
+// A block of memory on one device, shared by every tensor that views it.  The memory is either
+// allocated by dlcore (64-byte aligned on the host, cudaMalloc on a GPU) or borrowed from another
+// library (a NumPy array, a DLPack producer) and released through the owner's deleter.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "core/device.h"
+
+namespace dl {
+
+class Storage {
+ public:
+  using Deleter = std::function<void(void*)>;
+  Storage(void* data, size_t nbytes, Device device, Deleter deleter)
+      : data_(data), nbytes_(nbytes), device_(device), deleter_(std::move(deleter)) {}
+  ~Storage() {
+    if (deleter_) deleter_(data_);
+  }
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+
+  void* data() const { return data_; }
+  size_t nbytes() const { return nbytes_; }
+  const Device& device() const { return device_; }
+
+  // Allocates nbytes on device; raises MemoryError (naming op) when the allocator refuses.
+  static std::shared_ptr<Storage> allocate(size_t nbytes, const Device& device, const char* op);
+
+ private:
+  void* data_;
+  size_t nbytes_;
+  Device device_;
+  Deleter deleter_;
+};
+
+// Device memory hooks, filled in by csrc/cuda when dlcore is built with CUDA.
+struct CudaHooks {
+  void* (*malloc)(size_t nbytes, int device) = nullptr;   // returns nullptr on failure
+  void (*free)(void* ptr, int device) = nullptr;
+  // kind: 0 host->device, 1 device->host, 2 device->device
+  void (*memcpy)(void* dst, const void* src, size_t nbytes, int kind, int device) = nullptr;
+  int (*device_count)() = nullptr;
+  const char* (*device_name)(int device) = nullptr;
+};
+CudaHooks& cuda_hooks();
+bool cuda_compiled();
+
+}  // namespace dl

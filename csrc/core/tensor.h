@@ -1,0 +1,79 @@
+// The core tensor: a view (shape, strides in elements, offset in elements, dtype) of a Storage.
+// Tensors are cheap handles; copying one shares the memory.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/storage.h"
+
+namespace dl {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& s);          // "(2, 3)"
+Shape contiguous_strides(const Shape& shape);   // row-major, in elements
+// Product of the sizes; raises ValueError naming op on negative sizes or int64 overflow.
+int64_t checked_numel(const Shape& shape, const char* op);
+
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(std::shared_ptr<Storage> storage, Shape shape, Shape strides, int64_t offset, DType dtype)
+      : storage_(std::move(storage)), shape_(std::move(shape)), strides_(std::move(strides)),
+        offset_(offset), dtype_(dtype) {}
+
+  // A new, uninitialised, contiguous tensor.
+  static Tensor empty(const Shape& shape, DType dtype, const Device& device = cpu_device(),
+                      const char* op = "empty");
+  static Tensor zeros(const Shape& shape, DType dtype, const Device& device = cpu_device(),
+                      const char* op = "zeros");
+
+  bool defined() const { return storage_ != nullptr; }
+  const Shape& shape() const { return shape_; }
+  const Shape& strides() const { return strides_; }
+  int64_t size(int64_t dim) const { return shape_[static_cast<size_t>(dim)]; }
+  int64_t stride(int64_t dim) const { return strides_[static_cast<size_t>(dim)]; }
+  int64_t ndim() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t offset() const { return offset_; }
+  int64_t numel() const;
+  DType dtype() const { return dtype_; }
+  size_t itemsize() const { return dl::itemsize(dtype_); }
+  const Device& device() const { return storage_->device(); }
+  const std::shared_ptr<Storage>& storage() const { return storage_; }
+  bool is_contiguous() const;
+
+  void* raw_data() const {
+    return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(itemsize());
+  }
+  template <class T>
+  T* data() const { return static_cast<T*>(raw_data()); }
+
+  // Same memory, new shape/strides/offset (no checks beyond the caller's).
+  Tensor view(Shape shape, Shape strides, int64_t offset) const {
+    return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
+  }
+  // Self if contiguous, else a contiguous copy.
+  Tensor contiguous() const;
+  // A contiguous copy on `device`.
+  Tensor to(const Device& device) const;
+  Tensor clone() const { return to(device()); }
+
+ private:
+  std::shared_ptr<Storage> storage_;
+  Shape shape_;
+  Shape strides_;
+  int64_t offset_ = 0;
+  DType dtype_ = DType::Float32;
+};
+
+// Copies src into dst elementwise (same shape and dtype, any strides, same device).
+void copy_into(const Tensor& dst, const Tensor& src, const char* op);
+
+// Raises RuntimeError naming op unless t is on the CPU.
+void check_cpu(const Tensor& t, const char* op);
+
+}  // namespace dl

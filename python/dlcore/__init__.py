@@ -1,0 +1,24 @@
+"""dlcore: fast, deterministic deep-learning kernels behind a PyTorch-shaped API.
+
+    import dlcore
+    x = dlcore.from_numpy(np.ones((2, 3), np.float32))   # zero copy
+    dlcore.info()                                         # ISA, threads, CUDA
+
+Array-level kernels (NumPy in -> NumPy out, Tensor in -> Tensor out) live in ``dlcore.ops``.
+"""
+from __future__ import annotations
+
+from . import _core
+
+__version__ = _core.__version__
+
+from . import cuda, ops  # noqa: E402
+from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
+from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
+from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
+
+__all__ = [
+    "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
+    "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
+    "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
+]

@@ -1,0 +1,36 @@
+"""The bridge between array-level ops and the C++ bindings.
+
+Inputs may be NumPy arrays, dlcore Tensors, DLPack producers (PyTorch, JAX, CuPy), Python
+scalars or lists; they reach C++ without copies (the binding does the conversion).  Results come
+back as dlcore Tensors when any input was a Tensor (or the result lives on a GPU), else as NumPy
+arrays that view the result's memory.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from .._tensor import Tensor
+
+
+def unwrap(x):
+    """The TensorImpl of a dlcore Tensor; anything else passes through to the binding."""
+    return x._impl if isinstance(x, Tensor) else x
+
+
+def wrap(impl, *inputs):
+    """Return `impl` in the caller's currency: Tensor if any input was one, else NumPy."""
+    if impl is None:
+        return None
+    if isinstance(impl, tuple):
+        return tuple(wrap(i, *inputs) for i in impl)
+    if impl.device != "cpu" or any(isinstance(i, Tensor) for i in inputs):
+        return Tensor(impl)
+    return np.asarray(impl)
+
+
+def wants_tensor(*inputs) -> bool:
+    return any(isinstance(i, Tensor) for i in inputs)
+
+
+__all__ = ["unwrap", "wrap", "wants_tensor", "_core"]

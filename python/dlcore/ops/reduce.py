@@ -1,0 +1,4 @@
+"""reduce ops (array level)."""
+from __future__ import annotations
+
+__all__: list = []

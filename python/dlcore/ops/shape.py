@@ -1,0 +1,4 @@
+"""shape ops (array level)."""
+from __future__ import annotations
+
+__all__: list = []
