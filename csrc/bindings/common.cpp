@@ -60,7 +60,8 @@ Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool wr
   if (!aligned || !strides_ok) {
     if (writable) fail(ErrorKind::Value, op, "'", arg, "' is not aligned to its element size");
     // Byte strides that are not a multiple of the item size: copy once, never misread.
-    py::array copy = py::array::ensure(arr, py::array::c_style | py::array::forcecast);
+    // (np.array(copy=True) always returns fresh, aligned, C-ordered memory.)
+    py::array copy = py::module_::import("numpy").attr("array")(arr, py::arg("copy") = true, py::arg("order") = "C");
     return wrap_numpy(copy, op, arg, false);
   }
   auto* keep = new py::object(arr);
