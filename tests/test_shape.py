@@ -532,3 +532,18 @@ def test_masked_fill_large_and_errors():
         ops.masked_fill(a, np.zeros((2, 257), bool), 1.0)
     with pytest.raises(ValueError, match="^masked_fill: "):
         ops.masked_fill(a[0], np.zeros((300, 257), bool), 1.0)
+
+
+def test_tensor_and_dlpack_inputs(torch):
+    a = rand((3, 4))
+    t = dlcore.from_numpy(a.copy())
+    out = ops.cat([t, ops.index(t, (slice(None, None, -1),))], 0)
+    assert isinstance(out, dlcore.Tensor)
+    assert_close(out.numpy(), np.concatenate([a, a[::-1]]))
+    e = ops.embedding(t, dlcore.tensor([[2, 0]]))
+    assert isinstance(e, dlcore.Tensor) and e.shape == (1, 2, 4)
+    tt = torch.from_numpy(a.copy())
+    assert_close(ops.pad(tt, (1, 1), "reflect"), torch.nn.functional.pad(tt[None], (1, 1), mode="reflect")[0].numpy())
+    v = ops.transpose(tt, 0, 1)  # a view of torch's memory through DLPack
+    v[0, 1] = 42
+    assert tt[1, 0].item() == 42
