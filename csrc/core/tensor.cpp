@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/parallel.h"
+#include "ops/shape.h"  // transpose_copy: the blocked kernel for copies against the grain
 
 namespace dl {
 
@@ -132,6 +133,10 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op) {
     std::memcpy(d0, s0, item);
     return;
   }
+  // When one side is strided along the innermost dim but contiguous along another (contiguous()
+  // of a transposed/permuted view, or a write into one), a row-wise copy touches one element per
+  // cache line; the shape family's cache-blocked transpose kernel handles that layout.
+  if ((sd.back() != 1 || ss.back() != 1) && transpose_copy(d0, s0, item, shape, sd, ss)) return;
   const int64_t nd = static_cast<int64_t>(shape.size());
   const int64_t inner = shape.back();
   const int64_t rows = n / inner;
