@@ -330,3 +330,17 @@ def test_concurrent_calls_from_python_threads():
     for th in threads:
         th.join()
     assert not errors
+
+
+def test_read_only_numpy_stays_read_only():
+    a = np.arange(6, dtype=np.float32)
+    a.setflags(write=False)
+    t = dlcore.from_numpy(a)
+    view = t.numpy()
+    assert not view.flags.writeable
+    with pytest.raises(ValueError):
+        view[0] = 1
+    with pytest.raises(ValueError, match="^copy_: 'dst' is read-only"):
+        dlcore.ops.copy_(t, np.zeros(6, np.float32))
+    back = np.from_dlpack(t)
+    assert not back.flags.writeable

@@ -48,7 +48,7 @@ void bind_tensor(py::module_& m) {
         std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(t.ndim());
         for (int64_t i = 0; i < t.ndim(); ++i) strides[i] = t.stride(i) * static_cast<int64_t>(t.itemsize());
         return py::buffer_info(t.raw_data(), static_cast<py::ssize_t>(t.itemsize()), buffer_format(t.dtype()),
-                               t.ndim(), shape, strides);
+                               t.ndim(), shape, strides, t.storage()->read_only());
       })
       .def_property_readonly("shape", [](const Tensor& t) { return to_tuple(t.shape()); })
       .def_property_readonly("strides", [](const Tensor& t) { return to_tuple(t.strides()); },

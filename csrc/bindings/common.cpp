@@ -70,12 +70,21 @@ Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool wr
                                              py::gil_scoped_acquire gil;
                                              delete keep;
                                            });
+  storage->set_read_only(!arr.writeable());
   return Tensor(std::move(storage), std::move(shape), std::move(strides), 0, dt);
 }
 
 }  // namespace
 
+static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, bool writable);
+
 Tensor as_tensor(py::handle obj, const char* op, const char* arg, bool writable) {
+  Tensor t = as_tensor_any(obj, op, arg, writable);
+  if (writable && t.storage()->read_only()) fail(ErrorKind::Value, op, "'", arg, "' is read-only");
+  return t;
+}
+
+static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, bool writable) {
   if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
   if (obj.is_none()) fail(ErrorKind::Type, op, "expected an array for '", arg, "', got None");
   if (py::isinstance<py::array>(obj)) return wrap_numpy(py::reinterpret_borrow<py::array>(obj), op, arg, writable);

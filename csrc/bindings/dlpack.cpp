@@ -77,7 +77,7 @@ py::object to_dlpack(const Tensor& tensor, py::object max_version) {
     auto* ex = new Export<DLManagedTensorVersioned>{tensor, tensor.shape(), tensor.strides(), {}};
     fill(ex);
     ex->managed.version = {1, 0};
-    ex->managed.flags = 0;
+    ex->managed.flags = tensor.storage()->read_only() ? kFlagReadOnly : 0;
     return py::reinterpret_steal<py::object>(PyCapsule_New(&ex->managed, kVersioned, [](PyObject* c) {
       capsule_destructor<DLManagedTensorVersioned>(c, kVersioned);
     }));
@@ -105,11 +105,13 @@ Tensor from_dlpack(py::handle obj, const char* op) {
   }
   PyObject* cap = capsule.ptr();
   const DLTensor* t = nullptr;
+  bool read_only = false;
   std::function<void()> release;
   if (PyCapsule_IsValid(cap, kVersioned)) {
     auto* m = static_cast<DLManagedTensorVersioned*>(PyCapsule_GetPointer(cap, kVersioned));
     DL_CHECK(m->version.major == 1, Type, op, "unsupported DLPack major version ", m->version.major);
     t = &m->dl_tensor;
+    read_only = (m->flags & kFlagReadOnly) != 0;
     release = [m] {
       if (m->deleter) m->deleter(m);
     };
@@ -151,6 +153,7 @@ Tensor from_dlpack(py::handle obj, const char* op) {
         rel();
       });
   release = nullptr;  // the storage owns it now
+  storage->set_read_only(read_only);
   return Tensor(std::move(storage), std::move(shape), std::move(strides),
                 static_cast<int64_t>(t->byte_offset / item), dtype);
 }

@@ -24,6 +24,10 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   const Device& device() const { return device_; }
+  // Borrowed memory the owner marked read-only (a non-writeable NumPy array, a DLPack tensor
+  // flagged read-only): views exported back to NumPy stay read-only, and out= arguments refuse it.
+  bool read_only() const { return read_only_; }
+  void set_read_only(bool r) { read_only_ = r; }
 
   // Allocates nbytes on device; raises MemoryError (naming op) when the allocator refuses.
   static std::shared_ptr<Storage> allocate(size_t nbytes, const Device& device, const char* op);
@@ -33,6 +37,7 @@ class Storage {
   size_t nbytes_;
   Device device_;
   Deleter deleter_;
+  bool read_only_ = false;
 };
 
 // Device memory hooks, filled in by csrc/cuda when dlcore is built with CUDA.
