@@ -6,6 +6,10 @@
 // C math functions, not std:: overloads: those are inline wrappers the ISA rule forbids.
 #include <math.h>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "core/isa.h"
 #include "core/parallel.h"
 #include "ops/random.h"
@@ -17,22 +21,24 @@ constexpr int64_t kTileBlocks = 256;     // blocks per tile: 4 KiB of words, sta
 constexpr int64_t kChunkBlocks = 16384;  // blocks per parallel chunk (fixed: thread independent)
 constexpr uint32_t kSideTag = 0x52414E44u;  // counter word 3 of the rejection side stream
 
+// The state lives in 64-bit lanes holding 32-bit words: a product of two masked lanes is one
+// pmuludq, and nothing needs packing back to 32 bits between rounds.  The upper halves of c1, c3
+// and the keys may hold garbage: they only meet other words through XOR and reach a multiply or
+// the output through a 32-bit mask, so the garbage never reaches a result bit.
 #define DL_PHILOX_ROUND(c0, c1, c2, c3, k0, k1)                                        \
   do {                                                                                 \
-    const uint64_t p0_ = static_cast<uint64_t>(0xD2511F53u) * (c0);                    \
-    const uint64_t p1_ = static_cast<uint64_t>(0xCD9E8D57u) * (c2);                    \
-    const uint32_t n0_ = static_cast<uint32_t>(p1_ >> 32) ^ (c1) ^ (k0);               \
-    const uint32_t n2_ = static_cast<uint32_t>(p0_ >> 32) ^ (c3) ^ (k1);               \
-    (c0) = n0_;                                                                        \
-    (c1) = static_cast<uint32_t>(p1_);                                                 \
-    (c2) = n2_;                                                                        \
-    (c3) = static_cast<uint32_t>(p0_);                                                 \
+    const uint64_t p0_ = ((c0) & 0xffffffffu) * uint64_t{0xD2511F53u};                 \
+    const uint64_t p1_ = ((c2) & 0xffffffffu) * uint64_t{0xCD9E8D57u};                 \
+    (c0) = (p1_ >> 32) ^ (c1) ^ (k0);                                                  \
+    (c1) = p1_;                                                                        \
+    (c2) = (p0_ >> 32) ^ (c3) ^ (k1);                                                  \
+    (c3) = p0_;                                                                        \
   } while (0)
 
-#define DL_PHILOX_BUMP(k0, k1) \
-  do {                         \
-    (k0) += 0x9E3779B9u;       \
-    (k1) += 0xBB67AE85u;       \
+#define DL_PHILOX_BUMP(k0, k1)         \
+  do {                                 \
+    (k0) += uint64_t{0x9E3779B9u};     \
+    (k1) += uint64_t{0xBB67AE85u};     \
   } while (0)
 
 #define DL_PHILOX_10(c0, c1, c2, c3, k0, k1)                                        \
@@ -49,42 +55,94 @@ constexpr uint32_t kSideTag = 0x52414E44u;  // counter word 3 of the rejection s
     DL_PHILOX_ROUND(c0, c1, c2, c3, k0, k1);                                        \
   } while (0)
 
-// w[4j + k] = word k of block (first + j), j < nb.  Words are written to four planes first
-// (unit-stride stores vectorise cleanly), then interleaved.
+#if defined(__AVX2__)
+// 32x32->64-bit products of eight 32-bit lanes: even lanes by one pmuludq, odd lanes by another
+// after a shift, then blends put hi and lo halves back into 32-bit lanes (no lane crossing).
+inline void mulhilo8(__m256i a, __m256i m, __m256i& hi, __m256i& lo) {
+  const __m256i pe = _mm256_mul_epu32(a, m);
+  const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
+  lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+  hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+#endif
+
+// w[4j + k] = word k of block (first + j), j < nb.
 void philox_tile(uint64_t seed, uint64_t first, int64_t nb, uint32_t* __restrict w) {
-  alignas(64) uint32_t q0[kTileBlocks], q1[kTileBlocks], q2[kTileBlocks], q3[kTileBlocks];
-  const uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
-  const uint32_t first_lo = static_cast<uint32_t>(first);
-  const uint32_t first_hi = static_cast<uint32_t>(first >> 32);
-#pragma omp simd
-  for (int64_t j = 0; j < nb; ++j) {
-    // 64-bit block number split into two 32-bit words, with the carry done in 32-bit lanes.
-    const uint32_t lo = first_lo + static_cast<uint32_t>(j);
-    uint32_t c0 = lo, c1 = first_hi + (lo < first_lo ? 1u : 0u), c2 = 0, c3 = 0;
-    uint32_t k0 = key0, k1 = key1;
-    DL_PHILOX_10(c0, c1, c2, c3, k0, k1);
-    q0[j] = c0;
-    q1[j] = c1;
-    q2[j] = c2;
-    q3[j] = c3;
+  int64_t j0 = 0;
+#if defined(__AVX2__)
+  // Eight blocks per step in 32-bit lanes (the AVX-512 build uses this path too: it is the tested
+  // one, and Philox is bound by multiplies, which 512-bit pmuludq does not make cheaper per lane).
+  {
+    const __m256i m0 = _mm256_set1_epi32(static_cast<int>(0xD2511F53u));
+    const __m256i m1 = _mm256_set1_epi32(static_cast<int>(0xCD9E8D57u));
+    const __m256i sign = _mm256_set1_epi32(static_cast<int>(0x80000000u));
+    const uint32_t first_lo = static_cast<uint32_t>(first), first_hi = static_cast<uint32_t>(first >> 32);
+    const __m256i base_lo = _mm256_set1_epi32(static_cast<int>(first_lo));
+    const __m256i base_hi = _mm256_set1_epi32(static_cast<int>(first_hi));
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; j0 + 8 <= nb; j0 += 8) {
+      __m256i c0 = _mm256_add_epi32(base_lo, _mm256_add_epi32(iota, _mm256_set1_epi32(static_cast<int>(j0))));
+      // carry into the high word where the low word wrapped: unsigned c0 < first_lo
+      const __m256i wrapped = _mm256_cmpgt_epi32(_mm256_xor_si256(base_lo, sign), _mm256_xor_si256(c0, sign));
+      __m256i c1 = _mm256_sub_epi32(base_hi, wrapped);
+      __m256i c2 = _mm256_setzero_si256(), c3 = _mm256_setzero_si256();
+      uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+      for (int r = 0; r < 10; ++r) {
+        __m256i hi0, lo0, hi1, lo1;
+        mulhilo8(c0, m0, hi0, lo0);
+        mulhilo8(c2, m1, hi1, lo1);
+        c0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+        c1 = lo1;
+        c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+      }
+      // 4x8 transpose: lanes are blocks, the output wants each block's four words together.
+      const __m256i t0 = _mm256_unpacklo_epi32(c0, c1), t1 = _mm256_unpacklo_epi32(c2, c3);
+      const __m256i t2 = _mm256_unpackhi_epi32(c0, c1), t3 = _mm256_unpackhi_epi32(c2, c3);
+      const __m256i u0 = _mm256_unpacklo_epi64(t0, t1), u1 = _mm256_unpackhi_epi64(t0, t1);
+      const __m256i u2 = _mm256_unpacklo_epi64(t2, t3), u3 = _mm256_unpackhi_epi64(t2, t3);
+      __m256i* dst = reinterpret_cast<__m256i*>(w + 4 * j0);
+      _mm256_storeu_si256(dst + 0, _mm256_permute2x128_si256(u0, u1, 0x20));
+      _mm256_storeu_si256(dst + 1, _mm256_permute2x128_si256(u2, u3, 0x20));
+      _mm256_storeu_si256(dst + 2, _mm256_permute2x128_si256(u0, u1, 0x31));
+      _mm256_storeu_si256(dst + 3, _mm256_permute2x128_si256(u2, u3, 0x31));
+    }
   }
+#endif
+  // Portable path (and the AVX2 tail): the compiler vectorises this loop itself.  32-bit lanes
+  // with 64-bit products suit SSE2 (pmuludq on even and odd lanes) better than 64-bit lanes.
+  const uint32_t key0 = static_cast<uint32_t>(seed), key1 = static_cast<uint32_t>(seed >> 32);
 #pragma omp simd
-  for (int64_t j = 0; j < nb; ++j) {
-    w[4 * j + 0] = q0[j];
-    w[4 * j + 1] = q1[j];
-    w[4 * j + 2] = q2[j];
-    w[4 * j + 3] = q3[j];
+  for (int64_t j = j0; j < nb; ++j) {
+    const uint64_t b = first + static_cast<uint64_t>(j);
+    uint32_t c0 = static_cast<uint32_t>(b), c1 = static_cast<uint32_t>(b >> 32), c2 = 0, c3 = 0;
+    uint32_t k0 = key0, k1 = key1;
+    for (int r = 0; r < 10; ++r) {
+      const uint64_t p0 = static_cast<uint64_t>(c0) * 0xD2511F53u;
+      const uint64_t p1 = static_cast<uint64_t>(c2) * 0xCD9E8D57u;
+      c0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
+      c1 = static_cast<uint32_t>(p1);
+      c2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
+      c3 = static_cast<uint32_t>(p0);
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    w[4 * j + 0] = c0;
+    w[4 * j + 1] = c1;
+    w[4 * j + 2] = c2;
+    w[4 * j + 3] = c3;
   }
 }
 
 // Word `word` (0..3) of side-stream block (block, attempt): replacement candidates for rejects.
 uint32_t side_word(uint64_t seed, uint64_t block, uint32_t attempt, int word) {
-  uint32_t c0 = static_cast<uint32_t>(block), c1 = static_cast<uint32_t>(block >> 32);
-  uint32_t c2 = attempt, c3 = kSideTag;
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+  uint64_t c0 = block & 0xffffffffu, c1 = block >> 32, c2 = attempt, c3 = kSideTag;
+  uint64_t k0 = seed & 0xffffffffu, k1 = seed >> 32;
   DL_PHILOX_10(c0, c1, c2, c3, k0, k1);
-  const uint32_t out[4] = {c0, c1, c2, c3};
-  return out[word];
+  const uint64_t out[4] = {c0, c1, c2, c3};
+  return static_cast<uint32_t>(out[word]);
 }
 
 // Runs f(w, e0, e1) over tiles: elements [e0, e1) read their words from w, element e0 first;
