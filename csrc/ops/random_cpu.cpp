@@ -173,7 +173,7 @@ inline double unit_f64(uint32_t lo, uint32_t hi) {
 
 void bits_kernel(const RandomArgs& a) {
   int64_t* out = static_cast<int64_t*>(a.out);
-  drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+  drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
 #pragma omp simd
     for (int64_t e = e0; e < e1; ++e) out[e] = static_cast<int64_t>(w[e - e0]);
   });
@@ -186,7 +186,7 @@ void uniform_kernel(const RandomArgs& a) {
     const float rg = hi - lo;
     // lo + rg*u can round up to hi; the largest float below hi replaces it.
     const float below = nextafterf(hi, lo);
-    drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
 #pragma omp simd
       for (int64_t e = e0; e < e1; ++e) {
         const float x = lo + rg * unit_f32(w[e - e0]);
@@ -197,7 +197,7 @@ void uniform_kernel(const RandomArgs& a) {
     double* __restrict out = static_cast<double*>(a.out);
     const double lo = a.a, hi = a.high, rg = hi - lo;
     const double below = nextafter(hi, lo);
-    drive(a.stream, a.n, 2, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 2, [=](const uint32_t* w, int64_t e0, int64_t e1) {
 #pragma omp simd
       for (int64_t e = e0; e < e1; ++e) {
         const int64_t k = 2 * (e - e0);
@@ -213,7 +213,7 @@ void normal_kernel(const RandomArgs& a) {
     float* out = static_cast<float*>(a.out);
     const float mean = static_cast<float>(a.a), sd = static_cast<float>(a.b);
     const int64_t n = a.n;
-    drive(a.stream, n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; e += 2) {  // e0 is a multiple of 4: pairs never straddle tiles
         const int64_t k = e - e0;
         const float u1 = static_cast<float>(static_cast<int32_t>(w[k] >> 8) + 1) * 0x1p-24f;  // (0, 1]
@@ -228,7 +228,7 @@ void normal_kernel(const RandomArgs& a) {
     double* out = static_cast<double*>(a.out);
     const double mean = a.a, sd = a.b;
     const int64_t n = a.n;
-    drive(a.stream, n, 2, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, n, 2, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; e += 2) {
         const int64_t k = 2 * (e - e0);
         const double u1 = unit_f64(w[k], w[k + 1]) + 0x1p-53;  // exact: (0, 1]
@@ -248,20 +248,23 @@ void bernoulli_typed(const RandomArgs& a) {
   T* __restrict out = static_cast<T*>(a.out);
   const T value = static_cast<T>(a.b);
   if (a.p == nullptr) {
-    const int64_t thr = static_cast<int64_t>(ceil(a.a * 4294967296.0));
-    drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    // word < thr for thr = ceil(p * 2^32) in [0, 2^32]; as word <= thr - 1 it fits 32-bit lanes.
+    const uint64_t thr = static_cast<uint64_t>(ceil(a.a * 4294967296.0));
+    const uint32_t last = static_cast<uint32_t>(thr - 1);
+    const T hit = thr == 0 ? T(0) : value;  // p == 0: never a hit
+    drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
 #pragma omp simd
-      for (int64_t e = e0; e < e1; ++e) out[e] = static_cast<int64_t>(w[e - e0]) < thr ? value : T(0);
+      for (int64_t e = e0; e < e1; ++e) out[e] = w[e - e0] <= last ? hit : T(0);
     });
   } else if (a.p_dtype == DType::Float32) {
     const float* p = static_cast<const float*>(a.p);
-    drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; ++e)
         out[e] = static_cast<double>(w[e - e0]) * 0x1p-32 < static_cast<double>(p[e]) ? value : T(0);
     });
   } else {
     const double* p = static_cast<const double*>(a.p);
-    drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; ++e)
         out[e] = static_cast<double>(w[e - e0]) * 0x1p-32 < p[e] ? value : T(0);
     });
@@ -276,7 +279,7 @@ void randint_kernel(const RandomArgs& a) {
   const uint64_t start = a.stream.start;
   if (range <= (uint64_t{1} << 32)) {
     const uint64_t thr = ((uint64_t{1} << 32) - range) % range;
-    drive(a.stream, a.n, 1, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 1, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; ++e) {
         uint64_t m = static_cast<uint64_t>(w[e - e0]) * range;
         for (uint32_t att = 1; (m & 0xffffffffu) < thr; ++att)
@@ -287,7 +290,7 @@ void randint_kernel(const RandomArgs& a) {
     });
   } else {
     const uint64_t thr = (0 - range) % range;
-    drive(a.stream, a.n, 2, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+    drive(a.stream, a.n, 2, [=](const uint32_t* w, int64_t e0, int64_t e1) {
       for (int64_t e = e0; e < e1; ++e) {
         const int64_t k = 2 * (e - e0);
         uint64_t x = static_cast<uint64_t>(w[k]) | (static_cast<uint64_t>(w[k + 1]) << 32);
@@ -327,7 +330,7 @@ void randperm_kernel(const RandpermArgs& a) {
   for (int64_t i = 0; i < n; ++i) out[i] = i;
   if (n < 2) return;
   const uint64_t seed = a.stream.seed, start = a.stream.start;
-  drive(a.stream, n - 1, 2, [&](const uint32_t* w, int64_t e0, int64_t e1) {
+  drive(a.stream, n - 1, 2, [=](const uint32_t* w, int64_t e0, int64_t e1) {
     for (int64_t k = e0; k < e1; ++k) {
       const uint64_t range = static_cast<uint64_t>(n - k);
       const uint64_t thr = (0 - range) % range;
