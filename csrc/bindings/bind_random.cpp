@@ -4,14 +4,11 @@
 namespace dl {
 namespace {
 
-uint64_t to_u64(py::handle h, const char* op, const char* what) {
-  // Seeds and offsets are unsigned 64-bit; negative seeds wrap like torch.manual_seed's do.
-  py::int_ v = py::int_(py::reinterpret_borrow<py::object>(h));
-  py::int_ mask(py::int_(1).attr("__lshift__")(64).attr("__sub__")(1));
-  py::object wrapped = v.attr("__and__")(mask);
-  (void)what;
-  (void)op;
-  return wrapped.cast<uint64_t>();
+// Seeds and offsets are unsigned 64-bit; other ints are taken modulo 2^64 (so -1 is 2^64 - 1).
+uint64_t to_u64(py::handle h) {
+  py::object v = py::int_(py::reinterpret_borrow<py::object>(h));
+  py::object mask = py::int_(1).attr("__lshift__")(64).attr("__sub__")(1);
+  return v.attr("__and__")(mask).cast<uint64_t>();
 }
 
 void check_int(py::handle h, const char* op, const char* what) {
@@ -25,7 +22,7 @@ void bind_random(py::module_& m) {
   // Generator state.
   m.def("manual_seed", [](py::handle seed) {
     check_int(seed, "manual_seed", "seed");
-    manual_seed(to_u64(seed, "manual_seed", "seed"));
+    manual_seed(to_u64(seed));
   }, py::arg("seed"));
   m.def("seed", &seed_nondeterministic);
   m.def("initial_seed", &initial_seed);
@@ -38,8 +35,8 @@ void bind_random(py::module_& m) {
              state.size(), " items");
     check_int(state[0], "set_rng_state", "seed");
     check_int(state[1], "set_rng_state", "offset");
-    set_rng_state(RngState{to_u64(state[0], "set_rng_state", "seed"),
-                           to_u64(state[1], "set_rng_state", "offset")});
+    set_rng_state(RngState{to_u64(state[0]),
+                           to_u64(state[1])});
   }, py::arg("state"));
 
   // Raw Philox, for known-answer tests.
@@ -51,7 +48,7 @@ void bind_random(py::module_& m) {
   m.def("random_bits", [](int64_t n, py::handle seed, py::handle offset) {
     check_int(seed, "random_bits", "seed");
     check_int(offset, "random_bits", "offset");
-    const uint64_t s = to_u64(seed, "random_bits", "seed"), o = to_u64(offset, "random_bits", "offset");
+    const uint64_t s = to_u64(seed), o = to_u64(offset);
     DL_NOGIL;
     return random_bits(n, s, o);
   }, py::arg("n"), py::arg("seed"), py::arg("offset") = 0);

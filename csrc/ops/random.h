@@ -10,8 +10,8 @@
 // Element -> stream mapping (relative to the op's first reserved block, "start"):
 //   random_bits        int64 out[i] = word i                                 (ceil(n/4) blocks)
 //   uniform  float32   word i, top 24 bits                                    (ceil(n/4) blocks)
-//   uniform  float64   words 2i (low half), 2i+1 (high half) as uint64, top 53 bits
-//                                                                            (ceil(n/2) blocks)
+//   uniform  float64   words lo = 2i, hi = 2i+1: ((hi >> 5) * 2^26 + (lo >> 6)) / 2^53
+//                      (MT19937's genrand_res53 layout: 53 bits)             (ceil(n/2) blocks)
 //   normal   float32   pair j = i/2 uses words 2j (radius) and 2j+1 (angle); out[2j] is the
 //                      cos branch, out[2j+1] the sin branch                  (ceil(n/4) blocks)
 //   normal   float64   pair j = i/2 uses block j: words 0,1 (radius), 2,3 (angle), 53 bits each
@@ -23,6 +23,9 @@
 // candidate is replaced from a side stream, counter {lo32(b), hi32(b), attempt, 0x52414E44}, which
 // the main stream (counter words 2 and 3 always 0) never touches.  Rejections are rare
 // (probability < range / 2^32 or range / 2^64), so the side stream costs nothing on average.
+// Float transforms use IEEE +, *, sqrt only (no FMA) plus scalar libm log/cos/sin (normal), so
+// every ISA variant gives the same bits on one machine; normal() may differ in the last ulp
+// between machines whose libm picks a different (e.g. FMA) implementation at run time.
 #pragma once
 #include <cstdint>
 
