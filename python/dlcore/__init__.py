@@ -15,10 +15,14 @@ __version__ = _core.__version__
 from . import cuda, ops  # noqa: E402
 from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
 from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
+from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
+                      randint, randn, randn_like, randperm, seed, set_rng_state)
 from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
     "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
+    "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn", "randint",
+    "randperm", "bernoulli", "rand_like", "randn_like",
     "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
 ]
