@@ -9,6 +9,10 @@
 #include "ops/elementwise.h"
 #include "ops/vec_math.h"
 
+// Kernel lambdas run inside `#pragma omp simd` loops: they must inline for the loop to vectorise
+// (GCC does not always inline a lambda that holds a whole erf or log).
+#define DL_LAMBDA __attribute__((always_inline))
+
 namespace dl::DL_ISA_NS {
 namespace {
 
@@ -153,6 +157,23 @@ int64_t ipow(int64_t a, int64_t b) {
   return static_cast<int64_t>(r);
 }
 
+// c ? a : b as a data select (see vm::sel).
+template <class T> DL_VINLINE T sel(bool c, T a, T b) {
+  if constexpr (is_f32<T>) {
+    return vm::sel(c, a, b);
+  } else if constexpr (std::is_same<T, double>::value) {
+    int64_t ia, ib;
+    __builtin_memcpy(&ia, &a, 8);
+    __builtin_memcpy(&ib, &b, 8);
+    const int64_t m = -static_cast<int64_t>(c);
+    const int64_t r = (ia & m) | (ib & ~m);
+    double d;
+    __builtin_memcpy(&d, &r, 8);
+    return d;
+  } else {
+    return c ? a : b;
+  }
+}
 template <class T> DL_VINLINE T exp_(T x) { if constexpr (is_f32<T>) return vm::exp_f(x); else return std::exp(x); }
 template <class T> DL_VINLINE T log_(T x) { if constexpr (is_f32<T>) return vm::log_f(x); else return std::log(x); }
 template <class T> DL_VINLINE T log1p_(T x) { if constexpr (is_f32<T>) return vm::log1p_f(x); else return std::log1p(x); }
@@ -170,12 +191,12 @@ constexpr double kKappa = 0.044715;
 // ---- the kernel -------------------------------------------------------------------------------
 template <class From>
 void cast_from(DType to, const EwBlock& k) {
-  auto conv = [](From x) { return x; };
+  auto conv = [](From x) DL_LAMBDA { return x; };
   switch (to) {
-    case DType::Float32: block1<float, From>(k, [&](From x) { return static_cast<float>(conv(x)); }); break;
-    case DType::Float64: block1<double, From>(k, [&](From x) { return static_cast<double>(conv(x)); }); break;
-    case DType::Int64: block1<int64_t, From>(k, [&](From x) { return static_cast<int64_t>(conv(x)); }); break;
-    case DType::Bool: block1<bool, From>(k, [&](From x) { return conv(x) != From(0); }); break;
+    case DType::Float32: block1<float, From>(k, [&](From x) DL_LAMBDA { return static_cast<float>(conv(x)); }); break;
+    case DType::Float64: block1<double, From>(k, [&](From x) DL_LAMBDA { return static_cast<double>(conv(x)); }); break;
+    case DType::Int64: block1<int64_t, From>(k, [&](From x) DL_LAMBDA { return static_cast<int64_t>(conv(x)); }); break;
+    case DType::Bool: block1<bool, From>(k, [&](From x) DL_LAMBDA { return conv(x) != From(0); }); break;
   }
 }
 
@@ -183,62 +204,62 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
   const DType dt = a.dtype;
   switch (a.op) {
     // binary
-    case EwOp::Add: all2(dt, k, [](auto x, auto y) { return add_(x, y); }); break;
-    case EwOp::Sub: num2(dt, k, [](auto x, auto y) { return sub_(x, y); }); break;
-    case EwOp::Mul: all2(dt, k, [](auto x, auto y) { return mul_(x, y); }); break;
-    case EwOp::Div: float2(dt, k, [](auto x, auto y) { return x / y; }); break;
+    case EwOp::Add: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return add_(x, y); }); break;
+    case EwOp::Sub: num2(dt, k, [](auto x, auto y) DL_LAMBDA { return sub_(x, y); }); break;
+    case EwOp::Mul: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return mul_(x, y); }); break;
+    case EwOp::Div: float2(dt, k, [](auto x, auto y) DL_LAMBDA { return x / y; }); break;
     case EwOp::Pow:
       if (dt == DType::Int64) {
-        block2<int64_t, int64_t>(k, [](int64_t x, int64_t y) { return ipow(x, y); });
+        block2<int64_t, int64_t>(k, [](int64_t x, int64_t y) DL_LAMBDA { return ipow(x, y); });
       } else if (k.s0[1] == 0 && k.s1[1] == 0 &&
                  (dt == DType::Float32 ? *static_cast<const float*>(k.in[1]) == 2.0f
                                        : *static_cast<const double*>(k.in[1]) == 2.0)) {
-        float2(dt, k, [](auto x, auto) { return x * x; });  // exact, as pow(x, 2) is
+        float2(dt, k, [](auto x, auto) DL_LAMBDA { return x * x; });  // exact, as pow(x, 2) is
       } else {
-        float2(dt, k, [](auto x, auto y) { return std::pow(x, y); });
+        float2(dt, k, [](auto x, auto y) DL_LAMBDA { return std::pow(x, y); });
       }
       break;
     // NaN-propagating, as NumPy's maximum/minimum and torch.maximum/minimum.
-    case EwOp::Maximum: all2(dt, k, [](auto x, auto y) { return (x > y || x != x) ? x : y; }); break;
-    case EwOp::Minimum: all2(dt, k, [](auto x, auto y) { return (x < y || x != x) ? x : y; }); break;
-    case EwOp::Eq: cmp2(dt, k, [](auto x, auto y) { return x == y; }); break;
-    case EwOp::Ne: cmp2(dt, k, [](auto x, auto y) { return x != y; }); break;
-    case EwOp::Lt: cmp2(dt, k, [](auto x, auto y) { return x < y; }); break;
-    case EwOp::Le: cmp2(dt, k, [](auto x, auto y) { return x <= y; }); break;
-    case EwOp::Gt: cmp2(dt, k, [](auto x, auto y) { return x > y; }); break;
-    case EwOp::Ge: cmp2(dt, k, [](auto x, auto y) { return x >= y; }); break;
+    case EwOp::Maximum: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return sel((x > y) | (x != x), x, y); }); break;
+    case EwOp::Minimum: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return sel((x < y) | (x != x), x, y); }); break;
+    case EwOp::Eq: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x == y; }); break;
+    case EwOp::Ne: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x != y; }); break;
+    case EwOp::Lt: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x < y; }); break;
+    case EwOp::Le: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x <= y; }); break;
+    case EwOp::Gt: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x > y; }); break;
+    case EwOp::Ge: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x >= y; }); break;
     // unary
-    case EwOp::Neg: num1(dt, k, [](auto x) { return neg_(x); }); break;
-    case EwOp::Abs: num1(dt, k, [](auto x) { return x < 0 ? neg_(x) : (x == 0 ? decltype(x)(0) : x); }); break;
-    case EwOp::Exp: float1(dt, k, [](auto x) { return exp_(x); }); break;
-    case EwOp::Log: float1(dt, k, [](auto x) { return log_(x); }); break;
-    case EwOp::Sqrt: float1(dt, k, [](auto x) { return sqrt_(x); }); break;
-    case EwOp::Rsqrt: float1(dt, k, [](auto x) { return decltype(x)(1) / sqrt_(x); }); break;
-    case EwOp::Tanh: float1(dt, k, [](auto x) { return tanh_(x); }); break;
-    case EwOp::Sigmoid: float1(dt, k, [](auto x) { return sigmoid_(x); }); break;
-    case EwOp::Relu: num1(dt, k, [](auto x) { return x < 0 ? decltype(x)(0) : x; }); break;
+    case EwOp::Neg: num1(dt, k, [](auto x) DL_LAMBDA { return neg_(x); }); break;
+    case EwOp::Abs: num1(dt, k, [](auto x) DL_LAMBDA { return sel(x < 0, neg_(x), sel(x == 0, decltype(x)(0), x)); }); break;
+    case EwOp::Exp: float1(dt, k, [](auto x) DL_LAMBDA { return exp_(x); }); break;
+    case EwOp::Log: float1(dt, k, [](auto x) DL_LAMBDA { return log_(x); }); break;
+    case EwOp::Sqrt: float1(dt, k, [](auto x) DL_LAMBDA { return sqrt_(x); }); break;
+    case EwOp::Rsqrt: float1(dt, k, [](auto x) DL_LAMBDA { return decltype(x)(1) / sqrt_(x); }); break;
+    case EwOp::Tanh: float1(dt, k, [](auto x) DL_LAMBDA { return tanh_(x); }); break;
+    case EwOp::Sigmoid: float1(dt, k, [](auto x) DL_LAMBDA { return sigmoid_(x); }); break;
+    case EwOp::Relu: num1(dt, k, [](auto x) DL_LAMBDA { return sel(x < 0, decltype(x)(0), x); }); break;
     case EwOp::LeakyRelu: {
       const double s = a.p0;
-      float1(dt, k, [s](auto x) { using T = decltype(x); return x > 0 ? x : x * T(s); });
+      float1(dt, k, [s](auto x) DL_LAMBDA { using T = decltype(x); return sel(x > 0, x, x * T(s)); });
       break;
     }
     case EwOp::GeluErf:
-      float1(dt, k, [](auto x) { using T = decltype(x); return x * T(0.5) * (T(1) + erf_(x * T(kSqrt1_2))); });
+      float1(dt, k, [](auto x) DL_LAMBDA { using T = decltype(x); return x * T(0.5) * (T(1) + erf_(x * T(kSqrt1_2))); });
       break;
     case EwOp::GeluTanh:
-      float1(dt, k, [](auto x) {
+      float1(dt, k, [](auto x) DL_LAMBDA {
         using T = decltype(x);
         const T inner = T(kBeta) * (x + T(kKappa) * x * x * x);
         return T(0.5) * x * (T(1) + tanh_(inner));
       });
       break;
-    case EwOp::Silu: float1(dt, k, [](auto x) { using T = decltype(x); return x / (T(1) + exp_(-x)); }); break;
+    case EwOp::Silu: float1(dt, k, [](auto x) DL_LAMBDA { using T = decltype(x); return x / (T(1) + exp_(-x)); }); break;
     case EwOp::Softplus: {
       const double beta = a.p0, thr = a.p1;
-      float1(dt, k, [beta, thr](auto x) {
+      float1(dt, k, [beta, thr](auto x) DL_LAMBDA {
         using T = decltype(x);
         const T xb = x * T(beta);
-        return xb > T(thr) ? x : log1p_(exp_(xb)) / T(beta);
+        return sel(xb > T(thr), x, log1p_(exp_(xb)) / T(beta));
       });
       break;
     }
@@ -251,28 +272,28 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       }
       break;
     // unary backward: (g, x) or (g, y) with y the forward output
-    case EwOp::NegBackward: float2(dt, k, [](auto g, auto) { return -g; }); break;
+    case EwOp::NegBackward: float2(dt, k, [](auto g, auto) DL_LAMBDA { return -g; }); break;
     case EwOp::AbsBackward:
-      float2(dt, k, [](auto g, auto x) { using T = decltype(x); return g * (T(x > 0) - T(x < 0)); });
+      float2(dt, k, [](auto g, auto x) DL_LAMBDA { using T = decltype(x); return g * (T(x > 0) - T(x < 0)); });
       break;
-    case EwOp::ExpBackward: float2(dt, k, [](auto g, auto y) { return g * y; }); break;
-    case EwOp::LogBackward: float2(dt, k, [](auto g, auto x) { return g / x; }); break;
-    case EwOp::SqrtBackward: float2(dt, k, [](auto g, auto y) { return g / (y + y); }); break;
+    case EwOp::ExpBackward: float2(dt, k, [](auto g, auto y) DL_LAMBDA { return g * y; }); break;
+    case EwOp::LogBackward: float2(dt, k, [](auto g, auto x) DL_LAMBDA { return g / x; }); break;
+    case EwOp::SqrtBackward: float2(dt, k, [](auto g, auto y) DL_LAMBDA { return g / (y + y); }); break;
     case EwOp::RsqrtBackward:
-      float2(dt, k, [](auto g, auto y) { using T = decltype(y); return T(-0.5) * g * (y * y * y); });
+      float2(dt, k, [](auto g, auto y) DL_LAMBDA { using T = decltype(y); return T(-0.5) * g * (y * y * y); });
       break;
-    case EwOp::TanhBackward: float2(dt, k, [](auto g, auto y) { using T = decltype(y); return g * (T(1) - y * y); }); break;
+    case EwOp::TanhBackward: float2(dt, k, [](auto g, auto y) DL_LAMBDA { using T = decltype(y); return g * (T(1) - y * y); }); break;
     case EwOp::SigmoidBackward:
-      float2(dt, k, [](auto g, auto y) { using T = decltype(y); return g * (T(1) - y) * y; });
+      float2(dt, k, [](auto g, auto y) DL_LAMBDA { using T = decltype(y); return g * (T(1) - y) * y; });
       break;
-    case EwOp::ReluBackward: float2(dt, k, [](auto g, auto x) { using T = decltype(x); return x <= 0 ? T(0) : g; }); break;
+    case EwOp::ReluBackward: float2(dt, k, [](auto g, auto x) DL_LAMBDA { using T = decltype(x); return sel(x <= 0, T(0), g); }); break;
     case EwOp::LeakyReluBackward: {
       const double s = a.p0;
-      float2(dt, k, [s](auto g, auto x) { using T = decltype(x); return x > 0 ? g : g * T(s); });
+      float2(dt, k, [s](auto g, auto x) DL_LAMBDA { using T = decltype(x); return sel(x > 0, g, g * T(s)); });
       break;
     }
     case EwOp::GeluErfBackward:
-      float2(dt, k, [](auto g, auto x) {
+      float2(dt, k, [](auto g, auto x) DL_LAMBDA {
         using T = decltype(x);
         const T cdf = T(0.5) * (T(1) + erf_(x * T(kSqrt1_2)));
         const T pdf = exp_(T(-0.5) * x * x) * T(kPdf);
@@ -280,7 +301,7 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       });
       break;
     case EwOp::GeluTanhBackward:
-      float2(dt, k, [](auto g, auto x) {
+      float2(dt, k, [](auto g, auto x) DL_LAMBDA {
         using T = decltype(x);
         const T xsq = x * x;
         const T inner = T(kBeta) * (x + T(kKappa) * xsq * x);
@@ -292,7 +313,7 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       });
       break;
     case EwOp::SiluBackward:
-      float2(dt, k, [](auto g, auto x) {
+      float2(dt, k, [](auto g, auto x) DL_LAMBDA {
         using T = decltype(x);
         const T s = sigmoid_(x);
         return g * s * (T(1) + x * (T(1) - s));
@@ -300,17 +321,17 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       break;
     case EwOp::SoftplusBackward: {
       const double beta = a.p0, thr = a.p1;
-      float2(dt, k, [beta, thr](auto g, auto x) {
+      float2(dt, k, [beta, thr](auto g, auto x) DL_LAMBDA {
         using T = decltype(x);
         const T xb = x * T(beta);
         const T z = exp_(xb);
-        return xb > T(thr) ? g : g * z / (z + T(1));
+        return sel(xb > T(thr), g, g * z / (z + T(1)));
       });
       break;
     }
     // ternary
     case EwOp::Where: {
-      auto f = [](bool c, auto x, auto y) { return c ? x : y; };
+      auto f = [](bool c, auto x, auto y) DL_LAMBDA { return sel(c, x, y); };
       switch (dt) {
         case DType::Float32: block3<float, bool, float>(k, f); break;
         case DType::Float64: block3<double, bool, double>(k, f); break;
@@ -322,11 +343,11 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
     case EwOp::PowBackwardA:
     case EwOp::PowBackwardB: {
       const bool wrt_a = a.op == EwOp::PowBackwardA;
-      auto fa = [](auto g, auto x, auto y) {
+      auto fa = [](auto g, auto x, auto y) DL_LAMBDA {
         using T = decltype(x);
         return y == T(0) ? T(0) : g * y * std::pow(x, y - T(1));
       };
-      auto fb = [](auto g, auto x, auto y) {
+      auto fb = [](auto g, auto x, auto y) DL_LAMBDA {
         using T = decltype(x);
         return (x == T(0) && y >= T(0)) ? T(0) : g * std::pow(x, y) * std::log(x);
       };

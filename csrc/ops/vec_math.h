@@ -25,6 +25,12 @@ static DL_VINLINE int32_t as_int(float f) {
   return i;
 }
 static DL_VINLINE float abs_f(float x) { return as_float(as_int(x) & 0x7fffffff); }
+// c ? a : b without control flow: both arms are already evaluated, so GCC (whose default
+// -ftrapping-math forbids speculating a float operation out of a branch) still vectorises.
+static DL_VINLINE float sel(bool c, float a, float b) {
+  const int32_t m = -static_cast<int32_t>(c);
+  return as_float((as_int(a) & m) | (as_int(b) & ~m));
+}
 // |mag| with the sign of s (mag >= 0).
 static DL_VINLINE float with_sign(float mag, float s) {
   return as_float(as_int(mag) | (as_int(s) & static_cast<int32_t>(0x80000000u)));
@@ -34,8 +40,8 @@ static DL_VINLINE float with_sign(float mag, float s) {
 // a degree-7 polynomial on |r| <= ln2/2, and 2^n applied in two halves so results that are
 // subnormal (x down to -103.97) round once, correctly.
 static DL_VINLINE float exp_f(float x) {
-  float xc = x > -104.0f ? x : -104.0f;  // also maps nan to -104 (restored below)
-  xc = xc < 89.0f ? xc : 89.0f;
+  float xc = sel(x > -104.0f, x, -104.0f);  // also maps nan to -104 (restored below)
+  xc = sel(xc < 89.0f, xc, 89.0f);
   const float magic = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
   const float n = (xc * 1.44269504088896341f + magic) - magic;
   float r = xc - n * 0.693359375f;
@@ -51,20 +57,20 @@ static DL_VINLINE float exp_f(float x) {
   const int32_t ni = static_cast<int32_t>(n);
   const int32_t n1 = ni >> 1, n2 = ni - n1;
   const float res = (p * as_float((n1 + 127) << 23)) * as_float((n2 + 127) << 23);
-  return x != x ? x : res;
+  return sel(x != x, x, res);
 }
 
 // log: x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(m) = f - f^2/2 + f^3 P(f), f = m - 1.
 static DL_VINLINE float log_f(float x) {
   const bool sub = x < 1.17549435e-38f;  // subnormal (or <= 0, fixed up below): scale by 2^23
-  const float xs = sub ? x * 8388608.0f : x;
+  const float xs = sel(sub, x * 8388608.0f, x);
   const int32_t ix = as_int(xs);
   int32_t e = (ix >> 23) - 126;
-  e = sub ? e - 23 : e;
+  e -= 23 * static_cast<int32_t>(sub);  // arithmetic, not a select: keeps the loop branch-free
   const float m = as_float((ix & 0x007fffff) | 0x3f000000);  // [0.5, 1)
   const bool low = m < 0.707106781186547524f;
-  const float fe = static_cast<float>(low ? e - 1 : e);
-  const float f = low ? (m + m) - 1.0f : m - 1.0f;
+  const float fe = static_cast<float>(e - static_cast<int32_t>(low));
+  const float f = sel(low, (m + m) - 1.0f, m - 1.0f);
   const float z = f * f;
   float y = 7.0376836292e-2f;
   y = y * f + -1.1514610310e-1f;
@@ -80,19 +86,18 @@ static DL_VINLINE float log_f(float x) {
   y = y - 0.5f * z;
   float r = (f + y) + fe * 0.693359375f;
   const float inf = __builtin_huge_valf();
-  r = x == inf ? inf : r;
-  r = x == 0.0f ? -inf : r;
-  r = x < 0.0f ? __builtin_nanf("") : r;
-  return x != x ? x : r;
+  r = sel(x == inf, inf, r);
+  r = sel(x == 0.0f, -inf, r);
+  r = sel(x < 0.0f, __builtin_nanf(""), r);
+  return sel(x != x, x, r);
 }
 
 // log1p for v >= -1: log(1 + v) * v / ((1 + v) - 1) cancels the rounding of 1 + v.
 static DL_VINLINE float log1p_f(float v) {
   const float u = 1.0f + v;
   const float d = u - 1.0f;
-  const float r = log_f(u) * (v / (d == 0.0f ? 1.0f : d));
-  const float inf = __builtin_huge_valf();
-  return d == 0.0f ? v : (u == inf ? u : r);
+  const float r = log_f(u) * (v / sel(d == 0.0f, 1.0f, d));
+  return sel(d == 0.0f, v, sel(u == __builtin_huge_valf(), u, r));
 }
 
 // tanh: odd polynomial for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1) with x's sign.
@@ -107,7 +112,7 @@ static DL_VINLINE float tanh_f(float x) {
   const float small = p * z * x + x;
   const float e = exp_f(ax + ax);
   const float big = with_sign(1.0f - 2.0f / (e + 1.0f), x);
-  return ax < 0.625f ? small : big;
+  return sel(ax < 0.625f, small, big);
 }
 
 // erf: x P(x^2) on |x| <= 1; beyond, 1 - erfc(|x|) with erfc(x) = exp(g(x) - x^2), g a
@@ -124,8 +129,8 @@ static DL_VINLINE float erf_f(float x) {
   p = p * s + -3.7612628842481044e-01f;
   p = p * s + 1.1283791665105323f;
   const float small = x * p;
-  float a = ax < 4.0f ? ax : 4.0f;  // nan stays nan
-  a = a > 1.0f ? a : 1.0f;
+  float a = sel(ax < 4.0f, ax, 4.0f);  // nan: fixed up below
+  a = sel(a > 1.0f, a, 1.0f);
   const float u = (a - 2.5f) * 0.666666666666666667f;
   float g = 4.13660047336912e-05f;
   g = g * u + -2.274039439701174e-04f;
@@ -137,8 +142,7 @@ static DL_VINLINE float erf_f(float x) {
   g = g * u + -5.290210215760555e-01f;
   g = g * u + -1.5568152770543857f;
   const float big = with_sign(1.0f - exp_f(g - a * a), x);
-  const float r = ax <= 1.0f ? small : big;
-  return x != x ? x : r;
+  return sel(x != x, x, sel(ax <= 1.0f, small, big));
 }
 
 static DL_VINLINE float sigmoid_f(float x) { return 1.0f / (1.0f + exp_f(-x)); }
