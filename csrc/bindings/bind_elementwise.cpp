@@ -23,6 +23,10 @@ EwOperand operand(py::handle obj, const char* op, const char* arg) {
   } else if (PyLong_CheckExact(p)) {
     o.t = as_tensor(obj, op, arg);
     o.python_scalar = true;
+  } else if (PyFloat_Check(p)) {
+    // np.float64 subclasses float: keep it a float64 0-d array (as_tensor would read it as a
+    // float32 Python number).
+    o.t = as_tensor(py::module_::import("numpy").attr("asarray")(obj), op, arg);
   } else {
     o.t = as_tensor(obj, op, arg);
   }
