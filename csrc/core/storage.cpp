@@ -1,6 +1,10 @@
 #include "core/storage.h"
 
+#include <cstdint>
 #include <cstdlib>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "core/error.h"
 
@@ -26,6 +30,15 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, const Device& device, 
   if (device.is_cpu()) {
     void* p = std::aligned_alloc(kAlign, rounded);
     if (p == nullptr) fail(ErrorKind::Memory, op, "out of memory allocating ", nbytes, " bytes");
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // Large buffers: ask for transparent huge pages (as NumPy does) so first-touch page faults
+    // do not dominate bandwidth-bound kernels that write a fresh output.  Advisory only.
+    if (rounded >= (size_t{4} << 20)) {
+      const uintptr_t page = 4096, b = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+      const uintptr_t e = (reinterpret_cast<uintptr_t>(p) + rounded) & ~(page - 1);
+      if (e > b) madvise(reinterpret_cast<void*>(b), e - b, MADV_HUGEPAGE);
+    }
+#endif
     return std::make_shared<Storage>(p, nbytes, device, [](void* q) { std::free(q); });
   }
   const CudaHooks& h = cuda_hooks();
