@@ -93,12 +93,12 @@ static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, boo
     py::object impl = obj.attr("_impl");
     if (py::isinstance<Tensor>(impl)) return impl.cast<Tensor>();
   }
-  if (py::isinstance<py::bool_>(obj)) {
+  if (PyBool_Check(obj.ptr())) {
     Tensor t = Tensor::empty({}, DType::Bool, cpu_device(), op);
     *t.data<bool>() = obj.cast<bool>();
     return t;
   }
-  if (py::isinstance<py::int_>(obj)) {
+  if (PyLong_CheckExact(obj.ptr())) {
     Tensor t = Tensor::empty({}, DType::Int64, cpu_device(), op);
     try {
       *t.data<int64_t>() = obj.cast<int64_t>();
@@ -107,7 +107,8 @@ static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, boo
     }
     return t;
   }
-  if (py::isinstance<py::float_>(obj)) {
+  // Exact checks: NumPy scalars (np.float64 subclasses float) keep their dtype via __array__.
+  if (PyFloat_CheckExact(obj.ptr())) {
     Tensor t = Tensor::empty({}, DType::Float32, cpu_device(), op);
     *t.data<float>() = static_cast<float>(obj.cast<double>());
     return t;
