@@ -12,13 +12,72 @@ from ._dtype import as_dtype, device as _device
 
 
 class Tensor:
-    __slots__ = ("_impl", "__weakref__")
+    """A tensor: C++ memory and metadata (``_impl``) plus the autograd state.
 
-    def __init__(self, impl):
-        if not isinstance(impl, _core.TensorImpl):
+    requires_grad / grad / grad_fn behave as in PyTorch: leaves are tensors the user created
+    (grad_fn None); operations on tensors that require grad record a graph for backward().
+    ``_version`` counts in-place changes (shared by views of the same memory) so backward can
+    refuse to use a saved tensor that was modified after it was saved.
+    """
+
+    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "_output_nr", "_version", "__weakref__")
+
+    def __init__(self, impl, requires_grad=False):
+        if type(impl) is not _core.TensorImpl:
             raise TypeError("Tensor: construct tensors with dlcore.tensor(data), dlcore.from_numpy(a) "
                             "or the factories (zeros, ones, ...)")
         self._impl = impl
+        self.requires_grad = requires_grad
+        self.grad = None
+        self.grad_fn = None
+        self._output_nr = 0
+        self._version = [0]
+
+    # ---- autograd -----------------------------------------------------------------------------
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def requires_grad_(self, requires_grad: bool = True):
+        if not self.is_leaf:
+            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf tensors")
+        if requires_grad and self._impl.dtype not in ("float32", "float64"):
+            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
+                               f"got {self._impl.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def backward(self, gradient=None, retain_graph=None):
+        """Accumulates d(self)/d(leaf) * gradient into every leaf's .grad (like torch)."""
+        from .autograd.engine import backward
+
+        backward((self,), None if gradient is None else (gradient,), retain_graph=retain_graph)
+
+    def detach(self):
+        """The same memory, cut from the graph."""
+        t = Tensor(self._impl)
+        t._version = self._version
+        return t
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError("data: expected a Tensor")
+        self._impl = value._impl
+
+    def _bump_version(self):
+        self._version[0] += 1
+
+    def _check_inplace(self, op):
+        from .autograd.grad_mode import is_grad_enabled
+
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
+                               "wrap it in dlcore.no_grad()")
 
     # ---- properties -------------------------------------------------------------------------
     @property
@@ -106,8 +165,6 @@ class Tensor:
     def contiguous(self):
         return self if self._impl.is_contiguous() else Tensor(self._impl.contiguous())
 
-    def clone(self):
-        return Tensor(self._impl.clone())
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         return self._impl.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)

@@ -3,7 +3,8 @@
 Inputs may be NumPy arrays, dlcore Tensors, DLPack producers (PyTorch, JAX, CuPy), Python
 scalars or lists; they reach C++ without copies (the binding does the conversion).  Results come
 back as dlcore Tensors when any input was a Tensor (or the result lives on a GPU), else as NumPy
-arrays that view the result's memory.
+arrays that view the result's memory.  TensorImpl inputs (dlcore's internal C++ tensors, as
+the autograd layer passes them) give TensorImpl results, with no wrapping at all.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import numpy as np
 
 from .. import _core
 from .._tensor import Tensor
+
+_TensorImpl = _core.TensorImpl
 
 
 def unwrap(x):
@@ -24,7 +27,14 @@ def wrap(impl, *inputs):
         return None
     if isinstance(impl, tuple):
         return tuple(wrap(i, *inputs) for i in impl)
-    if impl.device != "cpu" or any(isinstance(i, Tensor) for i in inputs):
+    internal = False
+    for i in inputs:
+        if isinstance(i, Tensor):
+            return Tensor(impl)
+        internal = internal or isinstance(i, _TensorImpl)
+    if internal:
+        return impl
+    if impl.device != "cpu":
         return Tensor(impl)
     return np.asarray(impl)
 
