@@ -20,7 +20,7 @@ namespace dl::DL_ISA_NS {
 namespace {
 
 constexpr int64_t kLanes = 32;
-constexpr int64_t kColTile = 256;
+constexpr int64_t kColTile = 1024;
 constexpr int64_t kColChunk = 64;
 
 // Strictly better for max (or min): NaN beats every number and stays, like torch and NumPy.
@@ -201,7 +201,22 @@ struct Reducer {
         for (int64_t r0 = 0; r0 < R; r0 += kColChunk) {
           const int64_t r1 = R - r0 < kColChunk ? R : r0 + kColChunk;
           for (int64_t j = 0; j < w; ++j) part[j] = A(0);
-          for (int64_t r = r0; r < r1; ++r) {
+          // Four rows per sweep, added as a pair of pairs: a quarter of the load/store
+          // traffic on `part`, and a slightly better rounding error than one row at a time.
+          int64_t r = r0;
+          for (; r + 4 <= r1; r += 4) {
+            const T* __restrict q0 = p + r * sr;
+            const T* __restrict q1 = q0 + sr;
+            const T* __restrict q2 = q1 + sr;
+            const T* __restrict q3 = q2 + sr;
+#pragma omp simd
+            for (int64_t j = 0; j < w; ++j) {
+              const A c = cen[j];
+              part[j] += (load<T, A, kSq>(q0 + j, c) + load<T, A, kSq>(q1 + j, c)) +
+                         (load<T, A, kSq>(q2 + j, c) + load<T, A, kSq>(q3 + j, c));
+            }
+          }
+          for (; r < r1; ++r) {
             const T* __restrict row = p + r * sr;
 #pragma omp simd
             for (int64_t j = 0; j < w; ++j) part[j] += load<T, A, kSq>(row + j, cen[j]);
