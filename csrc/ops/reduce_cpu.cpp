@@ -39,6 +39,18 @@ inline A load(const T* p, A center) {
   return v;
 }
 
+// Tree fold of the lanes, written as constant-count steps so the compiler unrolls and
+// vectorises it (a runtime-bounded nest stays scalar and costs more than a short row).
+template <class A>
+inline A fold_sum(A* acc) {
+  static_assert(kLanes == 32, "fold_sum assumes 32 lanes");
+  for (int64_t j = 0; j < 16; ++j) acc[j] += acc[j + 16];
+  for (int64_t j = 0; j < 8; ++j) acc[j] += acc[j + 8];
+  for (int64_t j = 0; j < 4; ++j) acc[j] += acc[j + 4];
+  for (int64_t j = 0; j < 2; ++j) acc[j] += acc[j + 2];
+  return acc[0] + acc[1];
+}
+
 // Sum of one chunk (n <= kReduceRowChunk) with stride s (s == 1 is the vectorised case; both
 // paths perform identical operations).
 template <class T, class A, bool kSq>
@@ -56,9 +68,7 @@ A chunk_sum(const T* __restrict x, int64_t n, int64_t s, A center) {
       for (int64_t j = 0; j < kLanes; ++j) acc[j] += load<T, A, kSq>(x + (i + j) * s, center);
   }
   for (int64_t i = nb; i < n; ++i) acc[i - nb] += load<T, A, kSq>(x + i * s, center);
-  for (int64_t w = kLanes / 2; w >= 1; w /= 2)
-    for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
-  return acc[0];
+  return fold_sum(acc);
 }
 
 template <class T, bool kMax>
@@ -150,7 +160,9 @@ struct Reducer {
   void row_mode() const {
     const int64_t M = a.outer * a.inner, R = a.red, inner = a.inner;
     const int64_t nchunks = R > kReduceRowChunk ? (R + kReduceRowChunk - 1) / kReduceRowChunk : 1;
-    auto base = [&](int64_t m) { return x + (m / inner) * a.s_outer + (m % inner) * a.s_inner; };
+    auto base = [&](int64_t m) {
+      return inner == 1 ? x + m * a.s_outer : x + (m / inner) * a.s_outer + (m % inner) * a.s_inner;
+    };
     if (nchunks == 1) {
       parallel_for(M, R > 0 ? R : 1, [&](int64_t m) {
         int64_t idx = 0;

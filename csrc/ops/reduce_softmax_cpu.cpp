@@ -36,11 +36,15 @@ T row_max(const T* __restrict x, int64_t n) {
   return acc[0];
 }
 
+// Tree fold of the lanes in constant-count steps (unrolled and vectorised by the compiler).
 template <class T>
 T fold(T* acc) {
-  for (int64_t w = kLanes / 2; w >= 1; w /= 2)
-    for (int64_t j = 0; j < w; ++j) acc[j] += acc[j + w];
-  return acc[0];
+  static_assert(kLanes == 32, "fold assumes 32 lanes");
+  for (int64_t j = 0; j < 16; ++j) acc[j] += acc[j + 16];
+  for (int64_t j = 0; j < 8; ++j) acc[j] += acc[j + 8];
+  for (int64_t j = 0; j < 4; ++j) acc[j] += acc[j + 4];
+  for (int64_t j = 0; j < 2; ++j) acc[j] += acc[j + 2];
+  return acc[0] + acc[1];
 }
 
 // sum_i exp(x_i - m); stores the exponentials in e when e is not null.
