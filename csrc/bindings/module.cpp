@@ -8,6 +8,7 @@ void bind_reduce(py::module_& m);
 void bind_shape(py::module_& m);
 void bind_random(py::module_& m);
 void bind_gemm(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace dl
 
 #ifndef DLCORE_VERSION
@@ -24,4 +25,5 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_shape(m);
   dl::bind_random(m);
   dl::bind_gemm(m);
+  dl::bind_optim(m);
 }

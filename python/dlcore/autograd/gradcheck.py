@@ -74,4 +74,4 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
 def _impl_of(a):
     from .. import _core
 
-    return _core.as_tensor(np.ascontiguousarray(a))
+    return _core.as_tensor(np.array(a, order="C", copy=True))

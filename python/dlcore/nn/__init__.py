@@ -1,0 +1,1 @@
+"""Neural-network layers (filled by the nn work)."""

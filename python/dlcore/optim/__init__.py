@@ -1,0 +1,1 @@
+"""Optimizers (filled by the optim work)."""
