@@ -6,6 +6,8 @@ for any thread count.  float32 and float64; both operands must have the same dty
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ._util import _core, unwrap, wrap
 
 __all__ = ["matmul", "gemm", "linear", "linear_backward", "fma_peak_gflops"]
@@ -14,6 +16,8 @@ __all__ = ["matmul", "gemm", "linear", "linear_backward", "fma_peak_gflops"]
 def matmul(a, b):
     """``numpy.matmul`` / ``torch.matmul``: 1-D operands are promoted to a row (a) or a column
     (b) and the added dim removed again; leading dims are batch dims and broadcast."""
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case, without wrap's checks
+        return np.asarray(_core.matmul(a, b))
     return wrap(_core.matmul(unwrap(a), unwrap(b)), a, b)
 
 
