@@ -178,6 +178,9 @@ struct Gemm {
     Grid g;
     g.mpanels = ceil_div(M, MR);
     g.mb = ceil_div(g.mpanels, Bk::MC / MR);
+    // An even number of M blocks: with the static schedule 2 (or 4) threads get equal shares
+    // (15 blocks on 2 threads would leave one idle for 1/15 of the time).  Sizes only decide it.
+    if (g.mb > 1 && g.mb % 2 == 1 && g.mb < g.mpanels) ++g.mb;
     g.npanels = ceil_div(nc, NR);
     // Enough tasks for load balance when M is short; chunks of at least 4 panels keep the cost
     // of re-packing A per chunk small.

@@ -123,9 +123,13 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typenam
   constexpr int MR = kMR, NV = kNV, W = V::W, NR = NV * W;
   R acc[MR][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < MR; ++i) {
+    // C is read once, after the k loop: start fetching its lines now.
+    __builtin_prefetch(C + i * ldc, 1);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  }
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     R b[NV];
