@@ -63,23 +63,32 @@ try:
     arch = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
 except Exception:
     pass
-repeat = int(sys.argv[1])
+repeat, impl, threads = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 out = {"arch": arch, "times": {}}
+if impl == "torch":
+    import torch
+    torch.set_num_threads(threads)
 for name, sa, sb in SHAPES:
     a, b = operands(sa, sb)
-    out["times"][name] = time_median(lambda: np.matmul(a, b), repeat)
+    if impl == "torch":
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        out["times"][name] = time_median(lambda: torch.matmul(ta, tb), repeat)
+    else:
+        out["times"][name] = time_median(lambda: np.matmul(a, b), repeat)
 print(json.dumps(out))
 """
 
 
-def numpy_in_subprocess(coretype: str, threads: int, repeat: int):
-    """NumPy timings in a fresh process with OPENBLAS_CORETYPE set before NumPy loads."""
-    env = dict(os.environ, OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(threads),
-               OMP_NUM_THREADS=str(threads))
+def peer_in_subprocess(coretype, threads: int, repeat: int, impl: str = "numpy"):
+    """Peer timings in a fresh process: OPENBLAS_CORETYPE (when given) set before NumPy loads,
+    and no other thread pool (dlcore's OpenMP, OpenBLAS's) spinning beside the peer's."""
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     try:
-        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat)], env=env, capture_output=True, text=True,
+        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat), impl, str(threads)], env=env, capture_output=True, text=True,
                              timeout=900)
         if res.returncode != 0:
             return None
@@ -115,23 +124,25 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         a, b = operands(sa, sb)
         impls["dlcore"][name] = time_median(lambda: dlcore.ops.matmul(a, b), repeat)
         impls["numpy"][name] = time_median(lambda: np.matmul(a, b), repeat)
-        if torch is not None:
-            ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-            with torch.no_grad():
-                impls["torch"][name] = time_median(lambda: torch.matmul(ta, tb), repeat)
     if limiter is not None:
         limiter.restore_original_limits()
 
+    # torch in its own process: in this one, the spinning OpenMP/OpenBLAS workers of the other
+    # libraries steal its cores (torch.matmul at 256-512 measured 10-70x slower in-process).
+    if torch is not None:
+        r = peer_in_subprocess(None, threads, repeat, "torch")
+        if r is not None:
+            impls["torch"] = r["times"]
     core_results = {}
     for ct in CORETYPES:
-        r = numpy_in_subprocess(ct, threads, repeat)
+        r = peer_in_subprocess(ct, threads, repeat)
         if r is not None:
             core_results[ct] = r
     # The strongest coretype overall (sum of times over the shapes) is the peer column.
     best_ct = min(core_results, key=lambda c: sum(core_results[c]["times"].values()), default=None)
     if best_ct:
         impls[f"numpy[{best_ct}]"] = core_results[best_ct]["times"]
-    if torch is None:
+    if not impls["torch"]:
         del impls["torch"]
 
     peers = [k for k in impls if k != "dlcore"]
