@@ -1,5 +1,56 @@
+// gemm family: matmul, gemm, linear, linear_backward, fma_peak_gflops.
 #include "bindings/common.h"
+#include "core/parallel.h"
+#include "ops/gemm.h"
 
 namespace dl {
-void bind_gemm(py::module_& m) { (void)m; }
+namespace {
+py::object opt(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+}  // namespace
+
+void bind_gemm(py::module_& m) {
+  m.def("matmul", [](py::handle a, py::handle b) {
+    Tensor x = as_tensor(a, "matmul", "a"), y = as_tensor(b, "matmul", "b");
+    DL_NOGIL;
+    return matmul(x, y);
+  }, py::arg("a"), py::arg("b"));
+  m.def("gemm", [](py::handle a, py::handle b, py::handle c, double alpha, double beta, bool trans_a, bool trans_b) {
+    Tensor x = as_tensor(a, "gemm", "a"), y = as_tensor(b, "gemm", "b");
+    Tensor z = c.is_none() ? Tensor() : as_tensor(c, "gemm", "c", true);
+    DL_NOGIL;
+    return gemm(x, y, z, alpha, beta, trans_a, trans_b);
+  }, py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
+     py::arg("trans_a") = false, py::arg("trans_b") = false);
+  m.def("linear", [](py::handle x, py::handle w, py::handle bias, py::object activation) {
+    Tensor tx = as_tensor(x, "linear", "x"), tw = as_tensor(w, "linear", "weight");
+    Tensor tb = as_optional_tensor(bias, "linear", "bias");
+    std::string act;
+    if (!activation.is_none()) {
+      if (!py::isinstance<py::str>(activation))
+        fail(ErrorKind::Type, "linear", "expected activation None or a str, got ",
+             py::str(py::type::handle_of(activation).attr("__name__")).cast<std::string>());
+      act = activation.cast<std::string>();
+    }
+    DL_NOGIL;
+    return linear(tx, tw, tb, act);
+  }, py::arg("x"), py::arg("weight"), py::arg("bias") = py::none(), py::arg("activation") = py::none());
+  m.def("linear_backward", [](py::handle g, py::handle x, py::handle w, bool nx, bool nw, bool nb) {
+    Tensor tg = as_tensor(g, "linear_backward", "grad_out"), tx = as_tensor(x, "linear_backward", "x"),
+           tw = as_tensor(w, "linear_backward", "weight");
+    Tensor gx, gw, gb;
+    {
+      DL_NOGIL;
+      linear_backward(tg, tx, tw, nx, nw, nb, &gx, &gw, &gb);
+    }
+    return py::make_tuple(opt(gx), opt(gw), opt(gb));
+  }, py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("need_x") = true, py::arg("need_weight") = true,
+     py::arg("need_bias") = true);
+  m.def("fma_peak_gflops", [](py::object threads, double seconds) {
+    const int n = threads.is_none() ? num_threads() : threads.cast<int>();
+    DL_NOGIL;
+    return fma_peak_gflops(n, seconds);
+  }, py::arg("threads") = py::none(), py::arg("seconds") = 0.2,
+     "This machine's measured peak (float32 GFLOP/s) of a register-only FMA loop for the active ISA.");
+}
+
 }  // namespace dl

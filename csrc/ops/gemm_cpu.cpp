@@ -1,0 +1,342 @@
+// CPU GEMM (compiled once per ISA).  Goto/BLIS structure:
+//   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
+//     for pc (KC deep slices of K)      fixed order: every C element sums its K slices in order
+//       tasks (M block x N chunk)       static partition of a grid that depends only on sizes
+//         pack A block MC x KC          per thread (L2)
+//         for jr (NR panels), ir (MR)   micro-kernel, B micro-panel stays in L1
+// Edges are handled by zero-padding inside the packed buffers and by running the micro-kernel on
+// a small copy of the C edge tile, so every element of C is computed by the same instruction
+// sequence wherever it lies: the result does not depend on the partition or the thread count.
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+#include "core/isa.h"
+#include "core/parallel.h"
+#include "ops/gemm.h"
+#include "ops/gemm_microkernel.h"
+
+namespace dl::DL_ISA_NS {
+namespace {
+using namespace gemm_detail;
+
+template <class T>
+struct Prob {
+  const T* a;
+  const T* b;
+  T* c;
+  int64_t M, N, K, a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;
+  T alpha, beta;
+  const T* bias;
+  int64_t bias_stride;
+  int act;
+};
+
+inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
+inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+
+// One growable, 64-byte aligned scratch buffer per thread (packing space), kept between calls so
+// a GEMM does not pay for page faults on freshly mapped memory every time.
+struct Scratch {
+  void* p = nullptr;
+  size_t n = 0;
+  ~Scratch() { free(p); }
+  void* get(size_t bytes) {
+    if (bytes <= n) return p;
+    free(p);
+    p = nullptr;
+    n = 0;
+    if (posix_memalign(&p, 64, bytes) != 0) {
+      p = nullptr;
+      return nullptr;
+    }
+    n = bytes;
+    return p;
+  }
+};
+thread_local Scratch tls_scratch;
+
+template <class T>
+inline T apply_act(T v, int act) {
+  if (act == kGemmActRelu) return v < T(0) ? T(0) : v;  // NaN stays NaN, as in torch.relu
+  if (act == kGemmActGelu) {
+    const T e = sizeof(T) == 4 ? static_cast<T>(erff(static_cast<float>(v) * 0.70710678118654752f))
+                               : static_cast<T>(erf(static_cast<double>(v) * 0.70710678118654752));
+    return T(0.5) * v * (T(1) + e);
+  }
+  return v;
+}
+
+// Bias and activation on a just-finished (cache-hot) tile of C.
+template <class T>
+void epilogue(const Prob<T>& p, T* c, int64_t m, int64_t n, int64_t col0) {
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * p.c_rs;
+    for (int64_t j = 0; j < n; ++j) {
+      T v = row[j * p.c_cs];
+      if (p.bias) v = v + p.bias[(col0 + j) * p.bias_stride];
+      row[j * p.c_cs] = apply_act(v, p.act);
+    }
+  }
+}
+
+// rows [i0, i0+mc) x k [pc, pc+kc) of op(A) -> MR-row micro-panels, zero-padded to MR rows.
+template <class T>
+void pack_a(const Prob<T>& p, int64_t i0, int64_t mc, int64_t pc, int64_t kc, T* dst) {
+  constexpr int MR = kMR;
+  for (int64_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+    const int64_t m = min64(MR, mc - ir);
+    const T* src = p.a + (i0 + ir) * p.a_rs + pc * p.a_cs;
+    const int64_t rs = p.a_rs, cs = p.a_cs;
+    if (m == MR && rs == 1) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[k * cs + i];
+    } else if (m == MR) {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i * rs + k * cs];
+    } else {
+      for (int64_t k = 0; k < kc; ++k)
+        for (int i = 0; i < MR; ++i) dst[k * MR + i] = i < m ? src[i * rs + k * cs] : T(0);
+    }
+  }
+}
+
+// columns [j, j+n) x k [pc, pc+kc) of op(B) -> one NR-column micro-panel, zero-padded.
+template <class T, int NR>
+void pack_b_panel(const Prob<T>& p, int64_t pc, int64_t kc, int64_t j, int64_t n, T* dst) {
+  const T* src = p.b + pc * p.b_rs + j * p.b_cs;
+  const int64_t rs = p.b_rs, cs = p.b_cs;
+  if (n == NR && cs == 1) {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int jj = 0; jj < NR; ++jj) dst[k * NR + jj] = src[k * rs + jj];
+  } else if (n == NR && rs == 1) {
+    // op(B) is a transposed row-major matrix (a Linear weight): read along k, write strided.
+    for (int jj = 0; jj < NR; ++jj)
+      for (int64_t k = 0; k < kc; ++k) dst[k * NR + jj] = src[jj * cs + k];
+  } else {
+    for (int64_t k = 0; k < kc; ++k)
+      for (int jj = 0; jj < NR; ++jj) dst[k * NR + jj] = jj < n ? src[k * rs + jj * cs] : T(0);
+  }
+}
+
+template <class V>
+struct Gemm {
+  using T = typename V::T;
+  using Bk = Blocking<V>;
+  static constexpr int MR = Bk::MR, NR = Bk::NR;
+
+  // Bytes of packing space: B panel (KC x NC rounded) + one A block per thread.
+  static size_t scratch_bytes(int nthreads) {
+    const size_t b = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
+    const size_t a = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
+    return (b + a * static_cast<size_t>(nthreads)) * sizeof(T) + 64 * static_cast<size_t>(nthreads + 1);
+  }
+
+  // One MR x NR tile.  Edge tiles (and a C with non-unit column stride) go through a padded
+  // local copy so they run the very same micro-kernel as interior tiles.
+  static void tile(const Prob<T>& p, int64_t kc, bool first, bool last, const T* ap, const T* bp, int64_t i,
+                   int64_t j, int64_t m, int64_t n) {
+    T* cp = p.c + i * p.c_rs + j * p.c_cs;
+    const bool read_c = !first || p.beta != T(0);
+    const T beta = first ? p.beta : T(1);
+    if (m == MR && n == NR && p.c_cs == 1) {
+      ukernel<V>(kc, ap, bp, cp, p.c_rs, p.alpha, beta, read_c);
+    } else {
+      alignas(64) T t[MR * NR];
+      for (int64_t ii = 0; ii < MR; ++ii)
+        for (int64_t jj = 0; jj < NR; ++jj)
+          t[ii * NR + jj] = (read_c && ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
+      ukernel<V>(kc, ap, bp, t, NR, p.alpha, beta, read_c);
+      for (int64_t ii = 0; ii < m; ++ii)
+        for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
+    }
+    if (last && (p.bias || p.act)) epilogue(p, cp, m, n, j);
+  }
+
+  // C = beta C (K == 0), then the epilogue.
+  static void no_k(const Prob<T>& p) {
+    for (int64_t i = 0; i < p.M; ++i)
+      for (int64_t j = 0; j < p.N; ++j) {
+        T& c = p.c[i * p.c_rs + j * p.c_cs];
+        c = p.beta == T(0) ? T(0) : p.beta * c;
+      }
+    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
+  }
+
+  // The grid of tasks for one (jc) column block: M blocks of whole MR panels, balanced, times
+  // N chunks of whole NR panels.  Depends on sizes only.
+  struct Grid {
+    int64_t mpanels, mb, npanels, nb;
+    int64_t i_begin(int64_t ib) const { return (ib * mpanels / mb) * MR; }
+    int64_t j_begin(int64_t jb) const { return (jb * npanels / nb) * NR; }
+  };
+  static Grid grid(int64_t M, int64_t nc) {
+    Grid g;
+    g.mpanels = ceil_div(M, MR);
+    g.mb = ceil_div(g.mpanels, Bk::MC / MR);
+    // An even number of M blocks: with the static schedule 2 (or 4) threads get equal shares
+    // (15 blocks on 2 threads would leave one idle for 1/15 of the time).  Sizes only decide it.
+    if (g.mb > 1 && g.mb % 2 == 1 && g.mb < g.mpanels) ++g.mb;
+    g.npanels = ceil_div(nc, NR);
+    // Enough tasks for load balance when M is short; chunks of at least 4 panels keep the cost
+    // of re-packing A per chunk small.
+    const int64_t want = g.mb >= 8 ? 1 : ceil_div(8, g.mb);
+    g.nb = min64(want, ceil_div(g.npanels, 4));
+    if (g.nb < 1) g.nb = 1;
+    return g;
+  }
+
+  // Task t of the grid for slice (pc, kc) of column block jc; apack is this thread's A space.
+  static void task(const Prob<T>& p, const Grid& g, int64_t t, int64_t jc, int64_t nc, int64_t pc, int64_t kc,
+                   const T* bpack, T* apack, int64_t* packed_key) {
+    const int64_t ib = t / g.nb, jb = t % g.nb;
+    const int64_t i0 = g.i_begin(ib), i1 = min64(p.M, g.i_begin(ib + 1));
+    const int64_t j0 = g.j_begin(jb), j1 = min64(nc, g.j_begin(jb + 1));
+    if (i0 >= i1 || j0 >= j1) return;
+    const int64_t key = ib;  // A block already packed for this slice?
+    if (*packed_key != key) {
+      pack_a(p, i0, i1 - i0, pc, kc, apack);
+      *packed_key = key;
+    }
+    const bool first = pc == 0, last = pc + kc == p.K;
+    for (int64_t jr = j0; jr < j1; jr += NR) {
+      const T* bp = bpack + (jr / NR) * kc * NR;
+      const int64_t n = min64(NR, j1 - jr);
+      for (int64_t ir = i0; ir < i1; ir += MR)
+        tile(p, kc, first, last, apack + ((ir - i0) / MR) * kc * MR, bp, ir, jc + jr, min64(MR, i1 - ir), n);
+    }
+  }
+
+  static void naive(const Prob<T>& p) {  // only when scratch memory cannot be had
+    for (int64_t i = 0; i < p.M; ++i)
+      for (int64_t j = 0; j < p.N; ++j) {
+        T s = 0;
+        for (int64_t k = 0; k < p.K; ++k) s = s + p.a[i * p.a_rs + k * p.a_cs] * p.b[k * p.b_rs + j * p.b_cs];
+        T& c = p.c[i * p.c_rs + j * p.c_cs];
+        c = p.beta == T(0) ? p.alpha * s : p.alpha * s + p.beta * c;
+      }
+    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
+  }
+
+  static void run(const Prob<T>& p, int nthreads) {
+    if (p.K == 0) return no_k(p);
+    char* base = static_cast<char*>(tls_scratch.get(scratch_bytes(nthreads)));
+    if (!base) return naive(p);
+    T* bpack = reinterpret_cast<T*>(base);
+    const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
+    const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
+    auto abuf = [&](int tid) {
+      char* q = base + (bsz + asz * static_cast<size_t>(tid)) * sizeof(T);
+      q += (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64;
+      return reinterpret_cast<T*>(q);
+    };
+    if (nthreads <= 1) {
+      T* apack = abuf(0);
+      for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
+        const int64_t nc = min64(Bk::NC, p.N - jc);
+        const Grid g = grid(p.M, nc);
+        for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
+          const int64_t kc = min64(Bk::KC, p.K - pc);
+          for (int64_t q = 0; q < g.npanels; ++q)
+            pack_b_panel<T, NR>(p, pc, kc, jc + q * NR, min64(NR, nc - q * NR), bpack + q * kc * NR);
+          int64_t key = -1;
+          for (int64_t t = 0; t < g.mb * g.nb; ++t) task(p, g, t, jc, nc, pc, kc, bpack, apack, &key);
+        }
+      }
+      return;
+    }
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(nthreads)
+    {
+      T* apack = abuf(omp_get_thread_num());
+      for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
+        const int64_t nc = min64(Bk::NC, p.N - jc);
+        const Grid g = grid(p.M, nc);
+        for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
+          const int64_t kc = min64(Bk::KC, p.K - pc);
+          // B is packed cooperatively into the shared buffer; the implicit barrier publishes it.
+#pragma omp for schedule(static)
+          for (int64_t q = 0; q < g.npanels; ++q)
+            pack_b_panel<T, NR>(p, pc, kc, jc + q * NR, min64(NR, nc - q * NR), bpack + q * kc * NR);
+          int64_t key = -1;
+          // The barrier at the end keeps B alive until every task of this slice is done.
+#pragma omp for schedule(static)
+          for (int64_t t = 0; t < g.mb * g.nb; ++t) task(p, g, t, jc, nc, pc, kc, bpack, apack, &key);
+        }
+      }
+    }
+#endif
+  }
+};
+
+template <class T>
+Prob<T> problem(const GemmArgs& a, int64_t t) {
+  Prob<T> p;
+  p.a = static_cast<const T*>(a.a) + (a.a_off ? a.a_off[t] : 0);
+  p.b = static_cast<const T*>(a.b) + (a.b_off ? a.b_off[t] : 0);
+  p.c = static_cast<T*>(a.c) + (a.c_off ? a.c_off[t] : 0);
+  p.M = a.M, p.N = a.N, p.K = a.K;
+  p.a_rs = a.a_rs, p.a_cs = a.a_cs, p.b_rs = a.b_rs, p.b_cs = a.b_cs, p.c_rs = a.c_rs, p.c_cs = a.c_cs;
+  p.alpha = static_cast<T>(a.alpha), p.beta = static_cast<T>(a.beta);
+  p.bias = static_cast<const T*>(a.bias);
+  p.bias_stride = a.bias_stride;
+  p.act = a.act;
+  return p;
+}
+
+template <class V>
+void gemm_typed(const GemmArgs& a) {
+  using T = typename V::T;
+  const double work = static_cast<double>(a.M) * static_cast<double>(a.N) * static_cast<double>(a.K > 0 ? a.K : 1);
+  const int nt = num_threads();
+  // Below ~2 x 64^3 multiply-adds a parallel region costs more than it saves.
+  constexpr double kParallelWork = 2.0 * 64 * 64 * 64;
+  if (a.batch == 1) {
+    Gemm<V>::run(problem<T>(a, 0), work >= kParallelWork ? nt : 1);
+    return;
+  }
+  if (work < 8.0 * kParallelWork) {
+    // Many small products: one per thread at a time, each single-threaded.
+    parallel_for(a.batch, static_cast<int64_t>(work), [&](int64_t t) { Gemm<V>::run(problem<T>(a, t), 1); });
+    return;
+  }
+  for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), nt);
+}
+
+void gemm_kernel(const GemmArgs& a) {
+  if (a.dtype == DType::Float64) gemm_typed<VecD>(a);
+  else gemm_typed<VecF>(a);
+}
+
+double now_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+void fma_peak_kernel(const FmaPeakArgs& a) {
+  double flops = 0;
+  const double t0 = now_seconds();
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(a.threads) reduction(+ : flops)
+#endif
+  {
+    float sink = 0;
+    const double start = now_seconds();
+    do {
+      flops += fma_burn<VecF>(1 << 18, &sink);
+    } while (now_seconds() - start < a.seconds);
+    volatile float keep = sink;
+    (void)keep;
+  }
+  *a.gflops = flops / (now_seconds() - t0) * 1e-9;
+}
+
+}  // namespace
+DL_REGISTER_CPU_KERNEL(gemm, GemmFn, gemm_kernel);
+DL_REGISTER_CPU_KERNEL(gemm_fma_peak, FmaPeakFn, fma_peak_kernel);
+}  // namespace dl::DL_ISA_NS

@@ -1,0 +1,189 @@
+// Register-blocked GEMM micro-kernels and per-ISA blocking parameters.  Included only by
+// gemm_cpu.cpp, i.e. compiled once per ISA: everything here lives in dl::DL_ISA_NS, so the AVX-512
+// instantiations can never be picked for another ISA by the linker.
+//
+// A micro-kernel computes an MR x NR tile of C from a packed A micro-panel (kc steps of MR
+// values) and a packed B micro-panel (kc steps of NR values), keeping the MR x NR accumulators
+// in vector registers: per k step it loads NV vectors of B, broadcasts MR values of A and issues
+// MR*NV independent FMAs, enough to cover the FMA latency on two pipes.
+#pragma once
+#include <cstdint>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "core/isa.h"
+
+namespace dl::DL_ISA_NS {
+namespace gemm_detail {
+
+// ---- vector traits ------------------------------------------------------------------------
+#if defined(__AVX512F__)
+struct VecF {
+  using T = float;
+  using R = __m512;
+  static constexpr int W = 16;
+  static R zero() { return _mm512_setzero_ps(); }
+  static R set1(T x) { return _mm512_set1_ps(x); }
+  static R load(const T* p) { return _mm512_loadu_ps(p); }
+  static void store(T* p, R v) { _mm512_storeu_ps(p, v); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+};
+struct VecD {
+  using T = double;
+  using R = __m512d;
+  static constexpr int W = 8;
+  static R zero() { return _mm512_setzero_pd(); }
+  static R set1(T x) { return _mm512_set1_pd(x); }
+  static R load(const T* p) { return _mm512_loadu_pd(p); }
+  static void store(T* p, R v) { _mm512_storeu_pd(p, v); }
+  static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+};
+// 12 x 32 (float) / 12 x 16 (double): 24 zmm accumulators + 2 B vectors + 1 broadcast.
+constexpr int kMR = 12, kNV = 2;
+constexpr int64_t kKC = 192, kMC = 240, kNC = 3072;
+#elif defined(__AVX2__)
+struct VecF {
+  using T = float;
+  using R = __m256;
+  static constexpr int W = 8;
+  static R zero() { return _mm256_setzero_ps(); }
+  static R set1(T x) { return _mm256_set1_ps(x); }
+  static R load(const T* p) { return _mm256_loadu_ps(p); }
+  static void store(T* p, R v) { _mm256_storeu_ps(p, v); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
+  static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+};
+struct VecD {
+  using T = double;
+  using R = __m256d;
+  static constexpr int W = 4;
+  static R zero() { return _mm256_setzero_pd(); }
+  static R set1(T x) { return _mm256_set1_pd(x); }
+  static R load(const T* p) { return _mm256_loadu_pd(p); }
+  static void store(T* p, R v) { _mm256_storeu_pd(p, v); }
+  static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
+  static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+};
+// 6 x 16 (float) / 6 x 8 (double): 12 ymm accumulators + 2 B vectors + 1 broadcast of 16.
+// KC: the kc x 16 B micro-panel (16 KiB) plus the 6 x kc A micro-panel stay in the 32 KiB L1d;
+// MC x KC of packed A (144 KiB) sits in the 512 KiB L2; KC x NC of packed B in the shared L3.
+constexpr int kMR = 6, kNV = 2;
+constexpr int64_t kKC = 256, kMC = 144, kNC = 3072;
+#else
+// Portable: GCC/Clang vector extensions (SSE2 on x86-64, NEON on arm64); no FMA is assumed, so
+// fma() is a multiply and an add (the build disables contraction).
+typedef float v4f __attribute__((vector_size(16)));
+typedef double v2d __attribute__((vector_size(16)));
+struct VecF {
+  using T = float;
+  using R = v4f;
+  static constexpr int W = 4;
+  static R zero() { return R{0, 0, 0, 0}; }
+  static R set1(T x) { return R{x, x, x, x}; }
+  static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
+  static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
+  static R fma(R a, R b, R c) { return a * b + c; }
+  static R mul(R a, R b) { return a * b; }
+};
+struct VecD {
+  using T = double;
+  using R = v2d;
+  static constexpr int W = 2;
+  static R zero() { return R{0, 0}; }
+  static R set1(T x) { return R{x, x}; }
+  static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
+  static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
+  static R fma(R a, R b, R c) { return a * b + c; }
+  static R mul(R a, R b) { return a * b; }
+};
+constexpr int kMR = 4, kNV = 2;
+constexpr int64_t kKC = 256, kMC = 128, kNC = 2048;
+#endif
+
+template <class V>
+struct Blocking {
+  static constexpr int MR = kMR;
+  static constexpr int NR = kNV * V::W;
+  static constexpr int NV = kNV;
+  static constexpr int64_t KC = kKC, MC = kMC, NC = kNC;
+};
+
+// C(MR x NR, row stride ldc, unit column stride) = alpha * A B + (read_c ? beta * C : 0).
+// A: kc x MR packed, B: kc x NR packed.  Every element's sum runs over k in increasing order,
+// whichever tile or thread computes it, so results do not depend on the partition.
+template <class V>
+inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typename V::T* __restrict B,
+                    typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
+                    bool read_c) {
+  using R = typename V::R;
+  constexpr int MR = kMR, NV = kNV, W = V::W, NR = NV * W;
+  R acc[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    // C is read once, after the k loop: start fetching its lines now.
+    __builtin_prefetch(C + i * ldc, 1);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1);
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+  }
+#pragma GCC unroll 2
+  for (int64_t k = 0; k < kc; ++k) {
+    R b[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) b[v] = V::load(B + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const R a = V::set1(A[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(a, b[v], acc[i][v]);
+    }
+    A += MR;
+    B += NR;
+  }
+  const R va = V::set1(alpha);
+  if (read_c) {
+    const R vb = V::set1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        typename V::T* p = C + i * ldc + v * W;
+        V::store(p, V::fma(va, acc[i][v], V::mul(vb, V::load(p))));
+      }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::store(C + i * ldc + v * W, V::mul(va, acc[i][v]));
+  }
+}
+
+// Register-only FMA loop: 12 independent chains (more than latency x pipes = 4 x 2) so the
+// FMA units never wait.  Returns the flops done (2 per lane per FMA).
+template <class V>
+inline double fma_burn(int64_t iters, typename V::T* sink) {
+  using R = typename V::R;
+  constexpr int kChains = 12;
+  R acc[kChains];
+  const R x = V::set1(static_cast<typename V::T>(0.9999999)), y = V::set1(static_cast<typename V::T>(1e-3));
+#pragma GCC unroll 16
+  for (int i = 0; i < kChains; ++i) acc[i] = V::set1(static_cast<typename V::T>(i));
+  for (int64_t it = 0; it < iters; ++it) {
+#pragma GCC unroll 16
+    for (int i = 0; i < kChains; ++i) acc[i] = V::fma(acc[i], x, y);
+  }
+  R s = acc[0];
+#pragma GCC unroll 16
+  for (int i = 1; i < kChains; ++i) s = V::fma(s, x, acc[i]);
+  typename V::T out[V::W];
+  V::store(out, s);
+  *sink = out[0];
+  return 2.0 * kChains * V::W * static_cast<double>(iters);
+}
+
+}  // namespace gemm_detail
+}  // namespace dl::DL_ISA_NS

@@ -1,0 +1,280 @@
+import itertools
+
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import ops
+from tests.conftest import assert_close, finite_difference_grad, rng, run_threads_bitwise
+from tests.reference import gemm as ref
+
+SIZES = (1, 2, 3, 7, 17, 31, 33, 63, 65, 127, 129, 255, 257, 1000)
+_ALL = list(itertools.product(SIZES, repeat=3))
+# A broad, fixed sample of the 14^3 grid (every size appears in every position), plus the corners.
+_pick = np.random.default_rng(1234).choice(len(_ALL), size=26, replace=False)
+SAMPLED = sorted({_ALL[i] for i in _pick} | {(1, 1, 1), (1000, 1000, 1000), (1, 1000, 1), (1000, 1, 1000),
+                                            (257, 255, 1000), (65, 33, 1)})
+
+
+def tol(dtype, k):
+    """float32 sums of k products of N(0,1) values: error grows with k."""
+    if np.dtype(dtype) == np.float64:
+        return dict(rtol=1e-11, atol=1e-12 * max(1, k))
+    return dict(rtol=2e-5, atol=2e-6 * max(1, k))
+
+
+def randn(shape, dtype=np.float32, seed=0):
+    return rng(seed).standard_normal(shape).astype(dtype)
+
+
+def layout(x, kind):
+    """The same values in another memory layout: 'c' contiguous, 'f' Fortran order (transposed
+    strides), 's' a strided slice of a bigger buffer at an offset."""
+    if kind == "c":
+        return np.ascontiguousarray(x)
+    if kind == "f":
+        return np.asfortranarray(x)
+    big = np.zeros((x.shape[0] * 2 + 3, x.shape[1] * 3 + 1), x.dtype)
+    big[3::2, 1::3] = x
+    return big[3::2, 1::3]
+
+
+# ---- correctness over sizes, transposes and ISAs ---------------------------------------------
+@pytest.mark.parametrize("mnk", SAMPLED, ids=lambda t: "x".join(map(str, t)))
+def test_gemm_sizes_all_isas(isa, mnk):
+    m, n, k = mnk
+    if isa == "baseline" and m * n * k > 3e7:
+        pytest.skip("the portable kernel is covered on smaller sizes (keeps the file fast)")
+    ta, tb = (m + n) % 2 == 1, (n + k) % 2 == 1  # all four combinations occur across the sample
+    a = randn((k, m) if ta else (m, k), seed=m)
+    b = randn((n, k) if tb else (k, n), seed=n + 1)
+    got = ops.gemm(a, b, trans_a=ta, trans_b=tb)
+    np.testing.assert_allclose(got, ref.gemm(a, b, trans_a=ta, trans_b=tb), **tol(np.float32, k))
+
+
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kinds", [("c", "c", "c"), ("f", "s", "c"), ("s", "f", "f"), ("s", "s", "s")])
+def test_gemm_transposes_alpha_beta_layouts(isa, ta, tb, dtype, kinds):
+    m, n, k = 67, 35, 300
+    a = layout(randn((k, m) if ta else (m, k), dtype, 1), kinds[0])
+    b = layout(randn((n, k) if tb else (k, n), dtype, 2), kinds[1])
+    c = layout(randn((m, n), dtype, 3), kinds[2])
+    expected = ref.gemm(a, b, c, alpha=-0.75, beta=1.5, trans_a=ta, trans_b=tb)
+    out = ops.gemm(a, b, c, alpha=-0.75, beta=1.5, trans_a=ta, trans_b=tb)
+    assert out is c
+    np.testing.assert_allclose(c, expected, **tol(dtype, k))
+
+
+def test_gemm_beta_zero_ignores_nan_in_c():
+    a, b = randn((5, 4)), randn((4, 6))
+    c = np.full((5, 6), np.nan, np.float32)
+    ops.gemm(a, b, c, alpha=2.0, beta=0.0)
+    assert_close(c, ref.gemm(a, b, alpha=2.0))
+
+
+def test_gemm_c_aliasing_input():
+    a, b = randn((33, 33), np.float64, 1), randn((33, 33), np.float64, 2)
+    expected = ref.gemm(a, b, a, beta=1.0)
+    ops.gemm(a, b, a, beta=1.0)
+    assert_close(a, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_wide_n_deep_k_float64_tight(isa, dtype):
+    # N above the column block (NC) and K above the depth block (KC) of every ISA.
+    a, b = randn((7, 600), dtype, 1), randn((600, 3100), dtype, 2)
+    np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(dtype, 600))
+
+
+def test_negative_strides_and_offsets():
+    a = randn((40, 50))[::-1, 3:45:2]
+    b = randn((30, 60))[2:23, ::-3]
+    np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 21))
+
+
+# ---- matmul semantics ------------------------------------------------------------------------
+@pytest.mark.parametrize("sa,sb", [
+    ((5,), (5,)), ((5,), (5, 3)), ((4, 5), (5,)), ((2, 4, 5), (5,)), ((5,), (3, 5, 2)),
+    ((2, 1, 4, 5), (3, 5, 6)), ((1, 4, 5), (3, 5, 6)), ((3, 4, 5), (5, 6)), ((4, 5), (2, 3, 5, 6)),
+    ((0, 4, 5), (5, 6)), ((4, 0), (0, 6)), ((0, 5), (5, 3)), ((2, 3, 0), (2, 0, 4)),
+    ((32, 128, 64), (32, 64, 128)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_broadcasting_matches_numpy(sa, sb, dtype):
+    a, b = randn(sa, dtype, 1), randn(sb, dtype, 2)
+    got = ops.matmul(a, b)
+    expected = np.matmul(a, b)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_allclose(got, ref.matmul(a, b), **tol(dtype, sa[-1]))
+
+
+def test_matmul_batched_noncontiguous():
+    a = randn((3, 10, 8, 9)).transpose(1, 0, 3, 2)[::3]   # (4, 3, 9, 8), odd strides
+    b = randn((8, 3, 7)).transpose(1, 0, 2)               # (3, 8, 7)
+    np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 8))
+
+
+def test_tensor_in_tensor_out():
+    a, b = randn((3, 4)), randn((4, 2))
+    out = ops.matmul(dlcore.from_numpy(a), b)
+    assert isinstance(out, dlcore.Tensor)
+    assert_close(out.numpy(), ref.matmul(a, b), np.float32)
+
+
+# ---- determinism -------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta"])
+def test_one_vs_two_threads_bitwise(isa, case):
+    if case == "square":
+        a, b = randn((300, 513)), randn((513, 1000))
+        fn = lambda: ops.matmul(a, b)  # noqa: E731
+    elif case == "tall":
+        a, b = randn((1000, 100)), randn((100, 65), np.float32, 1)
+        fn = lambda: ops.gemm(a.T.copy(), b, trans_a=True)  # noqa: E731
+    elif case == "batched":
+        a, b = randn((8, 64, 65)), randn((8, 65, 63))
+        fn = lambda: ops.matmul(a, b)  # noqa: E731
+    elif case == "linear":
+        x, w, bias = randn((257, 300)), randn((129, 300), np.float32, 1), randn((129,), np.float32, 2)
+        fn = lambda: ops.linear(x, w, bias, "gelu")  # noqa: E731
+    elif case == "small":
+        a, b = randn((17, 31)), randn((31, 33))
+        fn = lambda: ops.matmul(a, b)  # noqa: E731
+    else:
+        a, b, c = randn((200, 300)), randn((400, 300), np.float32, 1), randn((200, 400), np.float32, 2)
+        fn = lambda: ops.gemm(a, b, c.copy(), alpha=0.5, beta=-2.0, trans_b=True)  # noqa: E731
+    run_threads_bitwise(fn)
+
+
+# ---- linear -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+@pytest.mark.parametrize("xshape", [(33,), (65, 33), (2, 3, 33), (0, 33)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_matches_reference(isa, activation, xshape, dtype):
+    x, w, b = randn(xshape, dtype, 1), randn((31, 33), dtype, 2), randn((31,), dtype, 3)
+    got = ops.linear(x, w, b, activation)
+    np.testing.assert_allclose(got, ref.linear(x, w, b, activation), **tol(dtype, 33))
+    got_nb = ops.linear(x, w, None, activation)
+    np.testing.assert_allclose(got_nb, ref.linear(x, w, None, activation), **tol(dtype, 33))
+
+
+def test_linear_noncontiguous_inputs():
+    x = randn((4, 20, 50))[:, ::2, 5:38]  # rows not evenly spaced across dims
+    w = randn((66, 33), np.float32, 1)[::2]
+    b = randn((66,), np.float32, 2)[::2]
+    np.testing.assert_allclose(ops.linear(x, w, b), ref.linear(x, w, b), **tol(np.float32, 33))
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_linear_matches_torch(torch, activation):
+    x, w, b = randn((64, 96)), randn((80, 96), np.float32, 1), randn((80,), np.float32, 2)
+    y = torch.nn.functional.linear(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b))
+    y = torch.relu(y) if activation == "relu" else torch.nn.functional.gelu(y)
+    np.testing.assert_allclose(ops.linear(x, w, b, activation), y.numpy(), rtol=1e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("xshape", [(3, 5, 33), (65, 33), (33,), (0, 33)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_backward_matches_reference(isa, xshape, dtype):
+    x, w = randn(xshape, dtype, 1), randn((31, 33), dtype, 2)
+    g = randn(xshape[:-1] + (31,), dtype, 3)
+    gx, gw, gb = ops.linear_backward(g, x, w)
+    ex, ew, eb = ref.linear_backward(g, x, w)
+    k = max(1, int(np.prod(xshape[:-1])))
+    np.testing.assert_allclose(gx, ex, **tol(dtype, 31))
+    np.testing.assert_allclose(gw, ew, **tol(dtype, k))
+    np.testing.assert_allclose(gb, eb, **tol(dtype, k))
+    assert ops.linear_backward(g, x, w, need=(False, True, False))[0::2] == (None, None)
+
+
+def test_linear_backward_threads_bitwise():
+    x, w, g = randn((700, 300)), randn((200, 300), np.float32, 1), randn((700, 200), np.float32, 2)
+    run_threads_bitwise(lambda: ops.linear_backward(g, x, w))
+
+
+def test_linear_gradcheck_float64():
+    x, w, b = randn((3, 4), np.float64, 1), randn((5, 4), np.float64, 2), randn((5,), np.float64, 3)
+    g = randn((3, 5), np.float64, 4)
+    gx, gw, gb = ops.linear_backward(g, x, w)
+    f = lambda xx, ww, bb: float(np.sum(g * ops.linear(xx, ww, bb)))  # noqa: E731
+    assert_close(gx, finite_difference_grad(lambda v: f(v, w, b), x), rtol=1e-6, atol=1e-7)
+    assert_close(gw, finite_difference_grad(lambda v: f(x, v, b), w), rtol=1e-6, atol=1e-7)
+    assert_close(gb, finite_difference_grad(lambda v: f(x, w, v), b), rtol=1e-6, atol=1e-7)
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def test_bad_inputs_raise_naming_the_op():
+    f32, f64 = randn((3, 4)), randn((4, 5), np.float64)
+    with pytest.raises(TypeError, match="^matmul: "):
+        ops.matmul(f32, f64)
+    with pytest.raises(TypeError, match="^matmul: "):
+        ops.matmul(np.ones((3, 4), np.int64), np.ones((4, 2), np.int64))
+    with pytest.raises(ValueError, match="^matmul: .*not aligned"):
+        ops.matmul(randn((3, 4)), randn((5, 2)))
+    with pytest.raises(ValueError, match="^matmul: .*broadcast"):
+        ops.matmul(randn((2, 3, 4)), randn((3, 4, 2)))
+    with pytest.raises(ValueError, match="^matmul: "):
+        ops.matmul(np.float32(1.0), randn((3,)))
+    with pytest.raises(ValueError, match="^gemm: "):
+        ops.gemm(randn((3, 4)), randn((3, 4)))
+    with pytest.raises(ValueError, match="^gemm: "):
+        ops.gemm(randn((3,)), randn((3, 4)))
+    with pytest.raises(ValueError, match="^gemm: .*shape"):
+        ops.gemm(randn((3, 4)), randn((4, 2)), np.zeros((2, 3), np.float32))
+    with pytest.raises(TypeError, match="^gemm: "):
+        ops.gemm(randn((3, 4)), randn((4, 2)), np.zeros((3, 2), np.float64))
+    ro = np.zeros((3, 2), np.float32)
+    ro.setflags(write=False)
+    with pytest.raises(ValueError, match="^gemm: "):
+        ops.gemm(randn((3, 4)), randn((4, 2)), ro)
+    with pytest.raises(ValueError, match="^linear: .*activation"):
+        ops.linear(randn((3, 4)), randn((2, 4)), None, "tanh")
+    with pytest.raises(ValueError, match="^linear: .*bias"):
+        ops.linear(randn((3, 4)), randn((2, 4)), randn((3,)))
+    with pytest.raises(ValueError, match="^linear: "):
+        ops.linear(randn((3, 4)), randn((2, 5)))
+    with pytest.raises(ValueError, match="^linear_backward: .*grad_out"):
+        ops.linear_backward(randn((3, 3)), randn((3, 4)), randn((2, 4)))
+    with pytest.raises(TypeError, match="^linear_backward: "):
+        ops.linear_backward(randn((3, 2), np.float64), randn((3, 4)), randn((2, 4)))
+
+
+def test_fma_peak_is_measured():
+    one = ops.fma_peak_gflops(1, seconds=0.05)
+    assert one > 0.5  # any CPU of this century does more than 0.5 GFLOP/s
+    with pytest.raises(ValueError, match="^fma_peak_gflops: "):
+        ops.fma_peak_gflops(0)
+
+
+# ---- CUDA -------------------------------------------------------------------------------------
+needs_cuda = pytest.mark.skipif(not dlcore.cuda.is_available(), reason="no CUDA device (or a build without CUDA)")
+
+
+@needs_cuda
+@pytest.mark.parametrize("mnk", [(1, 1, 1), (7, 17, 33), (128, 128, 8), (129, 255, 257), (1000, 1000, 1000),
+                                 (64, 3100, 65)], ids=str)
+@pytest.mark.parametrize("ta,tb", list(itertools.product([False, True], repeat=2)))
+def test_cuda_gemm_matches_numpy(mnk, ta, tb):
+    m, n, k = mnk
+    a = randn((k, m) if ta else (m, k), seed=1)
+    b = randn((n, k) if tb else (k, n), seed=2)
+    ga, gb = dlcore.from_numpy(a).to("cuda"), dlcore.from_numpy(b).to("cuda")
+    out = ops.gemm(ga, gb, trans_a=ta, trans_b=tb)
+    assert out.is_cuda
+    np.testing.assert_allclose(out.cpu().numpy(), ref.gemm(a, b, trans_a=ta, trans_b=tb), **tol(np.float32, k))
+
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cuda_matmul_batched_linear_and_beta(dtype):
+    a, b = randn((4, 33, 65), dtype, 1), randn((65, 31), dtype, 2)
+    out = ops.matmul(dlcore.from_numpy(a).to("cuda"), dlcore.from_numpy(b).to("cuda"))
+    np.testing.assert_allclose(out.cpu().numpy(), ref.matmul(a, b), **tol(dtype, 65))
+    x, w, bias = randn((70, 33), dtype, 3), randn((45, 33), dtype, 4), randn((45,), dtype, 5)
+    y = ops.linear(*(dlcore.from_numpy(v).to("cuda") for v in (x, w, bias)), activation="gelu")
+    np.testing.assert_allclose(y.cpu().numpy(), ref.linear(x, w, bias, "gelu"), **tol(dtype, 33))
+    c = randn((70, 45), dtype, 6)
+    gc = dlcore.from_numpy(c).to("cuda")
+    ops.gemm(dlcore.from_numpy(x).to("cuda"), dlcore.from_numpy(w).to("cuda"), gc, alpha=0.5, beta=2.0,
+             trans_b=True)
+    np.testing.assert_allclose(gc.cpu().numpy(), ref.gemm(x, w, c, 0.5, 2.0, trans_b=True), **tol(dtype, 33))
