@@ -20,31 +20,52 @@ class Tensor:
     refuse to use a saved tensor that was modified after it was saved.
     """
 
-    __slots__ = ("_impl", "requires_grad", "grad", "grad_fn", "_output_nr", "_version", "__weakref__")
+    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_is_view",
+                 "__weakref__")
+
+    # NumPy defers binary operators with a numpy scalar/array on the left to Tensor's reflected
+    # methods (np.float64(2) * t is a Tensor with a graph, not an ndarray), as with torch.
+    __array_priority__ = 1000
 
     def __init__(self, impl, requires_grad=False):
         if type(impl) is not _core.TensorImpl:
             raise TypeError("Tensor: construct tensors with dlcore.tensor(data), dlcore.from_numpy(a) "
                             "or the factories (zeros, ones, ...)")
         self._impl = impl
-        self.requires_grad = requires_grad
+        self._requires_grad = False
         self.grad = None
         self.grad_fn = None
         self._output_nr = 0
         self._version = [0]
+        self._is_view = False
+        if requires_grad:
+            self.requires_grad = True
 
     # ---- autograd -----------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        # The autograd layer writes _requires_grad directly; this is the user-facing, checked path.
+        value = bool(value)
+        if self.grad_fn is not None:
+            if not value:
+                raise RuntimeError("requires_grad: you can only change requires_grad flags of leaf tensors; "
+                                   "use .detach() to get a tensor that does not require grad")
+            return
+        if value and self._impl.dtype not in ("float32", "float64"):
+            raise RuntimeError(f"requires_grad: only floating point tensors can require gradients, "
+                               f"got {self._impl.dtype}")
+        self._requires_grad = value
+
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     def requires_grad_(self, requires_grad: bool = True):
-        if not self.is_leaf:
-            raise RuntimeError("requires_grad_: you can only change requires_grad flags of leaf tensors")
-        if requires_grad and self._impl.dtype not in ("float32", "float64"):
-            raise RuntimeError(f"requires_grad_: only floating point tensors can require gradients, "
-                               f"got {self._impl.dtype}")
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = requires_grad
         return self
 
     def backward(self, gradient=None, retain_graph=None):
@@ -57,6 +78,7 @@ class Tensor:
         """The same memory, cut from the graph."""
         t = Tensor(self._impl)
         t._version = self._version
+        t._is_view = True  # shares memory with self: an in-place change of either shows in both
         return t
 
     @property
@@ -75,7 +97,7 @@ class Tensor:
     def _check_inplace(self, op):
         from .autograd.grad_mode import is_grad_enabled
 
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
+        if self._requires_grad and self.grad_fn is None and is_grad_enabled():
             raise RuntimeError(f"{op}: a leaf tensor that requires grad is being used in an in-place operation; "
                                "wrap it in dlcore.no_grad()")
 
@@ -184,7 +206,7 @@ def _from_impl(impl) -> Tensor:
     return Tensor(impl)
 
 
-def tensor(data, dtype=None, device="cpu") -> Tensor:
+def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """A new tensor holding a copy of `data` (like ``torch.tensor``): Python floats become float32
     and ints int64 unless `dtype` says otherwise."""
     d = as_dtype(dtype)
@@ -201,7 +223,7 @@ def tensor(data, dtype=None, device="cpu") -> Tensor:
     if d is None and arr.dtype not in (np.float32, np.float64, np.int64, np.bool_):
         raise TypeError(f"tensor: unsupported dtype {arr.dtype} (supported: float32, float64, int64, bool)")
     arr = np.array(arr, dtype=d, order="C", copy=True)
-    return Tensor(_core.as_tensor(arr)).to(device)
+    return Tensor(_core.as_tensor(arr)).to(device).requires_grad_(requires_grad)
 
 
 def from_numpy(a: np.ndarray) -> Tensor:
@@ -224,30 +246,31 @@ def _shape(size):
     return tuple(size)
 
 
-def empty(*size, dtype=None, device="cpu") -> Tensor:
-    return Tensor(_core.empty(_shape(size), str(as_dtype(dtype) or "float32"), str(_device(device))))
+def empty(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return Tensor(_core.empty(_shape(size), str(as_dtype(dtype) or "float32"), str(_device(device))), requires_grad)
 
 
-def zeros(*size, dtype=None, device="cpu") -> Tensor:
-    return Tensor(_core.zeros(_shape(size), str(as_dtype(dtype) or "float32"), str(_device(device))))
+def zeros(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return Tensor(_core.zeros(_shape(size), str(as_dtype(dtype) or "float32"), str(_device(device))), requires_grad)
 
 
-def full(size, fill_value, dtype=None, device="cpu") -> Tensor:
+def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = (np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int)
                  else np.float32)
     shape = (size,) if isinstance(size, int) else tuple(size)
-    return Tensor(_core.full(shape, float(fill_value), str(as_dtype(dtype)), str(_device(device))))
+    return Tensor(_core.full(shape, float(fill_value), str(as_dtype(dtype)), str(_device(device))), requires_grad)
 
 
-def ones(*size, dtype=None, device="cpu") -> Tensor:
-    return full(_shape(size), 1.0, dtype=dtype or np.float32, device=device)
+def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    return full(_shape(size), 1.0, dtype=dtype or np.float32, device=device, requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device="cpu") -> Tensor:
+def arange(start, end=None, step=1, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     if end is None:
         start, end = 0, start
     if dtype is None:
         integral = all(isinstance(v, int) for v in (start, end, step))
         dtype = np.int64 if integral else np.float32
-    return Tensor(_core.as_tensor(np.arange(start, end, step, dtype=as_dtype(dtype)))).to(device)
+    return Tensor(_core.as_tensor(np.arange(start, end, step, dtype=as_dtype(dtype)))).to(device).requires_grad_(
+        requires_grad)
