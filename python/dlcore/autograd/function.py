@@ -22,7 +22,7 @@ the inputs.  ``backward`` returns one gradient (or None) per ``forward`` argumen
 from __future__ import annotations
 
 from .._tensor import Tensor
-from .grad_mode import is_grad_enabled
+from .grad_mode import _state as _grad_state
 
 
 class Context:
@@ -38,8 +38,8 @@ class Context:
         self._sources = ()
 
     def save_for_backward(self, *tensors):
-        """Save TensorImpls (or None) for backward.  Inputs that are the Function's own
-        arguments are checked for in-place modification before backward uses them."""
+        """Save TensorImpls (or None) for backward.  Those that are the Function's own Tensor
+        arguments or outputs are checked for in-place modification before backward uses them."""
         self._saved = tensors
 
     @property
@@ -67,7 +67,7 @@ class Node:
         self.ctx = ctx
         self.edges = edges
         self.n_outputs = len(out_meta)
-        self.out_meta = out_meta  # (shape, dtype) per output, to make zero grads for unused outputs
+        self.out_meta = out_meta  # (shape, dtype, device) per output, for zero grads of unused outputs
 
     def name(self):
         return self.function.__name__ + "Backward"
@@ -76,15 +76,10 @@ class Node:
         return f"<{self.name()}>"
 
     def release(self):
-        self.ctx._saved = None
-
-
-def _edge(t):
-    if not t.requires_grad:
-        return None
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
-    return (t, 0)
+        # Only a node that saved something becomes unusable (as in torch: backward twice through
+        # x + 1 is fine, through x * y it needs retain_graph).
+        if self.ctx._saved:
+            self.ctx._saved = None
 
 
 class Function:
@@ -102,43 +97,64 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
+        # One pass over the arguments: unwrap Tensors and learn whether to record.
         record = False
-        if is_grad_enabled():
-            for a in args:
-                if type(a) is Tensor and a.requires_grad:
+        raw = []
+        for a in args:
+            if type(a) is Tensor:
+                raw.append(a._impl)
+                if a._requires_grad:
                     record = True
-                    break
-        raw = [a._impl if type(a) is Tensor else a for a in args]
+            else:
+                raw.append(a)
+        if record and not _grad_state.enabled:
+            record = False
         if not record:
             out = cls.forward(_NoCtx, *raw)
-            if type(out) is tuple:
-                res = tuple(Tensor(o) for o in out)
-            else:
+            if type(out) is not tuple:
                 res = Tensor(out)
-            if cls.is_view and type(args[0]) is Tensor:
-                for t in (res if type(res) is tuple else (res,)):
+                if cls.is_view:
+                    res._version = args[0]._version
+                    res._is_view = True
+                return res
+            res = tuple(Tensor(o) for o in out)
+            if cls.is_view:
+                for t in res:
                     t._version = args[0]._version
+                    t._is_view = True
             return res
-        ctx = Context(tuple(type(a) is Tensor and a.requires_grad for a in args))
+
+        needs = []
+        edges = []
+        for a in args:
+            if type(a) is Tensor and a._requires_grad:
+                needs.append(True)
+                fn = a.grad_fn
+                edges.append((fn, a._output_nr) if fn is not None else (a, 0))
+            else:
+                needs.append(False)
+                edges.append(None)
+        ctx = Context(tuple(needs))
         out = cls.forward(ctx, *raw)
         multi = type(out) is tuple
         outs = out if multi else (out,)
-        edges = tuple(_edge(a) if type(a) is Tensor else None for a in args)
-        node = Node(cls, ctx, edges, tuple((o.shape, o.dtype) for o in outs))
+        node = Node(cls, ctx, tuple(edges), tuple((o.shape, o.dtype, o.device) for o in outs))
         results = []
         view_of = args[0]._version if cls.is_view else None
         for i, o in enumerate(outs):
             t = Tensor(o)
             if view_of is not None:
                 t._version = view_of  # a view shares its base's version counter
-            if o.dtype in ("float32", "float64"):
-                t.requires_grad = True
+                t._is_view = True
+            if o.dtype in _FLOAT:
+                t._requires_grad = True
                 t.grad_fn = node
                 t._output_nr = i
             results.append(t)
-        if ctx._saved:
+        saved = ctx._saved
+        if saved:
             # Remember the versions of saved inputs and outputs, to catch in-place changes later.
-            ids = {id(s) for s in ctx._saved if s is not None}
+            ids = {id(s) for s in saved if s is not None}
             boxes, versions = [], []
             for a in (*args, *results):
                 if type(a) is Tensor and id(a._impl) in ids:
@@ -148,11 +164,14 @@ class Function:
         return tuple(results) if multi else results[0]
 
 
+_FLOAT = frozenset(("float32", "float64"))
+
+
 class _NoCtxType:
     """Stands in for ctx when nothing is recorded: saving is a no-op."""
 
     __slots__ = ()
-    needs_input_grad = ()
+    needs_input_grad = (False,) * 64  # forward may ask; nothing needs a gradient here
 
     def save_for_backward(self, *tensors):
         pass

@@ -55,7 +55,10 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (_shape(a), _shape(b))
-        ctx.save_for_backward(a, b)
+        need = ctx.needs_input_grad
+        # Save only what a needed gradient uses: a * w with a constant a keeps no copy of a, and
+        # an in-place change of an unneeded operand is harmless (as in torch).
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         return ops.mul(a, b)
 
     @staticmethod
@@ -110,11 +113,13 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         a2 = ops.unsqueeze(a, 0) if a.ndim == 1 else a
         b2 = ops.unsqueeze(b, 1) if b.ndim == 1 else b
+        # Give g the dims matmul removed for 1-D operands: (.., 1, n) for a 1-D a, (.., m, 1)
+        # for a 1-D b (for 1-D @ 1-D the 0-d g becomes (1, 1)).
         g2 = g
         if a.ndim == 1:
-            g2 = ops.unsqueeze(g2, -2)
+            g2 = ops.unsqueeze(g2, g2.ndim - 1 if b.ndim != 1 else 0)
         if b.ndim == 1:
-            g2 = ops.unsqueeze(g2, -1)
+            g2 = ops.unsqueeze(g2, g2.ndim)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             ga = ops.matmul(g2, ops.transpose(b2, -1, -2))
@@ -126,13 +131,18 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = act(x W^T + b) with the bias and ReLU fused into the GEMM epilogue."""
+    """y = act(x W^T + b) with the bias and ReLU fused into the GEMM epilogue (activation None,
+    "relu" or "gelu"; GELU's derivative needs the pre-activation, so it is not fused)."""
 
     @staticmethod
     def forward(ctx, x, weight, bias, activation):
-        out = ops.linear(x, weight, bias, activation=activation)
         ctx.activation = activation
         ctx.has_bias = bias is not None
+        if activation == "gelu":
+            pre = ops.linear(x, weight, bias)
+            ctx.save_for_backward(x, weight, pre)
+            return ops.gelu(pre)
+        out = ops.linear(x, weight, bias, activation=activation)
         ctx.save_for_backward(x, weight, out if activation == "relu" else None)
         return out
 
@@ -141,6 +151,8 @@ class Linear(Function):
         x, weight, out = ctx.saved_tensors
         if ctx.activation == "relu":
             g = ops.relu_backward(g, out)  # relu'(pre) == (out > 0)
+        elif ctx.activation == "gelu":
+            g = ops.gelu_backward(g, out)
         need = ctx.needs_input_grad
         gx, gw, gb = ops.linear_backward(g, x, weight, need=(need[0], need[1], ctx.has_bias and need[2]))
         return gx, gw, gb, None
@@ -355,14 +367,14 @@ class Index(Function):
 
     @staticmethod
     def forward(ctx, x, key):
-        ctx.meta = (tuple(x.shape), x.dtype, key)
+        ctx.meta = (tuple(x.shape), x.dtype, x.device, key)
         return ops.index(x, key)
 
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, key = ctx.meta
-        out = _core.zeros(shape, dtype, "cpu")
-        ops.index_put_(out, key, g)
+        shape, dtype, device, key = ctx.meta
+        out = _core.zeros(shape, dtype, device)
+        _core.index_put_(out, key, g)
         return out, None
 
 
@@ -386,8 +398,9 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, *args):
         *xs, axis = args
+        out = ops.cat(xs, axis=axis)  # validates first: bad axes and shapes raise from the kernel
         ctx.meta = (axis, [x.shape[axis] for x in xs])
-        return ops.cat(xs, axis=axis)
+        return out
 
     @staticmethod
     def backward(ctx, g):

@@ -7,6 +7,7 @@ import numpy as np
 from .. import _core, ops
 from .._tensor import Tensor
 from . import functions as F
+from .grad_mode import is_grad_enabled
 
 _T = _core.TensorImpl
 
@@ -117,11 +118,23 @@ def _var(self, dim=None, correction=1, keepdim=False, unbiased=None):
     return F.Var.apply(self, _axis(dim), correction, keepdim)
 
 
+class _ValuesIndices(tuple):
+    """(values, indices) with .values / .indices, like torch.return_types.max."""
+
+    __slots__ = ()
+
+    def __new__(cls, pair):
+        return tuple.__new__(cls, pair)
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
 def _max_min(is_min):
     def method(self, dim=None, keepdim=False):
         if dim is None:
             return F.MaxAll.apply(self, is_min)
-        return F.MaxDim.apply(self, dim, keepdim, is_min)  # (values, indices)
+        return _ValuesIndices(F.MaxDim.apply(self, dim, keepdim, is_min))
 
     return method
 
@@ -217,8 +230,6 @@ def _getitem(self, key):
 
 
 def _setitem(self, key, value):
-    from .grad_mode import is_grad_enabled
-
     if self.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported; "
                            "use dlcore.no_grad() or where/masked_fill")
@@ -231,10 +242,54 @@ Tensor.__getitem__ = _getitem
 Tensor.__setitem__ = _setitem
 
 
-# ---- in-place updates (no graph; they bump the version counter) --------------------------------
+# ---- in-place updates ----------------------------------------------------------------------------
+# Outside the graph (no grad mode, or nothing involved requires grad) they run the kernel into
+# self's memory.  When a gradient must flow through them (self is a non-leaf that requires grad,
+# or an operand requires grad) they run the out-of-place Function, copy the result into self's
+# memory and make self the output of that node, as torch does.  Views are refused in that case:
+# their base's graph would not see the change.  Every path bumps the version counter, so a node
+# that saved the old contents refuses to backward.
+def _needs_graph(self, args):
+    if not is_grad_enabled():
+        return False
+    return self._requires_grad or any(type(a) is Tensor and a._requires_grad for a in args)
+
+
+def _rebase(self, name, out):
+    if self._is_view:
+        raise RuntimeError(f"{name}: in-place operation on a view of a tensor that requires grad (or with an "
+                           "operand that requires grad) is not supported; use the out-of-place form")
+    ops.copy_(self._impl, out._impl)
+    self._bump_version()
+    self.grad_fn = out.grad_fn
+    self._output_nr = out._output_nr
+    self._requires_grad = out._requires_grad
+    return self
+
+
+def _inplace_arith(name, fn, kernel, saves_self=False):
+    def method(self, other, *extra):
+        self._check_inplace(name)
+        if _needs_graph(self, (other,)):
+            src = self
+            if saves_self and type(other) is Tensor and other._requires_grad:
+                src = F.Clone.apply(self)  # the node keeps self's old contents, which the copy overwrites
+            return _rebase(self, name, fn(src, other, *extra))
+        kernel(self._impl, other._impl if type(other) is Tensor else other, *extra)
+        self._bump_version()
+        return self
+
+    method.__name__ = name
+    return method
+
+
 def _inplace(name, kernel):
     def method(self, *args):
         self._check_inplace(name)
+        if _needs_graph(self, args):
+            raise RuntimeError(f"{name}: in-place operation on a tensor that requires grad (or with an operand "
+                               "that requires grad) is not supported under grad mode; use dlcore.no_grad() or an "
+                               "out-of-place operation")
         kernel(self._impl, *[a._impl if type(a) is Tensor else a for a in args])
         self._bump_version()
         return self
@@ -251,11 +306,21 @@ def _copy_into(dst, src):
     ops.copy_(dst, src)
 
 
+def _add_out(t, o, alpha=1.0):
+    return F.Add.apply(t, o if alpha == 1.0 else F.Mul.apply(o, alpha))
+
+
+def _sub_out(t, o, alpha=1.0):
+    return F.Sub.apply(t, o if alpha == 1.0 else F.Mul.apply(o, alpha))
+
+
 Tensor.zero_ = _inplace("zero_", lambda t: ops.fill_(t, 0.0))
 Tensor.fill_ = _inplace("fill_", lambda t, v: ops.fill_(t, v))
 Tensor.copy_ = _inplace("copy_", _copy_into)
-Tensor.add_ = _inplace("add_", lambda t, o, alpha=1.0: ops.copy_(t, ops.add(t, o if alpha == 1.0 else ops.mul(o, alpha))))
-Tensor.sub_ = _inplace("sub_", lambda t, o: ops.copy_(t, ops.sub(t, o)))
-Tensor.mul_ = _inplace("mul_", lambda t, o: ops.copy_(t, ops.mul(t, o)))
-Tensor.div_ = _inplace("div_", lambda t, o: ops.copy_(t, ops.div(t, o)))
+Tensor.add_ = _inplace_arith("add_", _add_out, lambda t, o, alpha=1.0: ops.copy_(
+    t, ops.add(t, o if alpha == 1.0 else ops.mul(o, alpha))))
+Tensor.sub_ = _inplace_arith("sub_", _sub_out, lambda t, o, alpha=1.0: ops.copy_(
+    t, ops.sub(t, o if alpha == 1.0 else ops.mul(o, alpha))))
+Tensor.mul_ = _inplace_arith("mul_", F.Mul.apply, lambda t, o: ops.copy_(t, ops.mul(t, o)), saves_self=True)
+Tensor.div_ = _inplace_arith("div_", F.Div.apply, lambda t, o: ops.copy_(t, ops.div(t, o)))
 Tensor.masked_fill_ = _inplace("masked_fill_", lambda t, m, v: ops.masked_fill_(t, m, v))
