@@ -268,14 +268,14 @@ def _rebase(self, name, out):
 
 
 def _inplace_arith(name, fn, kernel, saves_self=False):
-    def method(self, other, *extra):
+    def method(self, other, *extra, **kw):
         self._check_inplace(name)
         if _needs_graph(self, (other,)):
             src = self
             if saves_self and type(other) is Tensor and other._requires_grad:
                 src = F.Clone.apply(self)  # the node keeps self's old contents, which the copy overwrites
-            return _rebase(self, name, fn(src, other, *extra))
-        kernel(self._impl, other._impl if type(other) is Tensor else other, *extra)
+            return _rebase(self, name, fn(src, other, *extra, **kw))
+        kernel(self._impl, other._impl if type(other) is Tensor else other, *extra, **kw)
         self._bump_version()
         return self
 
