@@ -8,7 +8,7 @@ import numpy as np
 from .. import _core, ops
 from .._tensor import Tensor
 from .function import Node
-from .grad_mode import no_grad
+from .grad_mode import _state as _grad_state
 
 
 def _accumulate(buf, g):
@@ -59,7 +59,9 @@ def run_backward(roots, grad_roots, retain_graph=False):
     # Run nodes whose consumers have all delivered.  A node can become ready without any
     # gradient (every consumer returned None for it): it then only releases its own inputs.
     ready = [n for n in buffers if deps[n] == 0]
-    with no_grad():
+    prev_mode = _grad_state.enabled
+    _grad_state.enabled = False
+    try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
@@ -95,6 +97,8 @@ def run_backward(roots, grad_roots, retain_graph=False):
                 elif g is not None:
                     leaf_grads[target] = _accumulate(leaf_grads.get(target), g)
         _store_leaf_grads(leaf_grads, grad_roots)
+    finally:
+        _grad_state.enabled = prev_mode
 
 
 def _extent(impl):
@@ -122,8 +126,9 @@ def _store_leaf_grads(leaf_grads, grad_roots):
     otherwise an in-place update of one .grad (clip_grad_norm_, zero_) would change another."""
     fresh = []
     for leaf, g in leaf_grads.items():
-        if tuple(g.shape) != leaf._impl.shape:  # a broadcast gradient: materialise it
-            g = ops.contiguous(ops.broadcast_to(g, leaf._impl.shape))
+        shape = leaf._impl.shape
+        if g.shape != shape:  # a broadcast gradient: materialise it
+            g = ops.contiguous(ops.broadcast_to(g, shape))
             leaf_grads[leaf] = g
         if leaf.grad is None:
             fresh.append(leaf)

@@ -30,6 +30,7 @@ class Context:
     and whatever attributes forward sets."""
 
     __slots__ = ("_saved", "_versions", "_sources", "needs_input_grad", "__dict__")
+    recording = True  # forward may skip bookkeeping that only backward needs when this is False
 
     def __init__(self, needs_input_grad):
         self.needs_input_grad = needs_input_grad
@@ -136,34 +137,49 @@ class Function:
                 edges.append(None)
         ctx = Context(tuple(needs))
         out = cls.forward(ctx, *raw)
-        multi = type(out) is tuple
-        outs = out if multi else (out,)
-        node = Node(cls, ctx, tuple(edges), tuple((o.shape, o.dtype, o.device) for o in outs))
-        results = []
-        view_of = args[0]._version if cls.is_view else None
-        for i, o in enumerate(outs):
-            t = Tensor(o)
-            if view_of is not None:
-                t._version = view_of  # a view shares its base's version counter
-                t._is_view = True
-            if o.dtype in _FLOAT:
+        if type(out) is tuple:
+            # Multi-output nodes remember each output's metadata: the engine makes zero gradients
+            # for outputs nobody used.  A single-output node only runs when its output got one.
+            node = Node(cls, ctx, tuple(edges), tuple((o.shape, o.dtype, o.device) for o in out))
+            results = []
+            for i, o in enumerate(out):
+                t = Tensor(o)
+                if o.dtype in _FLOAT:
+                    t._requires_grad = True
+                    t.grad_fn = node
+                    t._output_nr = i
+                results.append(t)
+            results = tuple(results)
+        else:
+            node = Node(cls, ctx, tuple(edges), _ONE)
+            t = Tensor(out)
+            if out.dtype in _FLOAT:
                 t._requires_grad = True
                 t.grad_fn = node
-                t._output_nr = i
-            results.append(t)
+            results = (t,)
+        if cls.is_view:
+            base_version = args[0]._version
+            for t in results:
+                t._version = base_version  # a view shares its base's version counter
+                t._is_view = True
         saved = ctx._saved
         if saved:
             # Remember the versions of saved inputs and outputs, to catch in-place changes later.
-            ids = {id(s) for s in saved if s is not None}
             boxes, versions = [], []
             for a in (*args, *results):
-                if type(a) is Tensor and id(a._impl) in ids:
-                    boxes.append(a._version)
-                    versions.append(a._version[0])
+                if type(a) is Tensor:
+                    impl = a._impl
+                    for s in saved:
+                        if s is impl:
+                            box = a._version
+                            boxes.append(box)
+                            versions.append(box[0])
+                            break
             ctx._sources, ctx._versions = tuple(boxes), tuple(versions)
-        return tuple(results) if multi else results[0]
+        return results if type(out) is tuple else results[0]
 
 
+_ONE = (None,)  # out_meta of a single-output node: one output, metadata not needed
 _FLOAT = frozenset(("float32", "float64"))
 
 
@@ -171,6 +187,7 @@ class _NoCtxType:
     """Stands in for ctx when nothing is recorded: saving is a no-op."""
 
     __slots__ = ()
+    recording = False
     needs_input_grad = (False,) * 64  # forward may ask; nothing needs a gradient here
 
     def save_for_backward(self, *tensors):

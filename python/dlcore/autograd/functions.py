@@ -30,7 +30,8 @@ def reduce_to(g, shape):
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         return ops.add(a, b)
 
     @staticmethod
@@ -42,7 +43,8 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         return ops.sub(a, b)
 
     @staticmethod
@@ -54,7 +56,8 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         need = ctx.needs_input_grad
         # Save only what a needed gradient uses: a * w with a constant a keeps no copy of a, and
         # an in-place change of an unneeded operand is harmless (as in torch).
@@ -73,7 +76,8 @@ class Mul(Function):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         out = ops.div(a, b)
         ctx.save_for_backward(b, out)
         return out
@@ -90,7 +94,8 @@ class Div(Function):
 class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(a, b)
         return ops.pow(a, b)
 
@@ -448,7 +453,8 @@ class Clone(Function):
 class Where(Function):
     @staticmethod
     def forward(ctx, cond, a, b):
-        ctx.shapes = (_shape(a), _shape(b))
+        if ctx.recording:  # the shapes cost two binding calls; only backward needs them
+            ctx.shapes = (_shape(a), _shape(b))
         ctx.save_for_backward(cond)
         return ops.where(cond, a, b)
 
