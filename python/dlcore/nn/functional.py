@@ -173,7 +173,8 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 # ---- classification losses ---------------------------------------------------------------------
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-w (t log x + (1 - t) log(1 - x)) with each log clamped at -100 (torch)."""
+    """-w (t log x + (1 - t) log(1 - x)) with each log clamped at -100 (torch).  The gradient
+    w.r.t. target uses the clamped logs, so it stays finite at x = 0 or 1 (torch gives +-inf)."""
     _check_reduction(reduction, "binary_cross_entropy")
     x = _tensor(input, "binary_cross_entropy")
     t = _tensor(target, "binary_cross_entropy", "target")
@@ -229,7 +230,8 @@ def kl_div(input, target, reduction="mean", log_target=False):
     """torch.nn.functional.kl_div: input holds log-probabilities; pointwise
     target * (log(target) - input) (0 where target == 0), or exp(target) * (target - input) with
     log_target.  reduction "batchmean" divides the sum by input.size(0) (the true KL divergence
-    per sample); "mean" averages over all elements, as torch does."""
+    per sample); "mean" averages over all elements, as torch does.  The gradient w.r.t. target
+    is 0 (not torch's nan) where target == 0."""
     _check_reduction(reduction, "kl_div", _REDUCTIONS + ("batchmean",))
     x = _tensor(input, "kl_div")
     t = _tensor(target, "kl_div", "target")
