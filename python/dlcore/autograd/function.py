@@ -105,25 +105,25 @@ class Function:
         record = False
         if is_grad_enabled():
             for a in args:
-                if type(a) is Tensor and a.requires_grad:
+                if isinstance(a, Tensor) and a.requires_grad:
                     record = True
                     break
-        raw = [a._impl if type(a) is Tensor else a for a in args]
+        raw = [a._impl if isinstance(a, Tensor) else a for a in args]
         if not record:
             out = cls.forward(_NoCtx, *raw)
             if type(out) is tuple:
                 res = tuple(Tensor(o) for o in out)
             else:
                 res = Tensor(out)
-            if cls.is_view and type(args[0]) is Tensor:
+            if cls.is_view and isinstance(args[0], Tensor):
                 for t in (res if type(res) is tuple else (res,)):
                     t._version = args[0]._version
             return res
-        ctx = Context(tuple(type(a) is Tensor and a.requires_grad for a in args))
+        ctx = Context(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
         out = cls.forward(ctx, *raw)
         multi = type(out) is tuple
         outs = out if multi else (out,)
-        edges = tuple(_edge(a) if type(a) is Tensor else None for a in args)
+        edges = tuple(_edge(a) if isinstance(a, Tensor) else None for a in args)
         node = Node(cls, ctx, edges, tuple((o.shape, o.dtype) for o in outs))
         results = []
         view_of = args[0]._version if cls.is_view else None
@@ -141,7 +141,7 @@ class Function:
             ids = {id(s) for s in ctx._saved if s is not None}
             boxes, versions = [], []
             for a in (*args, *results):
-                if type(a) is Tensor and id(a._impl) in ids:
+                if isinstance(a, Tensor) and id(a._impl) in ids:
                     boxes.append(a._version)
                     versions.append(a._version[0])
             ctx._sources, ctx._versions = tuple(boxes), tuple(versions)
