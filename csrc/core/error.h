@@ -3,9 +3,10 @@
 // The binding layer translates these into ValueError, TypeError, IndexError, MemoryError or
 // RuntimeError; nothing is allowed to crash the interpreter.
 #pragma once
-#include <sstream>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 namespace dl {
@@ -21,12 +22,35 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
+// Message pieces are formatted without iostreams: a process that loaded an older libstdc++
+// first (some Python environments do) can crash in ostream's locale-based number formatting.
+namespace detail {
+inline void append(std::string& s, const std::string& v) { s += v; }
+inline void append(std::string& s, const char* v) { s += v; }
+inline void append(std::string& s, char v) { s += v; }
+inline void append(std::string& s, bool v) { s += v ? "true" : "false"; }
+inline void append(std::string& s, double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  s += buf;
+}
+template <class T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>, int> = 0>
+void append(std::string& s, T v) {
+  s += std::to_string(v);
+}
+template <class T, std::enable_if_t<std::is_enum_v<T>, int> = 0>
+void append(std::string& s, T v) {
+  s += std::to_string(static_cast<long long>(v));
+}
+inline void append(std::string& s, float v) { append(s, static_cast<double>(v)); }
+}  // namespace detail
+
 template <class... Args>
 [[noreturn]] void fail(ErrorKind kind, const char* op, Args&&... args) {
-  std::ostringstream s;
-  s << op << ": ";
-  (s << ... << std::forward<Args>(args));
-  throw Error(kind, s.str());
+  std::string s(op);
+  s += ": ";
+  (detail::append(s, std::forward<Args>(args)), ...);
+  throw Error(kind, s);
 }
 
 }  // namespace dl

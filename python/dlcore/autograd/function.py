@@ -102,7 +102,7 @@ class Function:
         record = False
         raw = []
         for a in args:
-            if type(a) is Tensor:
+            if isinstance(a, Tensor):
                 raw.append(a._impl)
                 if a._requires_grad:
                     record = True
@@ -128,7 +128,7 @@ class Function:
         needs = []
         edges = []
         for a in args:
-            if type(a) is Tensor and a._requires_grad:
+            if isinstance(a, Tensor) and a._requires_grad:
                 needs.append(True)
                 fn = a.grad_fn
                 edges.append((fn, a._output_nr) if fn is not None else (a, 0))
@@ -167,7 +167,7 @@ class Function:
             # Remember the versions of saved inputs and outputs, to catch in-place changes later.
             boxes, versions = [], []
             for a in (*args, *results):
-                if type(a) is Tensor:
+                if isinstance(a, Tensor):
                     impl = a._impl
                     for s in saved:
                         if s is impl:

@@ -55,7 +55,7 @@ Tensor.neg = Tensor.__neg__
 
 def _compare(op):
     def method(self, other):
-        return Tensor(op(self._impl, other._impl if type(other) is Tensor else other))
+        return Tensor(op(self._impl, other._impl if isinstance(other, Tensor) else other))
 
     return method
 
@@ -197,7 +197,7 @@ def _is_index_array(k):
 
 
 def _as_index(k):
-    if type(k) is Tensor:
+    if isinstance(k, Tensor):
         k = k._impl
     else:
         k = np.asarray(k)
@@ -233,7 +233,7 @@ def _setitem(self, key, value):
     if self.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported; "
                            "use dlcore.no_grad() or where/masked_fill")
-    ops.index_put_(self._impl, key, value._impl if type(value) is Tensor else
+    ops.index_put_(self._impl, key, value._impl if isinstance(value, Tensor) else
                    np.asarray(value, dtype=self.dtype))
     self._bump_version()
 
@@ -252,7 +252,7 @@ Tensor.__setitem__ = _setitem
 def _needs_graph(self, args):
     if not is_grad_enabled():
         return False
-    return self._requires_grad or any(type(a) is Tensor and a._requires_grad for a in args)
+    return self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
 
 
 def _rebase(self, name, out):
@@ -272,10 +272,10 @@ def _inplace_arith(name, fn, kernel, saves_self=False):
         self._check_inplace(name)
         if _needs_graph(self, (other,)):
             src = self
-            if saves_self and type(other) is Tensor and other._requires_grad:
+            if saves_self and isinstance(other, Tensor) and other._requires_grad:
                 src = F.Clone.apply(self)  # the node keeps self's old contents, which the copy overwrites
             return _rebase(self, name, fn(src, other, *extra, **kw))
-        kernel(self._impl, other._impl if type(other) is Tensor else other, *extra, **kw)
+        kernel(self._impl, other._impl if isinstance(other, Tensor) else other, *extra, **kw)
         self._bump_version()
         return self
 
@@ -290,7 +290,7 @@ def _inplace(name, kernel):
             raise RuntimeError(f"{name}: in-place operation on a tensor that requires grad (or with an operand "
                                "that requires grad) is not supported under grad mode; use dlcore.no_grad() or an "
                                "out-of-place operation")
-        kernel(self._impl, *[a._impl if type(a) is Tensor else a for a in args])
+        kernel(self._impl, *[a._impl if isinstance(a, Tensor) else a for a in args])
         self._bump_version()
         return self
 

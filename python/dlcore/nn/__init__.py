@@ -1,1 +1,24 @@
-"""Neural-network layers (filled by the nn work)."""
+"""dlcore.nn: Module, Parameter, containers, layers, losses, init and functional (torch.nn's API).
+
+    from dlcore import nn
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
+    loss = nn.functional.cross_entropy(model(x), y)
+"""
+from __future__ import annotations
+
+from . import functional, init  # noqa: F401
+from .container import ModuleDict, ModuleList, Sequential
+from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU,
+                     Sigmoid, Softmax, Softplus, Tanh)
+from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss, KLDivLoss, L1Loss, MSELoss,
+                   NLLLoss)
+from .module import Module
+from .parameter import Buffer, Parameter
+
+__all__ = [
+    "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
+    "Linear", "Identity", "Flatten", "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus", "Softmax",
+    "LogSoftmax", "Dropout", "Embedding",
+    "MSELoss", "L1Loss", "GaussianNLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
+    "KLDivLoss", "functional", "init",
+]
