@@ -15,6 +15,8 @@ __version__ = _core.__version__
 from . import cuda, ops  # noqa: E402
 from . import autograd  # noqa: E402  (attaches Tensor operators)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.api import (cat, concat, concatenate, exp, log, log_softmax, matmul, mean, relu,  # noqa: E402,A004
+                           sigmoid, softmax, sqrt, stack, sum, tanh, where)
 from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
 from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
@@ -26,6 +28,8 @@ __all__ = [
     "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn", "randint",
     "randperm", "bernoulli", "rand_like", "randn_like",
+    "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",
+    "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "autograd", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
 ]

@@ -25,6 +25,8 @@ def wrap(impl, *inputs):
     """Return `impl` in the caller's currency: Tensor if any input was one, else NumPy."""
     if impl is None:
         return None
+    if inputs and type(inputs[0]) is _TensorImpl:  # the autograd layer's calls: no wrapping
+        return impl
     if isinstance(impl, tuple):
         return tuple(wrap(i, *inputs) for i in impl)
     internal = False
