@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU,
                      Sigmoid, Softmax, Softplus, Tanh)

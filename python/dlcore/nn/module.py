@@ -13,6 +13,7 @@ import numpy as np
 from .._tensor import Tensor, from_dlpack
 from ..autograd.grad_mode import no_grad
 from .parameter import Buffer, Parameter
+from .utils import zero_grads
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -245,14 +246,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Reset every parameter's .grad: to None (default, as torch) or to zeros in place."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                with no_grad():
-                    p.grad.zero_()
+        zero_grads(self.parameters(), set_to_none)
 
     def apply(self, fn):
         """Call fn on every submodule (children first) and on self; returns self."""

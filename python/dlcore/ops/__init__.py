@@ -12,3 +12,4 @@ from .reduce import *  # noqa: F401,F403,E402
 from .shape import *  # noqa: F401,F403,E402
 from .random import *  # noqa: F401,F403,E402
 from .gemm import *  # noqa: F401,F403,E402
+from .optim import *  # noqa: F401,F403,E402
