@@ -178,6 +178,19 @@ class Tensor:
                 out = Tensor(_core.as_tensor(out.numpy().astype(d)))
         return out
 
+    # dtype shorthands (torch's Tensor.float() etc.); they return self when the dtype already fits.
+    def float(self):
+        return self.to(dtype="float32")
+
+    def double(self):
+        return self.to(dtype="float64")
+
+    def long(self):
+        return self.to(dtype="int64")
+
+    def bool(self):
+        return self.to(dtype="bool")
+
     def cpu(self):
         return self.to("cpu")
 
