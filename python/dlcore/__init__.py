@@ -22,6 +22,8 @@ from ._info import available_isas, get_num_threads, info, set_isa, set_num_threa
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
                       randint, randn, randn_like, randperm, seed, set_rng_state)
 from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
+from .serialization import load, save  # noqa: E402
+from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bare import dlcore)
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
@@ -30,6 +32,6 @@ __all__ = [
     "randperm", "bernoulli", "rand_like", "randn_like",
     "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",
     "softmax", "sqrt", "stack", "sum", "tanh", "where",
-    "autograd", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
+    "autograd", "nn", "optim", "data", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "save", "load", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
 ]
