@@ -244,7 +244,11 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       break;
     }
     case EwOp::GeluErf:
-      float1(dt, k, [](auto x) DL_LAMBDA { using T = decltype(x); return x * T(0.5) * (T(1) + erf_(x * T(kSqrt1_2))); });
+      float1(dt, k, [](auto x) DL_LAMBDA {
+        using T = decltype(x);
+        if constexpr (is_f32<T>) return vm::gelu_erf_f(x);  // one fused approximation, see vec_math.h
+        else return x * T(0.5) * (T(1) + erf_(x * T(kSqrt1_2)));
+      });
       break;
     case EwOp::GeluTanh:
       float1(dt, k, [](auto x) DL_LAMBDA {

@@ -96,7 +96,14 @@ void pack_a(const Prob<T>& p, int64_t i0, int64_t mc, int64_t pc, int64_t kc, T*
       for (int64_t k = 0; k < kc; ++k)
         for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[k * cs + i];
     } else if (m == MR) {
-      for (int64_t k = 0; k < kc; ++k)
+      int64_t k0 = 0;
+#if defined(DL_GEMM_HAVE_TRANSPOSE16)
+      if constexpr (sizeof(T) == 4 && MR <= 16) {
+        if (cs == 1)  // row-major A: 16 k at a time through registers
+          for (; k0 + 16 <= kc; k0 += 16) transpose16(src + k0, rs, MR, dst + k0 * MR, MR);
+      }
+#endif
+      for (int64_t k = k0; k < kc; ++k)
         for (int i = 0; i < MR; ++i) dst[k * MR + i] = src[i * rs + k * cs];
     } else {
       for (int64_t k = 0; k < kc; ++k)
@@ -115,8 +122,15 @@ void pack_b_panel(const Prob<T>& p, int64_t pc, int64_t kc, int64_t j, int64_t n
       for (int jj = 0; jj < NR; ++jj) dst[k * NR + jj] = src[k * rs + jj];
   } else if (n == NR && rs == 1) {
     // op(B) is a transposed row-major matrix (a Linear weight): read along k, write strided.
+    int64_t k0 = 0;
+#if defined(DL_GEMM_HAVE_TRANSPOSE16)
+    if constexpr (sizeof(T) == 4 && NR % 16 == 0) {
+      for (; k0 + 16 <= kc; k0 += 16)
+        for (int jj = 0; jj < NR; jj += 16) transpose16(src + jj * cs + k0, cs, 16, dst + k0 * NR + jj, NR);
+    }
+#endif
     for (int jj = 0; jj < NR; ++jj)
-      for (int64_t k = 0; k < kc; ++k) dst[k * NR + jj] = src[jj * cs + k];
+      for (int64_t k = k0; k < kc; ++k) dst[k * NR + jj] = src[jj * cs + k];
   } else {
     for (int64_t k = 0; k < kc; ++k)
       for (int jj = 0; jj < NR; ++jj) dst[k * NR + jj] = jj < n ? src[k * rs + jj * cs] : T(0);

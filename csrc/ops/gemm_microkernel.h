@@ -162,6 +162,48 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typenam
   }
 }
 
+#if defined(__AVX512F__)
+// Packing helper: reads `rows` (<= 16) source rows of 16 floats (row r at src + r * ld), and
+// writes their transpose: output row e (element e of every source row) goes to dst + e * ldd,
+// `rows` floats wide.  A 16 x 16 in-register transpose (unpack, unpack, two lane shuffles)
+// replaces the 16 x rows scalar strided copies that otherwise dominate packing a row-major A
+// (12 rows, along k) or a transposed B (a Linear weight, 16 columns along k).
+// GCC 12 flags the intrinsics' own _mm512_undefined_ps() operands as uninitialized here (a
+// known false positive); nothing in this function reads an uninitialized value.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline void transpose16(const float* src, int64_t ld, int rows, float* dst, int64_t ldd) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_loadu_ps(src + i * ld) : _mm512_setzero_ps();
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  // r[j + c]: rows j..j+3, element 4 L + c in 128-bit lane L.
+  for (int j = 0; j < 16; j += 4) {
+    const __m512d a0 = _mm512_castps_pd(t[j]), a1 = _mm512_castps_pd(t[j + 1]);
+    const __m512d a2 = _mm512_castps_pd(t[j + 2]), a3 = _mm512_castps_pd(t[j + 3]);
+    r[j] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    r[j + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    r[j + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    r[j + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  const __mmask16 m = static_cast<__mmask16>((1u << rows) - 1u);
+  for (int c = 0; c < 4; ++c) {
+    const __m512 c0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), c1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
+    const __m512 c2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
+    const __m512 c3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
+    _mm512_mask_storeu_ps(dst + (0 + c) * ldd, m, _mm512_shuffle_f32x4(c0, c2, 0x88));
+    _mm512_mask_storeu_ps(dst + (4 + c) * ldd, m, _mm512_shuffle_f32x4(c0, c2, 0xDD));
+    _mm512_mask_storeu_ps(dst + (8 + c) * ldd, m, _mm512_shuffle_f32x4(c1, c3, 0x88));
+    _mm512_mask_storeu_ps(dst + (12 + c) * ldd, m, _mm512_shuffle_f32x4(c1, c3, 0xDD));
+  }
+}
+#pragma GCC diagnostic pop
+#define DL_GEMM_HAVE_TRANSPOSE16 1
+#endif
+
 // Register-only FMA loop: 12 independent chains (more than latency x pipes = 4 x 2) so the
 // FMA units never wait.  Returns the flops done (2 per lane per FMA).
 template <class V>
