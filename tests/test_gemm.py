@@ -158,6 +158,20 @@ def test_linear_matches_reference(isa, activation, xshape, dtype):
     np.testing.assert_allclose(got_nb, ref.linear(x, w, None, activation), **tol(dtype, 33))
 
 
+@pytest.mark.parametrize("activation", [None, "relu"])
+def test_linear_vector_epilogue_matches_scalar_edges(isa, activation):
+    # 70 columns: whole micro-tiles (vector epilogue) and an edge tile (scalar epilogue) side by
+    # side; both must give the reference, NaN propagating through relu as in torch.relu.
+    x, w, b = randn((29, 40)), randn((70, 40), np.float32, 1), randn((70,), np.float32, 2)
+    x[3, 7] = np.nan
+    got = ops.linear(x, w, b, activation)
+    want = ref.linear(x, w, b, activation)
+    assert np.isnan(got[3]).all()
+    np.testing.assert_allclose(got, want, **tol(np.float32, 40))
+    assert (got[~np.isnan(got)] >= 0).all() if activation == "relu" else True
+    run_threads_bitwise(lambda: ops.linear(x, w, b, activation))
+
+
 def test_linear_noncontiguous_inputs():
     x = randn((4, 20, 50))[:, ::2, 5:38]  # rows not evenly spaced across dims
     w = randn((66, 33), np.float32, 1)[::2]

@@ -1,6 +1,7 @@
 // Device-independent GEMM entries: shapes, broadcasting, dtypes, strides, aliasing; the kernels
 // (gemm_cpu.cpp per ISA, gemm_cuda.cu) see one strided, possibly batched problem.
 #include "ops/gemm.h"
+#include "ops/reduce.h"
 
 #include <algorithm>
 #include <string>
@@ -271,7 +272,13 @@ void linear_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weig
     *grad_w = Tensor::empty(weight.shape(), x.dtype(), x.device(), op);
     if (weight.numel() > 0) launch(transposed(G), X, *grad_w, {}, 1.0, 0.0, Tensor(), kGemmActNone);
   }
-  if (need_b) {
+  if (need_b && x.device().is_cpu() && grad_out.ndim() >= 2) {
+    // Column sums over every leading dim: the reduce family's fixed-chunk sum (deterministic,
+    // and one streaming pass, where a 1-row GEMM would pad its row to a whole micro-panel).
+    AxisSpec leading{false, {}};
+    for (int64_t d = 0; d + 1 < grad_out.ndim(); ++d) leading.axes.push_back(d);
+    *grad_b = reduce_sum(grad_out, leading, false);
+  } else if (need_b) {
     // Column sums as ones(1, rows) @ grad_out: the GEMM's fixed k order makes them deterministic.
     *grad_b = Tensor::empty({weight.size(0)}, x.dtype(), x.device(), op);
     if (weight.size(0) > 0) {

@@ -84,6 +84,22 @@ void epilogue(const Prob<T>& p, T* c, int64_t m, int64_t n, int64_t col0) {
   }
 }
 
+// The same epilogue on a whole interior MR x NR tile (unit column stride, contiguous bias, no
+// gelu) with vector ops: the same additions and selects as the scalar loop, so the same bits.
+// For small K the scalar loop cost as much as the tile's FMAs.
+template <class V>
+void epilogue_tile(const Prob<typename V::T>& p, typename V::T* c, int64_t col0) {
+  using R = typename V::R;
+  for (int i = 0; i < kMR; ++i)
+    for (int v = 0; v < kNV; ++v) {
+      typename V::T* q = c + i * p.c_rs + v * V::W;
+      R x = V::load(q);
+      if (p.bias) x = V::add(x, V::load(p.bias + col0 + v * V::W));
+      if (p.act == kGemmActRelu) x = V::relu(x);
+      V::store(q, x);
+    }
+}
+
 // rows [i0, i0+mc) x k [pc, pc+kc) of op(A) -> MR-row micro-panels, zero-padded to MR rows.
 template <class T>
 void pack_a(const Prob<T>& p, int64_t i0, int64_t mc, int64_t pc, int64_t kc, T* dst) {
@@ -168,7 +184,11 @@ struct Gemm {
       for (int64_t ii = 0; ii < m; ++ii)
         for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
     }
-    if (last && (p.bias || p.act)) epilogue(p, cp, m, n, j);
+    if (last && (p.bias || p.act)) {
+      const bool vec = m == MR && n == NR && p.c_cs == 1 && p.act != kGemmActGelu && (!p.bias || p.bias_stride == 1);
+      if (vec) epilogue_tile<V>(p, cp, j);
+      else epilogue(p, cp, m, n, j);
+    }
   }
 
   // C = beta C (K == 0), then the epilogue.

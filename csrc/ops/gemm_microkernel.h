@@ -30,6 +30,10 @@ struct VecF {
   static void store(T* p, R v) { _mm512_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  // v < 0 ? 0 : v, as the scalar epilogue: relu(NaN) = NaN, relu(-0) = -0.  (A compare and a
+  // blend rather than _mm512_max_ps, whose GCC 12 header warns of an uninitialised operand.)
+  static R relu(R v) { return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, zero(), _CMP_LT_OQ), v, zero()); }
 };
 struct VecD {
   using T = double;
@@ -41,6 +45,8 @@ struct VecD {
   static void store(T* p, R v) { _mm512_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static R relu(R v) { return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(v, zero(), _CMP_LT_OQ), v, zero()); }
 };
 // 12 x 32 (float) / 12 x 16 (double): 24 zmm accumulators + 2 B vectors + 1 broadcast.
 constexpr int kMR = 12, kNV = 2;
@@ -56,6 +62,9 @@ struct VecF {
   static void store(T* p, R v) { _mm256_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm256_add_ps(a, b); }
+  // max(0, v) returns its second operand when either is NaN: relu(NaN) = NaN, relu(-0) = -0.
+  static R relu(R v) { return _mm256_max_ps(zero(), v); }
 };
 struct VecD {
   using T = double;
@@ -67,6 +76,8 @@ struct VecD {
   static void store(T* p, R v) { _mm256_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm256_add_pd(a, b); }
+  static R relu(R v) { return _mm256_max_pd(zero(), v); }
 };
 // 6 x 16 (float) / 6 x 8 (double): 12 ymm accumulators + 2 B vectors + 1 broadcast of 16.
 // KC: the kc x 16 B micro-panel (16 KiB) plus the 6 x kc A micro-panel stay in the 32 KiB L1d;
@@ -88,6 +99,8 @@ struct VecF {
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
+  static R add(R a, R b) { return a + b; }
+  static R relu(R v) { return v < zero() ? zero() : v; }  // as the scalar v < 0 ? 0 : v
 };
 struct VecD {
   using T = double;
@@ -99,6 +112,8 @@ struct VecD {
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
+  static R add(R a, R b) { return a + b; }
+  static R relu(R v) { return v < zero() ? zero() : v; }  // as the scalar v < 0 ? 0 : v
 };
 constexpr int kMR = 4, kNV = 2;
 constexpr int64_t kKC = 256, kMC = 128, kNC = 2048;

@@ -51,7 +51,7 @@ def _bench_gemm(args) -> int:
 def _bench_train(args) -> int:
     from .bench.train import run_train_bench
 
-    run_train_bench(threads=args.threads, repeat=args.repeat)
+    run_train_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
     return 0
 
 
@@ -89,7 +89,8 @@ def main(argv=None) -> int:
     p_gemm.set_defaults(func=_bench_gemm)
     p_btrain = bsub.add_parser("train", help="one MLP training step (forward, backward, AdamW) against PyTorch")
     p_btrain.add_argument("--threads", type=int, default=2)
-    p_btrain.add_argument("--repeat", type=int, default=7)
+    p_btrain.add_argument("--repeat", type=int, default=5, help="timed samples per case and round")
+    p_btrain.add_argument("--rounds", type=int, default=3, help="alternating dlcore/torch rounds; medians reported")
     p_btrain.set_defaults(func=_bench_train)
     args = parser.parse_args(argv)
     if getattr(args, "hidden", None) is not None and len(args.hidden) == 1:

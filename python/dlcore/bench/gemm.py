@@ -4,6 +4,7 @@ same thread count, on the canonical shapes; with the share of this machine's mea
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -68,11 +69,17 @@ out = {"arch": arch, "times": {}}
 if impl == "torch":
     import torch
     torch.set_num_threads(threads)
+elif impl == "dlcore":
+    import dlcore
+    dlcore.set_num_threads(threads)
+    out["peak"] = dlcore.ops.fma_peak_gflops(threads, seconds=0.3)
 for name, sa, sb in SHAPES:
     a, b = operands(sa, sb)
     if impl == "torch":
         ta, tb = torch.from_numpy(a), torch.from_numpy(b)
         out["times"][name] = time_median(lambda: torch.matmul(ta, tb), repeat)
+    elif impl == "dlcore":
+        out["times"][name] = time_median(lambda: dlcore.ops.matmul(a, b), repeat)
     else:
         out["times"][name] = time_median(lambda: np.matmul(a, b), repeat)
 print(json.dumps(out))
@@ -80,9 +87,12 @@ print(json.dumps(out))
 
 
 def peer_in_subprocess(coretype, threads: int, repeat: int, impl: str = "numpy"):
-    """Peer timings in a fresh process: OPENBLAS_CORETYPE (when given) set before NumPy loads,
-    and no other thread pool (dlcore's OpenMP, OpenBLAS's) spinning beside the peer's."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    """Timings of one implementation in a fresh process: OPENBLAS_CORETYPE (when given) set
+    before NumPy loads, and no other library's thread pool spinning beside it.  (OpenBLAS's idle
+    workers, started when NumPy loads, cost dlcore 15-25% of its GFLOP/s in the same process,
+    so dlcore's process gets OPENBLAS_NUM_THREADS=1: there NumPy only makes the operands.)"""
+    blas_threads = 1 if impl in ("dlcore", "torch") else threads
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(threads))
     if coretype:
         env["OPENBLAS_CORETYPE"] = coretype
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -97,42 +107,33 @@ def peer_in_subprocess(coretype, threads: int, repeat: int, impl: str = "numpy")
         return None
 
 
-def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = None, shapes=None, file=None):
+def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = None, file=None):
     """Time every canonical shape for every implementation; print the table; return the rows."""
     import dlcore
 
     file = file or sys.stdout
-    shapes = shapes or SHAPES
-    dlcore.set_num_threads(threads)
+    shapes = SHAPES
     try:
         import threadpoolctl
 
-        limiter = threadpoolctl.threadpool_limits(limits=threads)
         np_arch = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
-    except ImportError:  # only OPENBLAS_NUM_THREADS (set before NumPy loaded) can pin it then
-        limiter, np_arch = None, None
-    try:
-        import torch
-
-        torch.set_num_threads(threads)
     except ImportError:
-        torch = None
+        np_arch = None
+    have_torch = importlib.util.find_spec("torch") is not None
 
-    peak = dlcore.ops.fma_peak_gflops(threads, seconds=0.3)
-    impls = {"dlcore": {}, "numpy": {}, "torch": {}}
-    for name, sa, sb in shapes:
-        a, b = operands(sa, sb)
-        impls["dlcore"][name] = time_median(lambda: dlcore.ops.matmul(a, b), repeat)
-        impls["numpy"][name] = time_median(lambda: np.matmul(a, b), repeat)
-    if limiter is not None:
-        limiter.restore_original_limits()
-
-    # torch in its own process: in this one, the spinning OpenMP/OpenBLAS workers of the other
-    # libraries steal its cores (torch.matmul at 256-512 measured 10-70x slower in-process).
-    if torch is not None:
-        r = peer_in_subprocess(None, threads, repeat, "torch")
-        if r is not None:
-            impls["torch"] = r["times"]
+    # Every implementation in its own process, one after the other (see peer_in_subprocess).
+    impls = {}
+    for impl in ("dlcore", "numpy", "torch"):
+        if impl == "torch" and not have_torch:
+            continue
+        r = peer_in_subprocess(None, threads, repeat, impl)
+        if r is None:
+            if impl == "dlcore":
+                raise RuntimeError("bench gemm: the dlcore timing process failed")
+            continue
+        impls[impl] = r["times"]
+        if impl == "dlcore":
+            peak = r["peak"]
     core_results = {}
     for ct in CORETYPES:
         r = peer_in_subprocess(ct, threads, repeat)
@@ -142,8 +143,6 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
     best_ct = min(core_results, key=lambda c: sum(core_results[c]["times"].values()), default=None)
     if best_ct:
         impls[f"numpy[{best_ct}]"] = core_results[best_ct]["times"]
-    if not impls["torch"]:
-        del impls["torch"]
 
     peers = [k for k in impls if k != "dlcore"]
     rows = []

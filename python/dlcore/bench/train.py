@@ -2,8 +2,8 @@
 and in PyTorch with the same weights, data and thread count, and the per-op overhead of
 autograd on tiny tensors (``a * b + c`` forward and backward).
 
-PyTorch runs in its own process: beside dlcore's OpenMP workers its thread pool is starved
-(the same reason as in ``dlcore bench gemm``).
+Each library runs in its own process (idle thread pools of one starve the other, the same
+reason as in ``dlcore bench gemm``), alternating over a few rounds.
 """
 from __future__ import annotations
 
@@ -111,21 +111,31 @@ def torch_overhead(threads):
 
 _CHILD = r"""
 import json, sys
-from dlcore.bench.train import CASES, torch_overhead, torch_step
+from dlcore.bench import train
 from dlcore.bench.gemm import time_median
-repeat, threads = int(sys.argv[1]), int(sys.argv[2])
-out = {name: time_median(torch_step(widths, batch, threads), repeat, min_sample_s=0.05) for name, widths, batch in CASES}
-out["overhead"] = time_median(torch_overhead(threads), repeat, min_sample_s=0.05)
+repeat, threads, impl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if impl == "dlcore":
+    import dlcore
+    dlcore.set_num_threads(threads)
+    make = lambda widths, batch: train.dlcore_step(widths, batch)
+    overhead = train.dlcore_overhead()
+else:
+    make = lambda widths, batch: train.torch_step(widths, batch, threads)
+    overhead = train.torch_overhead(threads)
+out = {name: time_median(make(widths, batch), repeat, min_sample_s=0.05) for name, widths, batch in train.CASES}
+out["overhead"] = time_median(overhead, repeat, min_sample_s=0.05)
 print(json.dumps(out))
 """
 
 
-def torch_in_subprocess(threads: int, repeat: int):
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+def time_in_subprocess(impl: str, threads: int, repeat: int):
+    """Median step times of `impl` ("dlcore" or "torch") measured in a fresh process, so neither
+    library's idle thread pool (nor OpenBLAS's, started by NumPy) competes with the other's."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
     src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     try:
-        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat), str(threads)], env=env,
+        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat), str(threads), impl], env=env,
                              capture_output=True, text=True, timeout=1800)
         if res.returncode != 0:
             print(res.stderr[-2000:], file=sys.stderr)
@@ -135,29 +145,41 @@ def torch_in_subprocess(threads: int, repeat: int):
         return None
 
 
-def run_train_bench(threads: int = 2, repeat: int = 7, file=None):
-    """Times every case in dlcore (here) and torch (a subprocess); prints and returns the rows."""
+def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=None):
+    """Times every case in dlcore and in torch, each in its own process, alternating for `rounds`
+    rounds (this shared machine drifts: alternation spreads the drift over both); reports the
+    median over rounds of each round's median and returns the rows."""
+    import importlib.util
+
     import dlcore
 
     file = file or sys.stdout
-    dlcore.set_num_threads(threads)
-    ours = {name: time_median(dlcore_step(widths, batch), repeat, min_sample_s=0.05) for name, widths, batch in CASES}
-    ours["overhead"] = time_median(dlcore_overhead(), repeat, min_sample_s=0.05)
-    peer = torch_in_subprocess(threads, repeat) or {}
+    have_torch = importlib.util.find_spec("torch") is not None
+    runs = {"dlcore": [], "torch": []}
+    for _ in range(rounds):
+        for impl in ("dlcore", "torch") if have_torch else ("dlcore",):
+            r = time_in_subprocess(impl, threads, repeat)
+            if r is None and impl == "dlcore":
+                raise RuntimeError("bench train: the dlcore timing process failed")
+            if r is not None:
+                runs[impl].append(r)
+
+    def med(impl, key):
+        vals = [r[key] for r in runs[impl] if key in r]
+        return float(np.median(vals)) if vals else float("nan")
+
     print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}  "
-          f"(median of {repeat}; speedup = torch time / dlcore time)", file=file)
-    print(f"{'case':34s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'dlcore GFLOP/s':>16s}", file=file)
+          f"(median of {rounds} alternating rounds x {repeat} samples; speedup = torch time / dlcore time)",
+          file=file)
+    print(f"{'case':36s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'dlcore GFLOP/s':>16s}", file=file)
     rows = []
     for name, widths, batch in CASES:
-        t = peer.get(name, float("nan"))
-        row = {"case": name, "dlcore_s": ours[name], "torch_s": t, "speedup": t / ours[name],
-               "gflops": step_flops(widths, batch) / ours[name] / 1e9}
+        ours, t = med("dlcore", name), med("torch", name)
+        row = {"case": name, "dlcore_s": ours, "torch_s": t, "speedup": t / ours,
+               "gflops": step_flops(widths, batch) / ours / 1e9}
         rows.append(row)
-        print(f"{name:34s}{1e3 * ours[name]:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{row['gflops']:16.1f}",
-              file=file)
-    t = peer.get("overhead", float("nan"))
-    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours["overhead"], "torch_s": t,
-                 "speedup": t / ours["overhead"]})
-    print(f"{'autograd a*b+c, sum, backward (us)':34s}{1e6 * ours['overhead']:12.1f}{1e6 * t:12.1f}"
-          f"{t / ours['overhead']:10.2f}", file=file)
+        print(f"{name:36s}{1e3 * ours:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{row['gflops']:16.1f}", file=file)
+    ours, t = med("dlcore", "overhead"), med("torch", "overhead")
+    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": t / ours})
+    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{t / ours:10.2f}", file=file)
     return rows
