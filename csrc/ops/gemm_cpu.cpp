@@ -256,8 +256,68 @@ struct Gemm {
     if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
   }
 
+  // Short, wide problems (M up to two A blocks: a batch of rows through a layer) are split by
+  // columns instead: each task owns a chunk of whole NR panels, packs its own slice of B and the
+  // A blocks, and runs every K slice of its chunk alone, so the threads never meet at a barrier
+  // (the shared-B scheme needs two per K slice, a large share of a short product's time).  The
+  // chunks depend on sizes only, and every tile runs the same slices through the same
+  // micro-kernel as in the shared-B scheme, so both give the same bits.
+  static constexpr int64_t kChunkMinPanels = 4, kChunkTarget = 8;
+  static int64_t chunk_panels(int64_t npanels) {
+    const int64_t want = ceil_div(npanels, kChunkTarget);
+    return want < kChunkMinPanels ? kChunkMinPanels : want > Bk::NC / NR ? Bk::NC / NR : want;
+  }
+  static bool use_column_tasks(const Prob<T>& p) {
+    return p.M <= 2 * Bk::MC && ceil_div(ceil_div(p.N, NR), chunk_panels(ceil_div(p.N, NR))) >= 2;
+  }
+
+  static void column_task(const Prob<T>& p, int64_t chunk, int64_t cp, T* bpack, T* apack) {
+    const int64_t j0 = chunk * cp * NR, j1 = min64(p.N, j0 + cp * NR);
+    const int64_t npan = ceil_div(j1 - j0, NR);
+    for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
+      const int64_t kc = min64(Bk::KC, p.K - pc);
+      for (int64_t q = 0; q < npan; ++q)
+        pack_b_panel<T, NR>(p, pc, kc, j0 + q * NR, min64(NR, j1 - j0 - q * NR), bpack + q * kc * NR);
+      const bool first = pc == 0, last = pc + kc == p.K;
+      for (int64_t i0 = 0; i0 < p.M; i0 += Bk::MC) {
+        const int64_t mc = min64(Bk::MC, p.M - i0);
+        pack_a(p, i0, mc, pc, kc, apack);
+        for (int64_t q = 0; q < npan; ++q)
+          for (int64_t ir = 0; ir < mc; ir += MR)
+            tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bpack + q * kc * NR, i0 + ir, j0 + q * NR,
+                 min64(MR, mc - ir), min64(NR, j1 - j0 - q * NR));
+      }
+    }
+  }
+
+  static void run_column_tasks(const Prob<T>& p, int nthreads) {
+    const int64_t cp = chunk_panels(ceil_div(p.N, NR)), nchunks = ceil_div(ceil_div(p.N, NR), cp);
+    if (nthreads > nchunks) nthreads = static_cast<int>(nchunks);
+    const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(cp * NR) + 64 / sizeof(T);
+    const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR) + 64 / sizeof(T);
+    char* base = static_cast<char*>(tls_scratch.get((bsz + asz) * sizeof(T) * static_cast<size_t>(nthreads) + 64));
+    if (!base) return naive(p);
+    auto buf = [&](int tid, size_t off) {
+      char* q = base + ((bsz + asz) * static_cast<size_t>(tid) + off) * sizeof(T);
+      q += (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64;
+      return reinterpret_cast<T*>(q);
+    };
+    if (nthreads <= 1) {
+      for (int64_t c = 0; c < nchunks; ++c) column_task(p, c, cp, buf(0, 0), buf(0, bsz));
+      return;
+    }
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+    for (int64_t c = 0; c < nchunks; ++c) {
+      const int tid = omp_get_thread_num();
+      column_task(p, c, cp, buf(tid, 0), buf(tid, bsz));
+    }
+#endif
+  }
+
   static void run(const Prob<T>& p, int nthreads) {
     if (p.K == 0) return no_k(p);
+    if (use_column_tasks(p)) return run_column_tasks(p, nthreads);
     char* base = static_cast<char*>(tls_scratch.get(scratch_bytes(nthreads)));
     if (!base) return naive(p);
     T* bpack = reinterpret_cast<T*>(base);
