@@ -166,6 +166,10 @@ struct Gemm {
     return (b + a * static_cast<size_t>(nthreads)) * sizeof(T) + 64 * static_cast<size_t>(nthreads + 1);
   }
 
+  // K slices of equal depth (at most KC): K = 4096 runs as 22 slices of 187 or 186 rather than
+  // 21 of 192 and one of 64, whose short k loop would not amortise the C tile's load and store.
+  static int64_t k_step(int64_t K) { return ceil_div(K, ceil_div(K, Bk::KC)); }
+
   // One MR x NR tile.  Edge tiles (and a C with non-unit column stride) go through a padded
   // local copy so they run the very same micro-kernel as interior tiles.
   static void tile(const Prob<T>& p, int64_t kc, bool first, bool last, const T* ap, const T* bp, int64_t i,
@@ -262,29 +266,35 @@ struct Gemm {
   // (the shared-B scheme needs two per K slice, a large share of a short product's time).  The
   // chunks depend on sizes only, and every tile runs the same slices through the same
   // micro-kernel as in the shared-B scheme, so both give the same bits.
-  static constexpr int64_t kChunkMinPanels = 4, kChunkTarget = 8;
-  static int64_t chunk_panels(int64_t npanels) {
-    const int64_t want = ceil_div(npanels, kChunkTarget);
-    return want < kChunkMinPanels ? kChunkMinPanels : want > Bk::NC / NR ? Bk::NC / NR : want;
+  // Chunks: an even number (2 or 4 threads get equal shares) of at least kChunkMinPanels panels
+  // each, at most kChunkMax of them, none wider than NC; panels are dealt out evenly.
+  static constexpr int64_t kChunkMinPanels = 4, kChunkMax = 8;
+  static int64_t column_chunks(int64_t npanels) {
+    int64_t n = npanels / kChunkMinPanels;
+    n = n > kChunkMax ? kChunkMax : n;
+    if (n > 1 && n % 2 == 1) --n;
+    const int64_t widest = ceil_div(npanels, Bk::NC / NR);
+    return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Measured on 2 threads: columns win for up to ~4 A blocks of rows (512 x 4096 x 4096: +25%)
-    // and for short K (4096 x 768 x 3072: +7%); for large square products re-packing A once
-    // per chunk costs more than the barriers it saves (2048^3: -4%).
-    const bool shape_fits = p.M <= 4 * Bk::MC || p.K <= 4 * Bk::KC;
-    return shape_fits && ceil_div(ceil_div(p.N, NR), chunk_panels(ceil_div(p.N, NR))) >= 2;
+    // Measured on 2 threads: columns win for up to ~4 A blocks of rows (512 x 4096 x 4096: +25%);
+    // beyond that re-packing A once per chunk costs more than the barriers it saves.
+    return p.M <= 4 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
   }
 
-  static void column_task(const Prob<T>& p, int64_t chunk, int64_t cp, T* bpack, T* apack) {
-    const int64_t j0 = chunk * cp * NR, j1 = min64(p.N, j0 + cp * NR);
+  // Columns [j0, j1) (whole NR panels but at the right edge), every K slice, every A block.
+  static void column_task(const Prob<T>& p, int64_t j0, int64_t j1, T* bpack, T* apack) {
     const int64_t npan = ceil_div(j1 - j0, NR);
-    for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
-      const int64_t kc = min64(Bk::KC, p.K - pc);
+    for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
+      const int64_t kc = min64(ks, p.K - pc);
       for (int64_t q = 0; q < npan; ++q)
         pack_b_panel<T, NR>(p, pc, kc, j0 + q * NR, min64(NR, j1 - j0 - q * NR), bpack + q * kc * NR);
       const bool first = pc == 0, last = pc + kc == p.K;
-      for (int64_t i0 = 0; i0 < p.M; i0 += Bk::MC) {
-        const int64_t mc = min64(Bk::MC, p.M - i0);
+      // A blocks of equal whole-panel heights (at most MC): 512 rows as 168 + 168 + 176, not
+      // 240 + 240 + 32, whose 3 panels would barely reuse the B micro-panel in L1.
+      const int64_t mpanels = ceil_div(p.M, MR), mblocks = ceil_div(mpanels, Bk::MC / MR);
+      for (int64_t b = 0; b < mblocks; ++b) {
+        const int64_t i0 = (b * mpanels / mblocks) * MR, mc = min64(p.M, ((b + 1) * mpanels / mblocks) * MR) - i0;
         pack_a(p, i0, mc, pc, kc, apack);
         for (int64_t q = 0; q < npan; ++q)
           for (int64_t ir = 0; ir < mc; ir += MR)
@@ -295,9 +305,10 @@ struct Gemm {
   }
 
   static void run_column_tasks(const Prob<T>& p, int nthreads) {
-    const int64_t cp = chunk_panels(ceil_div(p.N, NR)), nchunks = ceil_div(ceil_div(p.N, NR), cp);
+    const int64_t npanels = ceil_div(p.N, NR), nchunks = column_chunks(npanels);
+    const int64_t widest = ceil_div(npanels, nchunks);
     if (nthreads > nchunks) nthreads = static_cast<int>(nchunks);
-    const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(cp * NR) + 64 / sizeof(T);
+    const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(widest * NR) + 64 / sizeof(T);
     const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR) + 64 / sizeof(T);
     char* base = static_cast<char*>(tls_scratch.get((bsz + asz) * sizeof(T) * static_cast<size_t>(nthreads) + 64));
     if (!base) return naive(p);
@@ -306,16 +317,17 @@ struct Gemm {
       q += (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64;
       return reinterpret_cast<T*>(q);
     };
+    auto chunk = [&](int64_t c, int tid) {
+      const int64_t j0 = (c * npanels / nchunks) * NR, j1 = min64(p.N, ((c + 1) * npanels / nchunks) * NR);
+      column_task(p, j0, j1, buf(tid, 0), buf(tid, bsz));
+    };
     if (nthreads <= 1) {
-      for (int64_t c = 0; c < nchunks; ++c) column_task(p, c, cp, buf(0, 0), buf(0, bsz));
+      for (int64_t c = 0; c < nchunks; ++c) chunk(c, 0);
       return;
     }
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t c = 0; c < nchunks; ++c) {
-      const int tid = omp_get_thread_num();
-      column_task(p, c, cp, buf(tid, 0), buf(tid, bsz));
-    }
+    for (int64_t c = 0; c < nchunks; ++c) chunk(c, omp_get_thread_num());
 #endif
   }
 
@@ -337,8 +349,8 @@ struct Gemm {
       for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
         const int64_t nc = min64(Bk::NC, p.N - jc);
         const Grid g = grid(p.M, nc);
-        for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
-          const int64_t kc = min64(Bk::KC, p.K - pc);
+        for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
+          const int64_t kc = min64(ks, p.K - pc);
           for (int64_t q = 0; q < g.npanels; ++q)
             pack_b_panel<T, NR>(p, pc, kc, jc + q * NR, min64(NR, nc - q * NR), bpack + q * kc * NR);
           int64_t key = -1;
@@ -354,8 +366,8 @@ struct Gemm {
       for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
         const int64_t nc = min64(Bk::NC, p.N - jc);
         const Grid g = grid(p.M, nc);
-        for (int64_t pc = 0; pc < p.K; pc += Bk::KC) {
-          const int64_t kc = min64(Bk::KC, p.K - pc);
+        for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
+          const int64_t kc = min64(ks, p.K - pc);
           // B is packed cooperatively into the shared buffer; the implicit barrier publishes it.
 #pragma omp for schedule(static)
           for (int64_t q = 0; q < g.npanels; ++q)
