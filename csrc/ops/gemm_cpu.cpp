@@ -260,12 +260,11 @@ struct Gemm {
     if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
   }
 
-  // Short or shallow problems (a batch of rows through a layer, or a short K) are split by
-  // columns instead: each task owns a chunk of whole NR panels, packs its own slice of B and the
-  // A blocks, and runs every K slice of its chunk alone, so the threads never meet at a barrier
-  // (the shared-B scheme needs two per K slice, a large share of a short product's time).  The
-  // chunks depend on sizes only, and every tile runs the same slices through the same
-  // micro-kernel as in the shared-B scheme, so both give the same bits.
+  // Short problems (a batch of rows through a layer) are split by columns instead: each thread
+  // owns a range of chunks of whole NR panels, packs its own A and B slices and runs every K
+  // slice alone, so the threads never meet at a barrier (the shared-B scheme needs two per K
+  // slice, a large share of a short product's time).  Every tile runs the same K slices through
+  // the same micro-kernel whichever thread owns it, so the thread count does not change a bit.
   // Chunks: an even number (2 or 4 threads get equal shares) of at least kChunkMinPanels panels
   // each, at most kChunkMax of them, none wider than NC; panels are dealt out evenly.
   static constexpr int64_t kChunkMinPanels = 4, kChunkMax = 8;
@@ -277,29 +276,35 @@ struct Gemm {
     return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Measured on 2 threads: columns win for up to ~4 A blocks of rows (512 x 4096 x 4096: +25%);
-    // beyond that re-packing A once per chunk costs more than the barriers it saves.
+    // Up to ~4 A blocks of rows: the whole A slice (<= 960 x KC) fits in L2 next to a B chunk.
     return p.M <= 4 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
   }
 
-  // Columns [j0, j1) (whole NR panels but at the right edge), every K slice, every A block.
-  static void column_task(const Prob<T>& p, int64_t j0, int64_t j1, T* bpack, T* apack) {
-    const int64_t npan = ceil_div(j1 - j0, NR);
+  // Chunks [c0, c1) of one thread: per K slice it packs all of A once (the rows are few) and,
+  // chunk by chunk, that chunk's slice of B, then runs the tiles A block by A block so a B
+  // micro-panel stays in L1 while an A block streams from L2.  Which thread runs a chunk does
+  // not change how its tiles are computed.
+  static void column_range(const Prob<T>& p, int64_t c0, int64_t c1, int64_t npanels, int64_t nchunks, T* bpack,
+                           T* apack) {
+    // A blocks of equal whole-panel heights (at most MC): 512 rows as 168 + 168 + 176, not
+    // 240 + 240 + 32, whose 3 panels would barely reuse the B micro-panel in L1.
+    const int64_t mpanels = ceil_div(p.M, MR), mblocks = ceil_div(mpanels, Bk::MC / MR);
     for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
       const int64_t kc = min64(ks, p.K - pc);
-      for (int64_t q = 0; q < npan; ++q)
-        pack_b_panel<T, NR>(p, pc, kc, j0 + q * NR, min64(NR, j1 - j0 - q * NR), bpack + q * kc * NR);
       const bool first = pc == 0, last = pc + kc == p.K;
-      // A blocks of equal whole-panel heights (at most MC): 512 rows as 168 + 168 + 176, not
-      // 240 + 240 + 32, whose 3 panels would barely reuse the B micro-panel in L1.
-      const int64_t mpanels = ceil_div(p.M, MR), mblocks = ceil_div(mpanels, Bk::MC / MR);
-      for (int64_t b = 0; b < mblocks; ++b) {
-        const int64_t i0 = (b * mpanels / mblocks) * MR, mc = min64(p.M, ((b + 1) * mpanels / mblocks) * MR) - i0;
-        pack_a(p, i0, mc, pc, kc, apack);
+      pack_a(p, 0, p.M, pc, kc, apack);
+      for (int64_t c = c0; c < c1; ++c) {
+        const int64_t j0 = (c * npanels / nchunks) * NR, j1 = min64(p.N, ((c + 1) * npanels / nchunks) * NR);
+        const int64_t npan = ceil_div(j1 - j0, NR);
         for (int64_t q = 0; q < npan; ++q)
-          for (int64_t ir = 0; ir < mc; ir += MR)
-            tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bpack + q * kc * NR, i0 + ir, j0 + q * NR,
-                 min64(MR, mc - ir), min64(NR, j1 - j0 - q * NR));
+          pack_b_panel<T, NR>(p, pc, kc, j0 + q * NR, min64(NR, j1 - j0 - q * NR), bpack + q * kc * NR);
+        for (int64_t b = 0; b < mblocks; ++b) {
+          const int64_t i0 = (b * mpanels / mblocks) * MR, i1 = min64(p.M, ((b + 1) * mpanels / mblocks) * MR);
+          for (int64_t q = 0; q < npan; ++q)
+            for (int64_t ir = i0; ir < i1; ir += MR)
+              tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bpack + q * kc * NR, ir, j0 + q * NR,
+                   min64(MR, p.M - ir), min64(NR, j1 - j0 - q * NR));
+        }
       }
     }
   }
@@ -309,25 +314,20 @@ struct Gemm {
     const int64_t widest = ceil_div(npanels, nchunks);
     if (nthreads > nchunks) nthreads = static_cast<int>(nchunks);
     const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(widest * NR) + 64 / sizeof(T);
-    const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR) + 64 / sizeof(T);
+    const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(p.M, MR) * MR) + 64 / sizeof(T);
     char* base = static_cast<char*>(tls_scratch.get((bsz + asz) * sizeof(T) * static_cast<size_t>(nthreads) + 64));
     if (!base) return naive(p);
-    auto buf = [&](int tid, size_t off) {
-      char* q = base + ((bsz + asz) * static_cast<size_t>(tid) + off) * sizeof(T);
-      q += (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64;
-      return reinterpret_cast<T*>(q);
+    auto aligned = [](char* q) { return reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64); };
+    auto run_range = [&](int tid, int nt) {
+      char* mine = base + (bsz + asz) * sizeof(T) * static_cast<size_t>(tid);
+      T* bpack = aligned(mine);
+      T* apack = aligned(mine + bsz * sizeof(T));
+      column_range(p, tid * nchunks / nt, (tid + 1) * nchunks / nt, npanels, nchunks, bpack, apack);
     };
-    auto chunk = [&](int64_t c, int tid) {
-      const int64_t j0 = (c * npanels / nchunks) * NR, j1 = min64(p.N, ((c + 1) * npanels / nchunks) * NR);
-      column_task(p, j0, j1, buf(tid, 0), buf(tid, bsz));
-    };
-    if (nthreads <= 1) {
-      for (int64_t c = 0; c < nchunks; ++c) chunk(c, 0);
-      return;
-    }
+    if (nthreads <= 1) return run_range(0, 1);
 #if defined(_OPENMP)
-#pragma omp parallel for schedule(static) num_threads(nthreads)
-    for (int64_t c = 0; c < nchunks; ++c) chunk(c, omp_get_thread_num());
+#pragma omp parallel num_threads(nthreads)
+    run_range(omp_get_thread_num(), omp_get_num_threads());
 #endif
   }
 
