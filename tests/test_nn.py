@@ -352,3 +352,20 @@ def test_calculate_gain(torch):
         assert nn.init.calculate_gain(nl, param) == pytest.approx(torch.nn.init.calculate_gain(nl, param))
     with pytest.raises(ValueError):
         nn.init.calculate_gain("swishy")
+
+
+def test_sequential_fuses_linear_relu_without_changing_results():
+    dlcore.manual_seed(0)
+    model = nn.Sequential(nn.Linear(40, 70), nn.ReLU(), nn.Linear(70, 70), nn.ReLU(), nn.Linear(70, 5))
+    x = dlcore.randn(33, 40)
+    y = model(x)
+    y.sum().backward()
+    fused = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    h = x
+    for m in model:  # the same modules one by one: no fusion
+        h = m(h)
+    h.sum().backward()
+    assert np.array_equal(y.detach().numpy(), h.detach().numpy())
+    for a, p in zip(fused, model.parameters()):
+        assert np.array_equal(a, p.grad.numpy())

@@ -59,6 +59,10 @@ class Linear(Module):
     def forward(self, input):
         return AF.Linear.apply(input, self.weight, self.bias, None)
 
+    def _forward_activation(self, input, activation):
+        """forward followed by `activation` ("relu" or "gelu"), fused into the GEMM epilogue."""
+        return AF.Linear.apply(input, self.weight, self.bias, activation)
+
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
