@@ -44,7 +44,7 @@ def _train_heteroscedastic(args) -> int:
 def _bench_gemm(args) -> int:
     from .bench.gemm import run_gemm_bench
 
-    run_gemm_bench(threads=args.threads, repeat=args.repeat, plot_path=args.plot)
+    run_gemm_bench(threads=args.threads, repeat=args.repeat, plot_path=args.plot, rounds=args.rounds)
     return 0
 
 
@@ -86,6 +86,7 @@ def main(argv=None) -> int:
     p_gemm.add_argument("--threads", type=int, default=2, help="threads for every implementation (default 2)")
     p_gemm.add_argument("--repeat", type=int, default=7, help="timed samples per case; the median is reported")
     p_gemm.add_argument("--plot", metavar="PNG", default=None, help="save a bar chart of GFLOP/s")
+    p_gemm.add_argument("--rounds", type=int, default=3, help="alternating rounds over the libraries; medians reported")
     p_gemm.set_defaults(func=_bench_gemm)
     p_btrain = bsub.add_parser("train", help="one MLP training step (forward, backward, AdamW) against PyTorch")
     p_btrain.add_argument("--threads", type=int, default=2)

@@ -107,7 +107,7 @@ def peer_in_subprocess(coretype, threads: int, repeat: int, impl: str = "numpy")
         return None
 
 
-def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = None, file=None):
+def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = None, rounds: int = 3, file=None):
     """Time every canonical shape for every implementation; print the table; return the rows."""
     import dlcore
 
@@ -121,28 +121,31 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         np_arch = None
     have_torch = importlib.util.find_spec("torch") is not None
 
-    # Every implementation in its own process, one after the other (see peer_in_subprocess).
-    impls = {}
-    for impl in ("dlcore", "numpy", "torch"):
-        if impl == "torch" and not have_torch:
-            continue
-        r = peer_in_subprocess(None, threads, repeat, impl)
-        if r is None:
-            if impl == "dlcore":
-                raise RuntimeError("bench gemm: the dlcore timing process failed")
-            continue
-        impls[impl] = r["times"]
-        if impl == "dlcore":
-            peak = r["peak"]
+    # The strongest OPENBLAS_CORETYPE overall (sum of times over the shapes) becomes a peer column.
     core_results = {}
     for ct in CORETYPES:
         r = peer_in_subprocess(ct, threads, repeat)
         if r is not None:
             core_results[ct] = r
-    # The strongest coretype overall (sum of times over the shapes) is the peer column.
     best_ct = min(core_results, key=lambda c: sum(core_results[c]["times"].values()), default=None)
-    if best_ct:
-        impls[f"numpy[{best_ct}]"] = core_results[best_ct]["times"]
+
+    # Every implementation in its own process (see peer_in_subprocess), in alternating rounds:
+    # this shared machine's speed drifts over minutes, and alternation spreads the drift over
+    # all of them.  Each entry is the median over rounds of each round's median.
+    runs = {}
+    for _ in range(rounds):
+        for impl, ct in (("dlcore", None), ("numpy", None), ("torch", None), (f"numpy[{best_ct}]", best_ct)):
+            if (impl == "torch" and not have_torch) or (ct is None and impl.startswith("numpy[")):
+                continue
+            r = peer_in_subprocess(ct, threads, repeat, "numpy" if impl.startswith("numpy") else impl)
+            if r is None:
+                if impl == "dlcore":
+                    raise RuntimeError("bench gemm: the dlcore timing process failed")
+                continue
+            runs.setdefault(impl, []).append(r)
+    impls = {impl: {name: float(np.median([r["times"][name] for r in rs])) for name in rs[0]["times"]}
+             for impl, rs in runs.items()}
+    peak = float(np.median([r["peak"] for r in runs["dlcore"]]))
 
     peers = [k for k in impls if k != "dlcore"]
     rows = []
@@ -161,7 +164,8 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         print(f"  {ct:9s} -> core {r['arch']}, total {tot * 1e3:8.2f} ms{'  (fastest)' if ct == best_ct else ''}",
               file=file)
     head = f"{'shape':32s}" + "".join(f"{k:>16s}" for k in impls) + "".join(f"{'x ' + p:>18s}" for p in peers)
-    print("\nGFLOP/s (median of %d), and dlcore's speedup (peer time / dlcore time)" % repeat, file=file)
+    print(f"\nGFLOP/s (median of {rounds} alternating rounds x {repeat} samples), and dlcore's speedup "
+          "(peer time / dlcore time)", file=file)
     print(head + f"{'% peak':>9s}", file=file)
     for row in rows:
         line = f"{row['shape']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):16.1f}" for k in impls)
