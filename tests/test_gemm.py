@@ -123,11 +123,15 @@ def test_tensor_in_tensor_out():
 
 
 # ---- determinism -------------------------------------------------------------------------------
-@pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows"])
+@pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b"])
 def test_one_vs_two_threads_bitwise(isa, case):
     if case == "many_rows":  # column chunks over several A blocks and K slices
         a, b = randn((1001, 700)), randn((700, 301), np.float32, 1)
         np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 700))
+        fn = lambda: ops.matmul(a, b)  # noqa: E731
+    elif case == "shared_b":  # more rows than the column scheme takes: threads share packed B
+        a, b = randn((1500, 400)), randn((400, 301), np.float32, 1)
+        np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 400))
         fn = lambda: ops.matmul(a, b)  # noqa: E731
     elif case == "square":
         a, b = randn((300, 513)), randn((513, 1000))
