@@ -180,6 +180,18 @@ def test_linear_vector_epilogue_matches_scalar_edges(isa, activation):
     run_threads_bitwise(lambda: ops.linear(x, w, b, activation))
 
 
+@pytest.mark.parametrize("activation", [None, "relu", "gelu"])
+@pytest.mark.parametrize("out_features", [1, 3, 10])
+def test_linear_narrow_output_runs_transposed(isa, activation, out_features):
+    # Few output columns: the kernel computes C^T = W X^T (bias down the rows); same results.
+    x, w, b = randn((203, 77)), randn((out_features, 77), np.float32, 1), randn((out_features,), np.float32, 2)
+    np.testing.assert_allclose(ops.linear(x, w, b, activation), ref.linear(x, w, b, activation), **tol(np.float32, 77))
+    run_threads_bitwise(lambda: ops.linear(x, w, b, activation))
+    # The product alone is bitwise the same as with the columns padded wide (untransposed).
+    wide = np.concatenate([w, randn((64, 77), np.float32, 3)])
+    assert np.array_equal(ops.matmul(x, w.T), ops.matmul(x, wide.T)[:, :out_features])
+
+
 def test_linear_noncontiguous_inputs():
     x = randn((4, 20, 50))[:, ::2, 5:38]  # rows not evenly spaced across dims
     w = randn((66, 33), np.float32, 1)[::2]

@@ -33,6 +33,7 @@ struct Prob {
   T alpha, beta;
   const T* bias;
   int64_t bias_stride;
+  bool bias_per_row;  // the problem was transposed (see transposed()): the bias runs down rows
   int act;
 };
 
@@ -73,12 +74,12 @@ inline T apply_act(T v, int act) {
 
 // Bias and activation on a just-finished (cache-hot) tile of C.
 template <class T>
-void epilogue(const Prob<T>& p, T* c, int64_t m, int64_t n, int64_t col0) {
+void epilogue(const Prob<T>& p, T* c, int64_t m, int64_t n, int64_t row0, int64_t col0) {
   for (int64_t i = 0; i < m; ++i) {
     T* row = c + i * p.c_rs;
     for (int64_t j = 0; j < n; ++j) {
       T v = row[j * p.c_cs];
-      if (p.bias) v = v + p.bias[(col0 + j) * p.bias_stride];
+      if (p.bias) v = v + p.bias[(p.bias_per_row ? row0 + i : col0 + j) * p.bias_stride];
       row[j * p.c_cs] = apply_act(v, p.act);
     }
   }
@@ -189,9 +190,10 @@ struct Gemm {
         for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
     }
     if (last && (p.bias || p.act)) {
-      const bool vec = m == MR && n == NR && p.c_cs == 1 && p.act != kGemmActGelu && (!p.bias || p.bias_stride == 1);
+      const bool vec = m == MR && n == NR && p.c_cs == 1 && p.act != kGemmActGelu &&
+                       (!p.bias || (p.bias_stride == 1 && !p.bias_per_row));
       if (vec) epilogue_tile<V>(p, cp, j);
-      else epilogue(p, cp, m, n, j);
+      else epilogue(p, cp, m, n, i, j);
     }
   }
 
@@ -202,7 +204,7 @@ struct Gemm {
         T& c = p.c[i * p.c_rs + j * p.c_cs];
         c = p.beta == T(0) ? T(0) : p.beta * c;
       }
-    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
+    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0, 0);
   }
 
   // The grid of tasks for one (jc) column block: M blocks of whole MR panels, balanced, times
@@ -257,7 +259,7 @@ struct Gemm {
         T& c = p.c[i * p.c_rs + j * p.c_cs];
         c = p.beta == T(0) ? p.alpha * s : p.alpha * s + p.beta * c;
       }
-    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0);
+    if (p.bias || p.act) epilogue(p, p.c, p.M, p.N, 0, 0);
   }
 
   // Short problems (a batch of rows through a layer) are split by columns instead: each thread
@@ -333,8 +335,22 @@ struct Gemm {
 #endif
   }
 
+  // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
+  // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
+  // classifier head: 10 outputs would fill 10 of 32 lanes; as rows they fill 10 of 12).
+  static Prob<T> transposed(Prob<T> p) {
+    Prob<T> t = p;
+    t.a = p.b, t.a_rs = p.b_cs, t.a_cs = p.b_rs;
+    t.b = p.a, t.b_rs = p.a_cs, t.b_cs = p.a_rs;
+    t.M = p.N, t.N = p.M;
+    t.c_rs = p.c_cs, t.c_cs = p.c_rs;
+    t.bias_per_row = !p.bias_per_row;
+    return t;
+  }
+
   static void run(const Prob<T>& p, int nthreads) {
     if (p.K == 0) return no_k(p);
+    if (2 * p.N <= NR && p.M >= 2 * NR) return run(transposed(p), nthreads);
     if (use_column_tasks(p)) return run_column_tasks(p, nthreads);
     char* base = static_cast<char*>(tls_scratch.get(scratch_bytes(nthreads)));
     if (!base) return naive(p);
@@ -396,6 +412,7 @@ Prob<T> problem(const GemmArgs& a, int64_t t) {
   p.alpha = static_cast<T>(a.alpha), p.beta = static_cast<T>(a.beta);
   p.bias = static_cast<const T*>(a.bias);
   p.bias_stride = a.bias_stride;
+  p.bias_per_row = false;
   p.act = a.act;
   return p;
 }
