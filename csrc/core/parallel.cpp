@@ -19,7 +19,14 @@ std::atomic<int>& threads() {
 }
 }  // namespace
 
-int num_threads() { return threads().load(std::memory_order_relaxed); }
+// Without OpenMP every kernel runs on the calling thread, whatever set_num_threads asked for.
+int num_threads() {
+#if defined(_OPENMP)
+  return threads().load(std::memory_order_relaxed);
+#else
+  return 1;
+#endif
+}
 
 void set_num_threads(int n) {
   DL_CHECK(n >= 1, Value, "set_num_threads", "expected a thread count >= 1, got ", n);

@@ -328,11 +328,14 @@ struct Gemm {
       T* apack = aligned(mine + bsz * sizeof(T));
       column_range(p, tid * nchunks / nt, (tid + 1) * nchunks / nt, npanels, nchunks, bpack, apack);
     };
-    if (nthreads <= 1) return run_range(0, 1);
 #if defined(_OPENMP)
+    if (nthreads > 1) {
 #pragma omp parallel num_threads(nthreads)
-    run_range(omp_get_thread_num(), omp_get_num_threads());
+      run_range(omp_get_thread_num(), omp_get_num_threads());
+      return;
+    }
 #endif
+    run_range(0, 1);
   }
 
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
