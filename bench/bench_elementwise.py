@@ -31,7 +31,8 @@ def _run(benchmark, fn, nbytes, group):
     benchmark.group = group
     fn()  # warm up (page faults of the first output)
     benchmark(fn)
-    benchmark.extra_info["GB/s"] = nbytes / benchmark.stats.stats.median / 1e9
+    if benchmark.stats:  # None under --benchmark-disable (a smoke run)
+        benchmark.extra_info["GB/s"] = nbytes / benchmark.stats.stats.median / 1e9
 
 
 @pytest.mark.parametrize("impl", IMPLS)

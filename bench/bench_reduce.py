@@ -102,4 +102,5 @@ def test_reduce(benchmark, name, impl):
     benchmark.extra_info["impl"] = impl
     fn()  # warm up (allocations, thread pools)
     benchmark.pedantic(fn, rounds=15, iterations=1, warmup_rounds=2)
-    benchmark.extra_info["GB/s"] = round(nbytes / benchmark.stats.stats.median / 1e9, 2)
+    if benchmark.stats:  # None under --benchmark-disable (a smoke run)
+        benchmark.extra_info["GB/s"] = round(nbytes / benchmark.stats.stats.median / 1e9, 2)

@@ -29,7 +29,8 @@ def test_train_step(benchmark, impl, case):
     benchmark.group = f"train step {name}"
     fn()
     benchmark.pedantic(fn, rounds=7, iterations=1, warmup_rounds=1)
-    benchmark.extra_info["GFLOP/s"] = step_flops(widths, batch) / benchmark.stats.stats.median / 1e9
+    if benchmark.stats:  # None under --benchmark-disable (a smoke run)
+        benchmark.extra_info["GFLOP/s"] = step_flops(widths, batch) / benchmark.stats.stats.median / 1e9
 
 
 @pytest.mark.parametrize("impl", IMPLS)
