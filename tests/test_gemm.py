@@ -312,3 +312,26 @@ def test_cuda_matmul_batched_linear_and_beta(dtype):
     ops.gemm(dlcore.from_numpy(x).to("cuda"), dlcore.from_numpy(w).to("cuda"), gc, alpha=0.5, beta=2.0,
              trans_b=True)
     np.testing.assert_allclose(gc.cpu().numpy(), ref.gemm(x, w, c, 0.5, 2.0, trans_b=True), **tol(dtype, 33))
+
+
+def test_concurrent_calls_from_python_threads():
+    # Each calling thread has its own OpenMP team and packing space: results stay exact.
+    import threading
+
+    shapes = [(256, 300, 513), (1500, 100, 300), (203, 77, 10), (64, 64, 64)]  # column, shared-B, narrow, small
+    cases = [(randn((m, k)), randn((k, n), np.float32, 1)) for m, k, n in shapes]
+    want = [ops.matmul(a, b) for a, b in cases]
+    bad = []
+
+    def work():
+        for _ in range(5):
+            for (a, b), w in zip(cases, want):
+                if not np.array_equal(ops.matmul(a, b), w):
+                    bad.append(a.shape)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not bad
