@@ -99,3 +99,17 @@ def finite_difference_grad(f, x, eps=1e-6):
 def torch():
     """PyTorch as an oracle; tests using it skip (saying so) where it is not installed."""
     return pytest.importorskip("torch", reason="PyTorch parity tests need torch installed")
+
+
+def views(a):
+    """The array itself, a transposed view, a stepped slice and an offset view."""
+    yield "contig", a
+    if a.ndim >= 2:
+        yield "transposed", np.swapaxes(np.ascontiguousarray(np.swapaxes(a, 0, -1)), 0, -1)
+    big = np.zeros(tuple(2 * s + 1 for s in a.shape), a.dtype)
+    sl = tuple(slice(1, None, 2) for _ in a.shape)
+    big[sl] = a
+    yield "stepped", big[sl]
+    flat = np.zeros(a.size + 3, a.dtype)
+    flat[3:] = a.ravel()
+    yield "offset", flat[3:].reshape(a.shape)
