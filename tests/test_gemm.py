@@ -154,6 +154,28 @@ def test_one_vs_two_threads_bitwise(isa, case):
     run_threads_bitwise(fn)
 
 
+@pytest.mark.parametrize("mnk", [(64, 64, 64), (1, 70, 5), (100, 33, 384), (1000, 100, 64), (37, 1000, 16),
+                                 (1024, 64, 256)], ids=lambda t: "x".join(map(str, t)))
+def test_small_path_same_bits_as_packed_path(isa, mnk):
+    # One K slice and a small row-major B: the kernel reads B in place instead of packing it.  A
+    # Fortran-ordered copy of B (unit row stride) must be packed, so it takes the packed path:
+    # the two must agree bit for bit, also with alpha/beta, a transposed A and on 1 or 2 threads.
+    m, n, k = mnk
+    a, b, c = randn((m, k)), randn((k, n), np.float32, 1), randn((m, n), np.float32, 2)
+    small, packed = ops.matmul(a, b), ops.matmul(a, np.asfortranarray(b))
+    assert np.array_equal(small, packed)
+    np.testing.assert_allclose(small, ref.matmul(a, b), **tol(np.float32, k))
+    at = np.ascontiguousarray(a.T)
+    got = ops.gemm(at, b, c.copy(), alpha=0.5, beta=-2.0, trans_a=True)
+    assert np.array_equal(got, ops.gemm(at, np.asfortranarray(b), c.copy(), alpha=0.5, beta=-2.0, trans_a=True))
+    np.testing.assert_allclose(got, 0.5 * ref.matmul(a, b) - 2.0 * c, **tol(np.float32, k))
+    run_threads_bitwise(lambda: ops.matmul(a, b))
+    # linear with a weight stored as its transpose (W^T contiguous): bias and relu in the epilogue.
+    w_t, bias = randn((k, n), np.float32, 3), randn((n,), np.float32, 4)
+    y = ops.linear(a, w_t.T, bias, "relu")
+    assert np.array_equal(y, ops.linear(a, np.ascontiguousarray(w_t.T), bias, "relu"))
+
+
 # ---- linear -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("activation", [None, "relu", "gelu"])
 @pytest.mark.parametrize("xshape", [(33,), (65, 33), (2, 3, 33), (0, 33)])

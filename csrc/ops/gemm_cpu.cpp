@@ -1,4 +1,9 @@
-// CPU GEMM (compiled once per ISA).  Goto/BLIS structure:
+// CPU GEMM (compiled once per ISA).  One micro-kernel under three drivers, picked by sizes and
+// strides only (never by the thread count):
+//   small products (one K slice, row-major B <= 256 KiB): B read in place, row panels in parallel
+//     (run_small);
+//   short products (M <= 6 MC): threads own column chunks, no barriers (run_column_tasks);
+//   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
 //     for pc (KC deep slices of K)      fixed order: every C element sums its K slices in order
 //       tasks (M block x N chunk)       static partition of a grid that depends only on sizes
@@ -174,18 +179,18 @@ struct Gemm {
   // One MR x NR tile.  Edge tiles (and a C with non-unit column stride) go through a padded
   // local copy so they run the very same micro-kernel as interior tiles.
   static void tile(const Prob<T>& p, int64_t kc, bool first, bool last, const T* ap, const T* bp, int64_t i,
-                   int64_t j, int64_t m, int64_t n) {
+                   int64_t j, int64_t m, int64_t n, int64_t ldb = NR) {
     T* cp = p.c + i * p.c_rs + j * p.c_cs;
     const bool read_c = !first || p.beta != T(0);
     const T beta = first ? p.beta : T(1);
     if (m == MR && n == NR && p.c_cs == 1) {
-      ukernel<V>(kc, ap, bp, cp, p.c_rs, p.alpha, beta, read_c);
+      ukernel<V>(kc, ap, bp, ldb, cp, p.c_rs, p.alpha, beta, read_c);
     } else {
       alignas(64) T t[MR * NR];
       for (int64_t ii = 0; ii < MR; ++ii)
         for (int64_t jj = 0; jj < NR; ++jj)
           t[ii * NR + jj] = (read_c && ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
-      ukernel<V>(kc, ap, bp, t, NR, p.alpha, beta, read_c);
+      ukernel<V>(kc, ap, bp, ldb, t, NR, p.alpha, beta, read_c);
       for (int64_t ii = 0; ii < m; ++ii)
         for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
     }
@@ -278,8 +283,8 @@ struct Gemm {
     return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Up to 6 A blocks of rows the whole packed A slice (<= 1440 x KC, 1.1 MB in float32) stays
-    // in L2 next to a B chunk.  Measured on 2 threads against the shared-B scheme: 512 x 4096 x
+    // Up to 6 A blocks of rows (1440 x KC, 2.2 MB in float32) of packed A slice are re-read from
+    // L2/L3 per B chunk; with KC 384 this still measured as fast as the shared-B scheme at 1400 rows.  Measured on 2 threads against the shared-B scheme: 512 x 4096 x
     // 4096 +22%, 256 x 1024 x 1024 +16%, 1024 x 256 x 1024 (a weight gradient) +20%.
     return p.M <= 6 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
   }
@@ -338,6 +343,45 @@ struct Gemm {
     run_range(0, 1);
   }
 
+  // Small products: one K slice and a row-major B of at most kSmallBBytes, which then stays in
+  // L1/L2 for the whole product.  The micro-kernel reads B's full NR-column panels in place
+  // (packing them would cost about as much as the arithmetic); only a partial last panel is
+  // packed, once.  Row panels of A are packed one at a time into a stack buffer and are
+  // independent, so they run in parallel without any barrier.  Every element is the same
+  // k-ordered FMA chain as in the packed paths: same bits whichever path runs.
+  static constexpr int64_t kSmallBBytes = 256 * 1024;
+  static bool use_small(const Prob<T>& p) {
+    return p.K <= Bk::KC && p.b_cs == 1 && p.K * p.N * int64_t(sizeof(T)) <= kSmallBBytes;
+  }
+  static void run_small(const Prob<T>& p, int nthreads) {
+    const int64_t full = p.N / NR, npanels = ceil_div(p.N, NR), rem = p.N - full * NR;
+    T* edge = nullptr;
+    if (rem) {
+      char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(p.K * NR) * sizeof(T) + 64));
+      if (!q) return naive(p);
+      edge = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
+      pack_b_panel<T, NR>(p, 0, p.K, full * NR, rem, edge);
+    }
+    auto row_panel = [&](int64_t r) {
+      alignas(64) T apanel[MR * Bk::KC];
+      const int64_t i = r * MR, m = min64(MR, p.M - i);
+      pack_a(p, i, m, 0, p.K, apanel);
+      for (int64_t q = 0; q < npanels; ++q) {
+        if (q < full) tile(p, p.K, true, true, apanel, p.b + q * NR, i, q * NR, m, NR, p.b_rs);
+        else tile(p, p.K, true, true, apanel, edge, i, q * NR, m, rem);
+      }
+    };
+    const int64_t rows = ceil_div(p.M, MR);
+#if defined(_OPENMP)
+    if (nthreads > 1 && rows > 1) {
+#pragma omp parallel for schedule(static) num_threads(nthreads)
+      for (int64_t r = 0; r < rows; ++r) row_panel(r);
+      return;
+    }
+#endif
+    for (int64_t r = 0; r < rows; ++r) row_panel(r);
+  }
+
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
   // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
   // classifier head: 10 outputs would fill 10 of 32 lanes; as rows they fill 10 of 12).
@@ -354,6 +398,7 @@ struct Gemm {
   static void run(const Prob<T>& p, int nthreads) {
     if (p.K == 0) return no_k(p);
     if (2 * p.N <= NR && p.M >= 2 * NR) return run(transposed(p), nthreads);
+    if (use_small(p)) return run_small(p, nthreads);
     if (use_column_tasks(p)) return run_column_tasks(p, nthreads);
     char* base = static_cast<char*>(tls_scratch.get(scratch_bytes(nthreads)));
     if (!base) return naive(p);
