@@ -123,9 +123,14 @@ def test_tensor_in_tensor_out():
 
 
 # ---- determinism -------------------------------------------------------------------------------
-@pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b"])
+@pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b",
+                                  "skinny"])
 def test_one_vs_two_threads_bitwise(isa, case):
-    if case == "many_rows":  # column chunks over several A blocks and K slices
+    if case == "skinny":  # few rows or a short K: parallel for the packing and C traffic alone
+        g, x, w = randn((256, 10)), randn((256, 1024), np.float32, 1), randn((10, 1024), np.float32, 2)
+        np.testing.assert_allclose(ops.matmul(g.T, x), ref.matmul(g.T, x), **tol(np.float32, 256))
+        fn = lambda: (ops.gemm(g, x, trans_a=True), ops.matmul(g, w))  # noqa: E731
+    elif case == "many_rows":  # column chunks over several A blocks and K slices
         a, b = randn((1001, 700)), randn((700, 301), np.float32, 1)
         np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 700))
         fn = lambda: ops.matmul(a, b)  # noqa: E731

@@ -468,10 +468,15 @@ Prob<T> problem(const GemmArgs& a, int64_t t) {
 template <class V>
 void gemm_typed(const GemmArgs& a) {
   using T = typename V::T;
-  const double work = static_cast<double>(a.M) * static_cast<double>(a.N) * static_cast<double>(a.K > 0 ? a.K : 1);
+  // Cost in multiply-add equivalents: the products, plus packing A and B (read and write every
+  // element once) and writing C, which dominate when one of M, N, K is small (a 10-wide
+  // gradient: 10 x 1024 x 256 packs a 256 x 1024 B for 10 rows).
+  const double M = static_cast<double>(a.M), N = static_cast<double>(a.N), K = static_cast<double>(a.K);
+  const double work = M * N * K + 8.0 * (K * N + M * K) + 16.0 * M * N;
   const int nt = num_threads();
-  // Below ~3M multiply-adds a parallel region costs more than it saves (measured on 2 threads:
-  // 128^3 takes 37 us on one thread and 48 us on two; 160^3 66 us and 54 us).  Staying on one
+  // Below ~3M a parallel region costs more than it saves (measured on 2 threads: 128^3 takes
+  // 37 us on one thread and 48 us on two; 160^3 66 us and 54 us; 256 x 1024 x 10 runs 1.8x
+  // faster on two since the packing and C terms put it over the line).  Staying on one
   // thread also keeps small products fast when other processes load the cores.
   constexpr double kParallelWork = 3.0e6;
   // Batched products smaller than this run one per thread, each on a single thread.
