@@ -64,11 +64,14 @@ Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool wr
     py::array copy = py::module_::import("numpy").attr("array")(arr, py::arg("copy") = true, py::arg("order") = "C");
     return wrap_numpy(copy, op, arg, false);
   }
-  auto* keep = new py::object(arr);
+  // The storage owns a reference to the array (released under the GIL, from whichever thread
+  // drops the last Tensor); a raw reference rather than a heap py::object saves an allocation.
+  PyObject* keep = arr.ptr();
+  Py_INCREF(keep);
   auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()),
                                            cpu_device(), [keep](void*) {
                                              py::gil_scoped_acquire gil;
-                                             delete keep;
+                                             Py_DECREF(keep);
                                            });
   storage->set_read_only(!arr.writeable());
   return Tensor(std::move(storage), std::move(shape), std::move(strides), 0, dt);

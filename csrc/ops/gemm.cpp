@@ -88,8 +88,9 @@ void launch(const MatView& A, const MatView& B, const Tensor& C, const Shape& bs
   for (int64_t s : bshape) batch *= s;
   if (batch == 0) return;
   MatView Cv = as_matrix(C, false);
-  std::vector<int64_t> ao = batch_offsets(A, bshape, batch), bo = batch_offsets(B, bshape, batch),
-                       co = batch_offsets(Cv, bshape, batch);
+  std::vector<int64_t> ao, bo, co;  // per-item offsets: only a batch needs them
+  if (batch > 1) ao = batch_offsets(A, bshape, batch), bo = batch_offsets(B, bshape, batch),
+                 co = batch_offsets(Cv, bshape, batch);
   GemmArgs g{};
   g.dtype = C.dtype();
   g.batch = batch, g.M = M, g.N = N, g.K = K;
