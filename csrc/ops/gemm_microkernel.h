@@ -135,11 +135,11 @@ struct Blocking {
 // A: kc x MR packed; B: kc rows of NR values, ldb apart (NR when packed, B's row stride when the
 // small-product path reads a row-major B in place).  Every element's sum runs over k in
 // increasing order, whichever tile or thread computes it, so results do not depend on the
-// partition.
+// partition.  pf (optional): kc rows of NR values, prefetched into L2 a row per k step.
 template <class V>
 inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typename V::T* __restrict B, int64_t ldb,
                     typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
-                    bool read_c) {
+                    bool read_c, const typename V::T* pf = nullptr) {
   using R = typename V::R;
   constexpr int MR = kMR, NV = kNV, W = V::W, NR = NV * W;
   R acc[MR][NV];
@@ -161,6 +161,11 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typenam
       const R a = V::set1(A[i]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(a, b[v], acc[i][v]);
+    }
+    if (pf) {
+      __builtin_prefetch(pf, 0, 2);
+      __builtin_prefetch(pf + NR / 2, 0, 2);
+      pf += NR;
     }
     A += MR;
     B += ldb;
