@@ -3,6 +3,7 @@ and fixtures that run a test under every CPU instruction set and thread count.""
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import numpy as np
 import pytest
@@ -58,6 +59,15 @@ def isa(request):
     """Parametrises a test over every instruction set this CPU and build support."""
     with isa_scope(request.param):
         yield request.param
+
+
+def run_in_python_threads(work, n=4):
+    """Start `work` on n Python threads at once and wait for all of them."""
+    threads = [threading.Thread(target=work) for _ in range(n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
 
 
 def run_threads_bitwise(fn, *args, **kwargs):

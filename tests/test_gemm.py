@@ -5,7 +5,7 @@ import pytest
 
 import dlcore
 from dlcore import ops
-from tests.conftest import assert_close, finite_difference_grad, rng, run_threads_bitwise
+from tests.conftest import assert_close, finite_difference_grad, rng, run_in_python_threads, run_threads_bitwise
 from tests.reference import gemm as ref
 
 SIZES = (1, 2, 3, 7, 17, 31, 33, 63, 65, 127, 129, 255, 257, 1000)
@@ -343,8 +343,6 @@ def test_cuda_matmul_batched_linear_and_beta(dtype):
 
 def test_concurrent_calls_from_python_threads():
     # Each calling thread has its own OpenMP team and packing space: results stay exact.
-    import threading
-
     shapes = [(256, 300, 513), (1500, 100, 300), (203, 77, 10), (64, 64, 64)]  # column, shared-B, narrow, small
     cases = [(randn((m, k)), randn((k, n), np.float32, 1)) for m, k, n in shapes]
     want = [ops.matmul(a, b) for a, b in cases]
@@ -356,9 +354,5 @@ def test_concurrent_calls_from_python_threads():
                 if not np.array_equal(ops.matmul(a, b), w):
                     bad.append(a.shape)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_in_python_threads(work)
     assert not bad

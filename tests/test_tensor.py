@@ -8,6 +8,7 @@ import pytest
 
 import dlcore
 from dlcore import _core
+from tests.conftest import run_in_python_threads
 
 
 # ---- dlcore.Tensor basics ------------------------------------------------------------------
@@ -311,8 +312,6 @@ def test_copy_between_layouts_and_errors():
 
 
 def test_concurrent_calls_from_python_threads():
-    import threading
-
     a = np.arange(1 << 18, dtype=np.float32)
     errors = []
 
@@ -324,11 +323,7 @@ def test_concurrent_calls_from_python_threads():
         except Exception as e:  # pragma: no cover - reported below
             errors.append(e)
 
-    threads = [threading.Thread(target=work) for _ in range(4)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
+    run_in_python_threads(work)
     assert not errors
 
 
