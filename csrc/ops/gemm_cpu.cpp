@@ -286,8 +286,9 @@ struct Gemm {
     return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Up to 6 A blocks of rows (1440 x KC, 2.2 MB in float32) of packed A slice are re-read from
-    // L2/L3 per B chunk; with KC 384 this still measured as fast as the shared-B scheme at 1400 rows.  Measured on 2 threads against the shared-B scheme: 512 x 4096 x
+    // Up to 6 A blocks of rows (1440 x KC, 2.2 MB of packed A slice in float32, re-read from
+    // L2/L3 per B chunk; with KC 384 still as fast as the shared-B scheme at 1400 rows).
+    // Measured on 2 threads against the shared-B scheme: 512 x 4096 x
     // 4096 +22%, 256 x 1024 x 1024 +16%, 1024 x 256 x 1024 (a weight gradient) +20%.
     return p.M <= 6 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
   }
