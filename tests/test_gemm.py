@@ -5,7 +5,8 @@ import pytest
 
 import dlcore
 from dlcore import ops
-from tests.conftest import assert_close, finite_difference_grad, rng, run_in_python_threads, run_threads_bitwise
+from tests.conftest import (assert_close, finite_difference_grad, rng, run_in_python_threads, run_threads_bitwise,
+                            threads_scope)
 from tests.reference import gemm as ref
 
 SIZES = (1, 2, 3, 7, 17, 31, 33, 63, 65, 127, 129, 255, 257, 1000)
@@ -179,6 +180,20 @@ def test_small_path_same_bits_as_packed_path(isa, mnk):
     w_t, bias = randn((k, n), np.float32, 3), randn((n,), np.float32, 4)
     y = ops.linear(a, w_t.T, bias, "relu")
     assert np.array_equal(y, ops.linear(a, np.ascontiguousarray(w_t.T), bias, "relu"))
+
+
+def test_dynamic_work_sharing_gives_the_same_bits_every_call():
+    # Which thread runs a column chunk, a row panel or a task depends on timing (the faster core
+    # takes more); the bits must not.  Column scheme (several K slices), small path, shared B.
+    cases = [(randn((256, 1000)), randn((1000, 700), np.float32, 1)),
+             (randn((1000, 64)), randn((64, 100), np.float32, 2)),
+             (randn((1500, 200)), randn((200, 300), np.float32, 3))]
+    with threads_scope(2):
+        for a, b in cases:
+            first = ops.matmul(a, b)
+            for _ in range(8):
+                assert np.array_equal(ops.matmul(a, b), first)
+            assert np.array_equal(first, run_threads_bitwise(lambda: ops.matmul(a, b)))
 
 
 # ---- linear -----------------------------------------------------------------------------------
