@@ -184,10 +184,12 @@ def test_small_path_same_bits_as_packed_path(isa, mnk):
 
 def test_dynamic_work_sharing_gives_the_same_bits_every_call():
     # Which thread runs a column chunk, a row panel or a task depends on timing (the faster core
-    # takes more); the bits must not.  Column scheme (several K slices), small path, shared B.
+    # takes more); the bits must not.  Column scheme (several K slices), small path, shared B,
+    # a batch of small products.
     cases = [(randn((256, 1000)), randn((1000, 700), np.float32, 1)),
              (randn((1000, 64)), randn((64, 100), np.float32, 2)),
-             (randn((1500, 200)), randn((200, 300), np.float32, 3))]
+             (randn((1500, 200)), randn((200, 300), np.float32, 3)),
+             (randn((16, 128, 64)), randn((16, 64, 128), np.float32, 4))]  # batch items, guided
     with threads_scope(2):
         for a, b in cases:
             first = ops.matmul(a, b)

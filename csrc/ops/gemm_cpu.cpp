@@ -520,8 +520,16 @@ void gemm_typed(const GemmArgs& a) {
     return;
   }
   if (work < kBatchSplitWork) {
-    // Many small products: one per thread at a time, each single-threaded.
-    parallel_for(a.batch, static_cast<int64_t>(work), [&](int64_t t) { Gemm<V>::run(problem<T>(a, t), 1); });
+    // Many small products: one per thread at a time, each single-threaded, dealt out as threads
+    // come free (the cores often run at different speeds).
+#if defined(_OPENMP)
+    if (nt > 1 && a.batch > 1 && work * static_cast<double>(a.batch) >= 32768) {  // as parallel_for
+#pragma omp parallel for schedule(guided) num_threads(nt)
+      for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), 1);
+      return;
+    }
+#endif
+    for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), 1);
     return;
   }
   for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), nt);
