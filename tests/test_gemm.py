@@ -82,6 +82,22 @@ def test_gemm_c_aliasing_input():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gemm_c_overlapping_views_of_one_buffer(dtype):
+    # c and the inputs are different NumPy views of one buffer (separate wrappers, partial
+    # overlap): the product must be computed from the inputs as they were before the call.
+    buf = randn((48, 80), dtype, 3)
+    a, c = buf[:, 10:58], buf[:, 0:48]  # columns 10..47 of c are columns 0..37 of a
+    bt = buf[:, 32:80].T  # b^T overlaps c too
+    expected = ref.gemm(a.copy(), bt.copy(), c.copy(), alpha=0.5, beta=2.0)
+    ops.gemm(a, bt, c, alpha=0.5, beta=2.0)
+    assert_close(c, expected, dtype, scale=48)
+    x = randn((36, 36), dtype, 4)
+    expected = ref.matmul(x, x)
+    ops.gemm(x, x.copy(), x)  # small path, A read in place, C is A
+    assert_close(x, expected, dtype, scale=36)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matmul_wide_n_deep_k_float64_tight(isa, dtype):
     # N above the column block (NC) and K above the depth block (KC) of every ISA.
     a, b = randn((7, 600), dtype, 1), randn((600, 3100), dtype, 2)

@@ -74,6 +74,27 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, const Device& device, cons
   return t;
 }
 
+bool may_share_memory(const Tensor& x, const Tensor& y) {
+  if (!x.defined() || !y.defined()) return false;
+  if (x.storage() == y.storage()) return true;
+  if (x.numel() == 0 || y.numel() == 0 || !(x.device() == y.device())) return false;
+  auto extent = [](const Tensor& t, const char** lo, const char** hi) {
+    int64_t first = 0, last = 0;  // element offsets of the lowest and highest element
+    for (int64_t d = 0; d < t.ndim(); ++d) {
+      const int64_t span = (t.size(d) - 1) * t.stride(d);
+      (span < 0 ? first : last) += span;
+    }
+    const char* base = static_cast<const char*>(t.raw_data());
+    const int64_t item = static_cast<int64_t>(t.itemsize());
+    *lo = base + first * item;
+    *hi = base + (last + 1) * item;
+  };
+  const char *xl, *xh, *yl, *yh;
+  extent(x, &xl, &xh);
+  extent(y, &yl, &yh);
+  return xl < yh && yl < xh;
+}
+
 void check_cpu(const Tensor& t, const char* op) {
   if (t.device().is_cpu()) return;
   if (!cuda_compiled()) fail(ErrorKind::Runtime, op, "got a CUDA tensor, but dlcore was built without CUDA");

@@ -73,6 +73,11 @@ class Tensor {
 // Copies src into dst elementwise (same shape and dtype, any strides, same device).
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 
+// Whether x and y may refer to common memory: the same storage, or byte ranges (lowest to
+// highest element) that overlap on one device.  Two wrappers of one NumPy buffer are distinct
+// storages, so storage identity alone would miss them.  Conservative for interleaved views.
+bool may_share_memory(const Tensor& x, const Tensor& y);
+
 // Raises RuntimeError naming op unless t is on the CPU.
 void check_cpu(const Tensor& t, const char* op);
 

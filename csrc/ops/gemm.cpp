@@ -77,8 +77,6 @@ std::vector<int64_t> batch_offsets(const MatView& v, const Shape& bs, int64_t co
   return off;
 }
 
-bool shares_memory(const Tensor& x, const Tensor& y) { return x.defined() && y.defined() && x.storage() == y.storage(); }
-
 // Runs C[batch] = alpha op(A) op(B) + beta C with everything already validated.
 void launch(const MatView& A, const MatView& B, const Tensor& C, const Shape& bshape, double alpha, double beta,
             const Tensor& bias, int act) {
@@ -124,7 +122,7 @@ void launch(const MatView& A, const MatView& B, const Tensor& C, const Shape& bs
 // Runs the product into c, through a temporary when c shares memory with an input.
 void launch_into(const MatView& A, const MatView& B, const Tensor& c, const Shape& bshape, double alpha, double beta,
                  const Tensor& bias, int act, const char* op) {
-  if (shares_memory(c, A.t) || shares_memory(c, B.t) || shares_memory(c, bias)) {
+  if (may_share_memory(c, A.t) || may_share_memory(c, B.t) || may_share_memory(c, bias)) {
     Tensor tmp = c.clone();
     launch(A, B, tmp, bshape, alpha, beta, bias, act);
     copy_into(c, tmp, op);

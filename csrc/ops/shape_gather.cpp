@@ -142,7 +142,7 @@ void index_put_(const Tensor& x, const std::vector<IndexItem>& key, const Tensor
            " cannot be broadcast to ", shape_str(v.shape()));
   Tensor e = expand(val, v.shape(), "index_put_");
   // Copy through a temporary when value aliases x, so overlapping reads see the old data.
-  if (e.storage() == x.storage()) e = e.clone();
+  if (may_share_memory(e, x)) e = e.clone();
   copy_into(v, e, "index_put_");
 }
 
