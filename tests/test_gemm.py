@@ -191,6 +191,12 @@ def test_small_path_same_bits_as_packed_path(isa, mnk):
     got = ops.gemm(at, b, c.copy(), alpha=0.5, beta=-2.0, trans_a=True)
     assert np.array_equal(got, ops.gemm(at, np.asfortranarray(b), c.copy(), alpha=0.5, beta=-2.0, trans_a=True))
     np.testing.assert_allclose(got, 0.5 * ref.matmul(a, b) - 2.0 * c, **tol(np.float32, k))
+    # Full row panels of a row-major A are read in place, also with a row stride wider than K.
+    got = ops.gemm(a, b, c.copy(), alpha=0.5, beta=-2.0)
+    assert np.array_equal(got, ops.gemm(a, np.asfortranarray(b), c.copy(), alpha=0.5, beta=-2.0))
+    wide = np.zeros((m, k + 5), np.float32)
+    wide[:, 2:k + 2] = a
+    assert np.array_equal(ops.matmul(wide[:, 2:k + 2], b), small)
     run_threads_bitwise(lambda: ops.matmul(a, b))
     # linear with a weight stored as its transpose (W^T contiguous): bias and relu in the epilogue.
     w_t, bias = randn((k, n), np.float32, 3), randn((n,), np.float32, 4)

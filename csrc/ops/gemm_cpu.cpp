@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include <atomic>
+#include <type_traits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -183,19 +184,22 @@ struct Gemm {
   // local copy so they run the very same micro-kernel as interior tiles.  pf: the packed B
   // micro-panel the next tiles will use, given to the last tile on the current one; its k loop
   // pulls it into L2 while it computes (3% on 1024^2 and 2048^2, more when the machine is busy).
+  // kARows: ap is row i of a row-major A read in place, rows lda apart (m == MR); otherwise ap
+  // holds kc steps of MR values, lda apart (MR when packed).
+  template <bool kARows = false>
   static void tile(const Prob<T>& p, int64_t kc, bool first, bool last, const T* ap, const T* bp, int64_t i,
-                   int64_t j, int64_t m, int64_t n, int64_t ldb = NR, const T* pf = nullptr) {
+                   int64_t j, int64_t m, int64_t n, int64_t ldb = NR, const T* pf = nullptr, int64_t lda = MR) {
     T* cp = p.c + i * p.c_rs + j * p.c_cs;
     const bool read_c = !first || p.beta != T(0);
     const T beta = first ? p.beta : T(1);
     if (m == MR && n == NR && p.c_cs == 1) {
-      ukernel<V>(kc, ap, bp, ldb, cp, p.c_rs, p.alpha, beta, read_c, pf);
+      ukernel<V, kARows>(kc, ap, lda, bp, ldb, cp, p.c_rs, p.alpha, beta, read_c, pf);
     } else {
       alignas(64) T t[MR * NR];
       for (int64_t ii = 0; ii < MR; ++ii)
         for (int64_t jj = 0; jj < NR; ++jj)
           t[ii * NR + jj] = (read_c && ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
-      ukernel<V>(kc, ap, bp, ldb, t, NR, p.alpha, beta, read_c);
+      ukernel<V, kARows>(kc, ap, lda, bp, ldb, t, NR, p.alpha, beta, read_c);
       for (int64_t ii = 0; ii < m; ++ii)
         for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
     }
@@ -376,8 +380,9 @@ struct Gemm {
   // Small products: one K slice and a row-major B of at most kSmallBBytes, which then stays in
   // L1/L2 for the whole product.  The micro-kernel reads B's full NR-column panels in place
   // (packing them would cost about as much as the arithmetic); only a partial last panel is
-  // packed, once.  Row panels of A are packed one at a time into a stack buffer and are
-  // independent, so they run in parallel without any barrier.  Every element is the same
+  // packed, once.  Full row panels of a row-major A are read in place too (12 row streams);
+  // others are packed one at a time into a stack buffer.  Row panels are independent, so they
+  // run in parallel without any barrier.  Every element is the same
   // k-ordered FMA chain as in the packed paths: same bits whichever path runs.
   static constexpr int64_t kSmallBBytes = 256 * 1024;
   static bool use_small(const Prob<T>& p) {
@@ -392,14 +397,20 @@ struct Gemm {
       edge = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
       pack_b_panel<T, NR>(p, 0, p.K, full * NR, rem, edge);
     }
-    auto row_panel = [&](int64_t r) {
-      alignas(64) T apanel[MR * Bk::KC];
-      const int64_t i = r * MR, m = min64(MR, p.M - i);
-      pack_a(p, i, m, 0, p.K, apanel);
+    // One row panel of C across all column panels; full panels of a row-major A are read in place.
+    auto across = [&](auto a_rows, const T* ap, int64_t lda, int64_t i, int64_t m) {
+      constexpr bool kARows = decltype(a_rows)::value;
       for (int64_t q = 0; q < npanels; ++q) {
-        if (q < full) tile(p, p.K, true, true, apanel, p.b + q * NR, i, q * NR, m, NR, p.b_rs);
-        else tile(p, p.K, true, true, apanel, edge, i, q * NR, m, rem);
+        if (q < full) tile<kARows>(p, p.K, true, true, ap, p.b + q * NR, i, q * NR, m, NR, p.b_rs, nullptr, lda);
+        else tile<kARows>(p, p.K, true, true, ap, edge, i, q * NR, m, rem, NR, nullptr, lda);
       }
+    };
+    auto row_panel = [&](int64_t r) {
+      const int64_t i = r * MR, m = min64(MR, p.M - i);
+      if (m == MR && p.a_cs == 1) return across(std::true_type{}, p.a + i * p.a_rs, p.a_rs, i, m);
+      alignas(64) T apanel[MR * Bk::KC];
+      pack_a(p, i, m, 0, p.K, apanel);
+      across(std::false_type{}, apanel, MR, i, m);
     };
     const int64_t rows = ceil_div(p.M, MR);
 #if defined(_OPENMP)

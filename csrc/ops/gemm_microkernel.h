@@ -132,16 +132,22 @@ struct Blocking {
 };
 
 // C(MR x NR, row stride ldc, unit column stride) = alpha * A B + (read_c ? beta * C : 0).
-// A: kc x MR packed; B: kc rows of NR values, ldb apart (NR when packed, B's row stride when the
-// small-product path reads a row-major B in place).  Every element's sum runs over k in
-// increasing order, whichever tile or thread computes it, so results do not depend on the
-// partition.  pf (optional): kc rows of NR values, prefetched into L2 a row per k step.
-template <class V>
-inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typename V::T* __restrict B, int64_t ldb,
-                    typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
+// A: kc steps of MR packed values, or (kARows) MR rows of a row-major A read in place, lda
+// apart (the small-product path: no packing).  B: kc rows of NR values, ldb apart (NR when
+// packed, B's row stride when the small-product path reads a row-major B in place).  Every
+// element's sum runs over k in increasing order, whichever tile or thread computes it, so
+// results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into L2 a row per k step.
+template <class V, bool kARows = false>
+inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, const typename V::T* __restrict B,
+                    int64_t ldb, typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
                     bool read_c, const typename V::T* pf = nullptr) {
   using R = typename V::R;
   constexpr int MR = kMR, NV = kNV, W = V::W, NR = NV * W;
+  // Row i of a row-major A in place: three bases four rows apart, each row reached with a
+  // scaled-index address from one of them (12 row pointers would not fit the integer registers).
+  const typename V::T* a4 = kARows && MR > 4 ? A + 4 * lda : A;
+  const typename V::T* a8 = kARows && MR > 8 ? A + 8 * lda : A;
+  const int64_t lda2 = 2 * lda, lda3 = 3 * lda;
   R acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
@@ -151,6 +157,10 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typenam
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
+  // Opaque: the row addresses of C computed for the prefetches are not kept for the stores
+  // (12 live pointers through the k loop spilled into vector registers, and then a B vector
+  // spilled to the stack).
+  asm("" : "+r"(C));
 #pragma GCC unroll 2
   for (int64_t k = 0; k < kc; ++k) {
     R b[NV];
@@ -158,16 +168,29 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, const typenam
     for (int v = 0; v < NV; ++v) b[v] = V::load(B + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const R a = V::set1(A[i]);
+      R a;
+      if constexpr (kARows) {
+        const typename V::T* base = i < 4 ? A : i < 8 ? a4 : a8;
+        const int r = i % 4;
+        a = V::set1(base[r == 0 ? 0 : r == 1 ? lda : r == 2 ? lda2 : lda3]);
+      } else {
+        a = V::set1(A[i]);
+      }
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(a, b[v], acc[i][v]);
     }
-    if (pf) {
+    if (!kARows && pf) {  // (the in-place A mode never prefetches: it needs the registers)
       __builtin_prefetch(pf, 0, 2);
       __builtin_prefetch(pf + NR / 2, 0, 2);
       pf += NR;
     }
-    A += MR;
+    if constexpr (kARows) {
+      ++A, ++a4, ++a8;
+      // Opaque to the optimiser, so it cannot split the 12 row addresses into 12 pointers.
+      asm("" : "+r"(A), "+r"(a4), "+r"(a8));
+    } else {
+      A += MR;
+    }
     B += ldb;
   }
   const R va = V::set1(alpha);
