@@ -137,12 +137,13 @@ struct Blocking {
 // packed, B's row stride when the small-product path reads a row-major B in place).  Every
 // element's sum runs over k in increasing order, whichever tile or thread computes it, so
 // results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into L2 a row per k step.
-template <class V, bool kARows = false>
+template <class V, bool kARows = false, int kM = kMR>
 inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, const typename V::T* __restrict B,
                     int64_t ldb, typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
                     bool read_c, const typename V::T* pf = nullptr) {
   using R = typename V::R;
-  constexpr int MR = kMR, NV = kNV, W = V::W, NR = NV * W;
+  // kM rows of C: kMR, or fewer for a last row panel (packed A keeps its steps of kMR values).
+  constexpr int MR = kM, NV = kNV, W = V::W, NR = NV * W;
   // Row i of a row-major A in place: three bases four rows apart, each row reached with a
   // scaled-index address from one of them (12 row pointers would not fit the integer registers).
   const typename V::T* a4 = kARows && MR > 4 ? A + 4 * lda : A;
@@ -189,7 +190,7 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, 
       // Opaque to the optimiser, so it cannot split the 12 row addresses into 12 pointers.
       asm("" : "+r"(A), "+r"(a4), "+r"(a8));
     } else {
-      A += MR;
+      A += kMR;  // packed A: steps of kMR values whatever kM is
     }
     B += ldb;
   }
