@@ -339,3 +339,34 @@ def test_read_only_numpy_stays_read_only():
         dlcore.ops.copy_(t, np.zeros(6, np.float32))
     back = np.from_dlpack(t)
     assert not back.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.bool_])
+def test_to_numpy_views_keep_memory_alive_with_strides_and_flags(dtype):
+    # ops return NumPy results through _core.to_numpy: a view of the tensor's memory whose base
+    # owns the storage, with the tensor's strides, dtype and read-only flag.
+    base = (np.arange(24) % 3).astype(dtype).reshape(4, 6)
+    impl = _core.as_tensor(base[1:, ::2])  # offset and strided
+    view = _core.to_numpy(impl)
+    assert view.dtype == dtype and view.shape == (3, 3) and np.shares_memory(view, base)
+    assert view.strides == base[1:, ::2].strides
+    del impl
+    gc.collect()
+    np.testing.assert_array_equal(view, base[1:, ::2])
+    fresh = _core.to_numpy(_core.full((2, 3), 1.0, "float64", "cpu"))
+    gc.collect()
+    np.testing.assert_array_equal(fresh, np.ones((2, 3)))
+    assert fresh.flags.writeable
+    frozen = base.copy()
+    frozen.setflags(write=False)
+    assert not _core.to_numpy(_core.as_tensor(frozen)).flags.writeable
+    assert _core.to_numpy(_core.as_tensor(np.array(dtype(1)))).shape == ()
+
+
+def test_matmul_returns_numpy_for_numpy_inputs_only():
+    a = np.ones((2, 3), np.float32)
+    got = _core.matmul(a, a.T)
+    assert type(got) is np.ndarray and got.flags.writeable and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, np.full((2, 2), 3, np.float32))
+    assert type(_core.matmul(_core.as_tensor(a), a.T)) is _core.TensorImpl
+    assert isinstance(dlcore.ops.matmul(dlcore.from_numpy(a), a.T), dlcore.Tensor)

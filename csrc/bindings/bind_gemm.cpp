@@ -9,10 +9,15 @@ py::object opt(const Tensor& t) { return t.defined() ? py::cast(t) : py::none();
 }  // namespace
 
 void bind_gemm(py::module_& m) {
-  m.def("matmul", [](py::handle a, py::handle b) {
-    Tensor x = as_tensor(a, "matmul", "a"), y = as_tensor(b, "matmul", "b");
-    DL_NOGIL;
-    return matmul(x, y);
+  // NumPy in, NumPy out (see to_numpy); otherwise a TensorImpl.
+  m.def("matmul", [](py::handle a, py::handle b) -> py::object {
+    Tensor x = as_tensor(a, "matmul", "a"), y = as_tensor(b, "matmul", "b"), z;
+    {
+      DL_NOGIL;
+      z = matmul(x, y);
+    }
+    if (is_ndarray(a) && is_ndarray(b)) return to_numpy(z);
+    return py::cast(std::move(z));
   }, py::arg("a"), py::arg("b"));
   m.def("gemm", [](py::handle a, py::handle b, py::handle c, double alpha, double beta, bool trans_a, bool trans_b) {
     Tensor x = as_tensor(a, "gemm", "a"), y = as_tensor(b, "gemm", "b");

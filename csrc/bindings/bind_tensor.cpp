@@ -87,6 +87,8 @@ void bind_tensor(py::module_& m) {
 
   m.def("as_tensor", [](py::handle obj) { return as_tensor(obj, "as_tensor", "data"); }, py::arg("obj"),
         "Wrap a NumPy array, DLPack producer, scalar or list as a TensorImpl (zero-copy when possible).");
+  m.def("to_numpy", [](const Tensor& t) { return to_numpy(t); }, py::arg("t"),
+        "A NumPy array viewing a CPU tensor's memory (kept alive by the array).");
   m.def("from_dlpack", [](py::handle obj) { return from_dlpack(obj, "from_dlpack"); }, py::arg("obj"));
   m.def("empty", [](py::handle shape, py::handle dtype, const std::string& device) {
     Shape s = parse_shape(shape, "empty");

@@ -132,6 +132,26 @@ static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, boo
   fail(ErrorKind::Type, op, "expected an array (numpy, dlcore, DLPack) for '", arg, "', got ", describe(obj));
 }
 
+bool is_ndarray(py::handle obj) {
+  return Py_TYPE(obj.ptr()) == reinterpret_cast<PyTypeObject*>(py::detail::npy_api::get().PyArray_Type_);
+}
+
+py::array to_numpy(const Tensor& t) {
+  check_cpu(t, "numpy");
+  py::dtype dt = t.dtype() == DType::Float32   ? py::dtype::of<float>()
+                 : t.dtype() == DType::Float64 ? py::dtype::of<double>()
+                 : t.dtype() == DType::Int64   ? py::dtype::of<int64_t>()
+                                               : py::dtype::of<bool>();
+  std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end()), strides(static_cast<size_t>(t.ndim()));
+  for (int64_t i = 0; i < t.ndim(); ++i)
+    strides[static_cast<size_t>(i)] = t.stride(i) * static_cast<int64_t>(t.itemsize());
+  auto* keep = new std::shared_ptr<Storage>(t.storage());
+  py::capsule base(keep, [](void* p) { delete static_cast<std::shared_ptr<Storage>*>(p); });
+  py::array arr(dt, std::move(shape), std::move(strides), t.raw_data(), base);
+  if (t.storage()->read_only()) py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return arr;
+}
+
 Tensor as_optional_tensor(py::handle obj, const char* op, const char* arg) {
   if (obj.is_none()) return Tensor();
   return as_tensor(obj, op, arg);

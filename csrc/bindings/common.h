@@ -25,6 +25,13 @@ Tensor as_optional_tensor(py::handle obj, const char* op, const char* arg);
 Tensor from_dlpack(py::handle obj, const char* op);
 py::object to_dlpack(const Tensor& tensor, py::object max_version);
 
+// A NumPy array viewing a CPU tensor's memory, which it keeps alive (a capsule owning the
+// storage is its base).  For results of calls whose inputs were all NumPy arrays: cheaper than
+// returning a TensorImpl and converting it with np.asarray (about 0.6 us of a 2.6 us call).
+py::array to_numpy(const Tensor& t);
+// Whether obj is exactly a NumPy ndarray (not a subclass, which the Python layer may wrap).
+bool is_ndarray(py::handle obj);
+
 DType parse_dtype(py::handle dtype, const char* op);      // "float32", np.float32, np.dtype(...)
 Shape parse_shape(py::handle shape, const char* op);      // int or sequence of ints
 int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op);  // raises on out of range

@@ -16,8 +16,8 @@ __all__ = ["matmul", "gemm", "linear", "linear_backward", "fma_peak_gflops"]
 def matmul(a, b):
     """``numpy.matmul`` / ``torch.matmul``: 1-D operands are promoted to a row (a) or a column
     (b) and the added dim removed again; leading dims are batch dims and broadcast."""
-    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case, without wrap's checks
-        return np.asarray(_core.matmul(a, b))
+    if type(a) is np.ndarray and type(b) is np.ndarray:  # the common case: _core returns NumPy
+        return _core.matmul(a, b)
     return wrap(_core.matmul(unwrap(a), unwrap(b)), a, b)
 
 
