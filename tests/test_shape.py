@@ -509,3 +509,22 @@ def test_tensor_and_dlpack_inputs(torch):
     v = ops.transpose(tt, 0, 1)  # a view of torch's memory through DLPack
     v[0, 1] = 42
     assert tt[1, 0].item() == 42
+
+
+def test_tensors_with_more_dims_than_shapes_keep_inline():
+    # Shapes and strides keep up to 6 dims inline and move to the heap beyond: 7-9-D arrays
+    # through broadcasting, reductions, views, copies and batched matmul must still agree.
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 1, 3, 1, 2, 2, 1, 3, 2)).astype(np.float32)
+    b = rng.standard_normal((1, 2, 1, 2, 1, 2, 3, 1, 2)).astype(np.float32)
+    assert_close(ops.add(a, b), a + b)
+    assert_close(ops.sum(a * 1, axis=(0, 4, 8)), a.sum(axis=(0, 4, 8)))
+    p = ops.permute(a, (8, 0, 7, 1, 6, 2, 5, 3, 4))
+    assert_close(p, np.transpose(a, (8, 0, 7, 1, 6, 2, 5, 3, 4)))
+    assert_close(ops.contiguous(p), np.ascontiguousarray(np.transpose(a, (8, 0, 7, 1, 6, 2, 5, 3, 4))))
+    t = np.transpose(a, (8, 0, 7, 1, 6, 2, 5, 3, 4))
+    assert_close(ops.reshape(p, (3, 2, 2, 2, 3, 1, 2, 1)), t.reshape(3, 2, 2, 2, 3, 1, 2, 1))
+    x = rng.standard_normal((2, 1, 2, 1, 2, 1, 4, 5)).astype(np.float32)
+    y = rng.standard_normal((1, 2, 1, 2, 1, 2, 5, 3)).astype(np.float32)
+    np.testing.assert_allclose(ops.matmul(x, y), np.matmul(x, y), rtol=1e-5, atol=1e-5)
+    assert ops.expand(np.float32(1.0) * np.ones((1,) * 8, np.float32), (2,) * 8).shape == (2,) * 8

@@ -30,6 +30,11 @@ std::vector<int64_t> int_list(py::handle obj, const char* op, const char* what) 
   return out;
 }
 
+Shape shape_list(py::handle obj, const char* op, const char* what) {
+  const std::vector<int64_t> v = int_list(obj, op, what);
+  return Shape(v.begin(), v.end());
+}
+
 std::vector<Tensor> tensor_list(py::handle obj, const char* op) {
   if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj) || py::isinstance<py::array>(obj) ||
       py::isinstance<Tensor>(obj))
@@ -80,13 +85,13 @@ std::vector<IndexItem> parse_key(py::handle key, const char* op) {
 void bind_shape(py::module_& m) {
   m.def("reshape", [](py::handle x, py::handle shape) {
     Tensor t = as_tensor(x, "reshape", "x");
-    Shape s = int_list(shape, "reshape", "shape");
+    Shape s = shape_list(shape, "reshape", "shape");
     DL_NOGIL;
     return reshape(t, s);
   }, py::arg("x"), py::arg("shape"));
   m.def("view", [](py::handle x, py::handle shape) {
     Tensor t = as_tensor(x, "view", "x");
-    return view(t, int_list(shape, "view", "shape"));
+    return view(t, shape_list(shape, "view", "shape"));
   }, py::arg("x"), py::arg("shape"));
   m.def("flatten", [](py::handle x, int64_t s, int64_t e) {
     Tensor t = as_tensor(x, "flatten", "x");
@@ -114,10 +119,10 @@ void bind_shape(py::module_& m) {
     return contiguous(t);
   }, py::arg("x"));
   m.def("expand", [](py::handle x, py::handle shape) {
-    return expand(as_tensor(x, "expand", "x"), int_list(shape, "expand", "shape"));
+    return expand(as_tensor(x, "expand", "x"), shape_list(shape, "expand", "shape"));
   }, py::arg("x"), py::arg("shape"));
   m.def("broadcast_to", [](py::handle x, py::handle shape) {
-    return broadcast_to(as_tensor(x, "broadcast_to", "x"), int_list(shape, "broadcast_to", "shape"));
+    return broadcast_to(as_tensor(x, "broadcast_to", "x"), shape_list(shape, "broadcast_to", "shape"));
   }, py::arg("x"), py::arg("shape"));
   m.def("narrow", [](py::handle x, int64_t dim, int64_t start, int64_t length) {
     return narrow(as_tensor(x, "narrow", "x"), dim, start, length);

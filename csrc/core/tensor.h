@@ -8,11 +8,13 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/small_vector.h"
 #include "core/storage.h"
 
 namespace dl {
 
-using Shape = std::vector<int64_t>;
+// Sizes or strides: up to 6 dims inline, without a heap allocation (see small_vector.h).
+using Shape = SmallVector<int64_t, 6>;
 
 std::string shape_str(const Shape& s);          // "(2, 3)"
 Shape contiguous_strides(const Shape& shape);   // row-major, in elements
