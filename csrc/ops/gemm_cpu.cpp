@@ -1,7 +1,7 @@
 // CPU GEMM (compiled once per ISA).  One micro-kernel under three drivers, picked by sizes and
 // strides only (never by the thread count):
-//   small products (one K slice, row-major B <= 256 KiB): B read in place, row panels in parallel
-//     (run_small);
+//   small products (one K slice, row-major B <= 256 KiB): B and a row-major A read in place, row
+//     panels in parallel (run_small);
 //   short products (M <= 6 MC): threads own column chunks, no barriers (run_column_tasks);
 //   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
@@ -10,8 +10,9 @@
 //         pack A block MC x KC          per thread (L2)
 //         for jr (NR panels), ir (MR)   micro-kernel, B micro-panel stays in L1
 // Edges are handled by zero-padding inside the packed buffers and by running the micro-kernel on
-// a small copy of the C edge tile, so every element of C is computed by the same instruction
-// sequence wherever it lies: the result does not depend on the partition or the thread count.
+// a small copy of the C edge tile (a last row panel of few rows gets a kernel of MR/3 or 2MR/3
+// rows), so every element of C is computed by the same k-ordered FMA chain wherever it lies: the
+// result does not depend on the partition or the thread count.
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
