@@ -186,7 +186,7 @@ struct Gemm {
   // micro-panel the next tiles will use, given to the last tile on the current one; its k loop
   // pulls it into L2 while it computes (3% on 1024^2 and 2048^2, more when the machine is busy).
   // kARows: ap is row i of a row-major A read in place, rows lda apart (m == MR); otherwise ap
-  // holds kc steps of MR values, lda apart (MR when packed).
+  // is a packed A micro-panel (kc steps of MR values; lda unused).
   template <bool kARows = false>
   static void tile(const Prob<T>& p, int64_t kc, bool first, bool last, const T* ap, const T* bp, int64_t i,
                    int64_t j, int64_t m, int64_t n, int64_t ldb = NR, const T* pf = nullptr, int64_t lda = MR) {
@@ -401,8 +401,8 @@ struct Gemm {
   // (packing them would cost about as much as the arithmetic); only a partial last panel is
   // packed, once.  Full row panels of a row-major A are read in place too (12 row streams);
   // others are packed one at a time into a stack buffer.  Row panels are independent, so they
-  // run in parallel without any barrier.  Every element is the same
-  // k-ordered FMA chain as in the packed paths: same bits whichever path runs.
+  // run in parallel without any barrier.  Every element is the same k-ordered FMA chain as in
+  // the packed paths: same bits whichever path runs.
   static constexpr int64_t kSmallBBytes = 256 * 1024;
   static bool use_small(const Prob<T>& p) {
     return p.K <= Bk::KC && p.b_cs == 1 && p.K * p.N * int64_t(sizeof(T)) <= kSmallBBytes;
