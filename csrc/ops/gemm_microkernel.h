@@ -136,7 +136,8 @@ struct Blocking {
 // apart (the small-product path: no packing).  B: kc rows of NR values, ldb apart (NR when
 // packed, B's row stride when the small-product path reads a row-major B in place).  Every
 // element's sum runs over k in increasing order, whichever tile or thread computes it, so
-// results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into L2 a row per k step.
+// results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into
+// L2 a row per k step.
 template <class V, bool kARows = false, int kM = kMR>
 inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, const typename V::T* __restrict B,
                     int64_t ldb, typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,

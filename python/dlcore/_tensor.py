@@ -147,7 +147,7 @@ class Tensor:
         """The tensor's memory as a NumPy array (no copy). CPU tensors only."""
         if self.is_cuda:
             raise TypeError(f"numpy: tensor is on {self._impl.device}; call .cpu() or .to('cpu') first")
-        return np.asarray(self._impl)
+        return _core.to_numpy(self._impl)
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()

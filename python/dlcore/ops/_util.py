@@ -8,7 +8,6 @@ the autograd layer passes them) give TensorImpl results, with no wrapping at all
 """
 from __future__ import annotations
 
-import numpy as np
 
 from .. import _core
 from .._tensor import Tensor
