@@ -4,6 +4,7 @@
 #include "bindings/common.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
+#include "core/storage.h"
 #include "dispatch/registry.h"
 #include "ops/fill.h"
 
@@ -119,6 +120,18 @@ void bind_tensor(py::module_& m) {
   // Threads and instruction sets.
   m.def("set_num_threads", &set_num_threads, py::arg("n"));
   m.def("get_num_threads", &num_threads);
+  m.def("host_cache_stats", [] {
+    const HostCacheStats s = host_cache_stats();
+    py::dict d;
+    d["cached_bytes"] = s.cached_bytes;
+    d["cached_blocks"] = s.cached_blocks;
+    d["limit_bytes"] = s.limit_bytes;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    return d;
+  });
+  m.def("host_cache_empty", &host_cache_empty);
+  m.def("host_cache_set_limit", &host_cache_set_limit, py::arg("nbytes"));
   m.def("openmp_enabled", &openmp_enabled);
   m.def("detected_isa", [] { return std::string(isa_name(detected_isa())); });
   m.def("active_isa", [] { return std::string(isa_name(active_isa())); });

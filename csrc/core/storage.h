@@ -3,6 +3,7 @@
 // library (a NumPy array, a DLPack producer) and released through the owner's deleter.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -50,6 +51,16 @@ struct CudaHooks {
   const char* (*device_name)(int device) = nullptr;
 };
 CudaHooks& cuda_hooks();
+
+// The host block cache (storage.cpp): freed host blocks of 1 MiB and more are kept for reuse
+// up to a limit, so a training loop does not map and fault in fresh pages every step.
+struct HostCacheStats {
+  size_t cached_bytes, cached_blocks, limit_bytes;
+  uint64_t hits, misses;
+};
+HostCacheStats host_cache_stats();
+void host_cache_empty();                   // releases every cached block to the OS
+void host_cache_set_limit(size_t bytes);   // 0 disables caching
 bool cuda_compiled();
 
 }  // namespace dl

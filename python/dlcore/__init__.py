@@ -12,7 +12,7 @@ from . import _core
 
 __version__ = _core.__version__
 
-from . import cuda, ops  # noqa: E402
+from . import cuda, memory, ops  # noqa: E402
 from . import autograd  # noqa: E402  (attaches Tensor operators)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.api import (cat, concat, concatenate, exp, log, log_softmax, matmul, mean, relu,  # noqa: E402,A004
@@ -33,5 +33,5 @@ __all__ = [
     "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",
     "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "autograd", "nn", "optim", "data", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "save", "load", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "ops",
+    "save", "load", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "memory", "ops",
 ]
