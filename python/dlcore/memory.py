@@ -2,7 +2,7 @@
 
 A training loop allocates the same activations and gradients every step. Giving each large
 block back to the OS and mapping a fresh one next step costs page faults and page zeroing
-(about 5% of a step of the wide MLP in ``dlcore bench train``), so released blocks stay in a
+(about 3% of a step of the wide MLP in ``dlcore bench train``), so released blocks stay in a
 cache, up to a limit (1 GiB, or a quarter of the machine's memory if that is less), and are
 reused by the next request of the same size class. Blocks under 1 MiB go straight to malloc.
 """
