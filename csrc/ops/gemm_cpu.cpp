@@ -538,11 +538,12 @@ void gemm_typed(const GemmArgs& a) {
   const double M = static_cast<double>(a.M), N = static_cast<double>(a.N), K = static_cast<double>(a.K);
   const double work = M * N * K + 8.0 * (K * N + M * K) + 16.0 * M * N;
   const int nt = num_threads();
-  // Below ~3M a parallel region costs more than it saves (measured on 2 threads: 128^3 takes
-  // 37 us on one thread and 48 us on two; 160^3 66 us and 54 us; 256 x 1024 x 10 runs 1.8x
-  // faster on two since the packing and C terms put it over the line).  Staying on one
-  // thread also keeps small products fast when other processes load the cores.
-  constexpr double kParallelWork = 3.0e6;
+  // Below ~1M a parallel region costs more than it saves.  Measured on 2 threads (alternating
+  // processes, paired medians): 64^3 is 10% slower on two than on one, while 96^3 runs 21%,
+  // 112^3 22%, 128 x 128 x 64 23% and 128^3 27% faster on two (the row panels of the small
+  // path need no barrier).  Staying on one thread also keeps the smallest products fast when
+  // other processes load the cores.
+  constexpr double kParallelWork = 1.0e6;
   // Batched products smaller than this run one per thread, each on a single thread.
   constexpr double kBatchSplitWork = 4.0e6;
   if (a.batch == 1) {
