@@ -176,8 +176,8 @@ def test_one_vs_two_threads_bitwise(isa, case):
     run_threads_bitwise(fn)
 
 
-@pytest.mark.parametrize("mnk", [(64, 64, 64), (1, 70, 5), (100, 33, 384), (1000, 100, 64), (37, 1000, 16),
-                                 (1024, 64, 256)], ids=lambda t: "x".join(map(str, t)))
+@pytest.mark.parametrize("mnk", [(64, 64, 64), (1, 70, 5), (100, 33, 384), (50, 40, 512), (1000, 100, 64),
+                                 (37, 1000, 16), (1024, 64, 256)], ids=lambda t: "x".join(map(str, t)))
 def test_small_path_same_bits_as_packed_path(isa, mnk):
     # One K slice and a small row-major B: the kernel reads B in place instead of packing it.  A
     # Fortran-ordered copy of B (unit row stride) must be packed, so it takes the packed path:

@@ -177,8 +177,8 @@ struct Gemm {
     return (b + a * static_cast<size_t>(nthreads)) * sizeof(T) + 64 * static_cast<size_t>(nthreads + 1);
   }
 
-  // K slices of equal depth (at most KC): K = 4096 runs as 22 slices of 187 or 186 rather than
-  // 21 of 192 and one of 64, whose short k loop would not amortise the C tile's load and store.
+  // K slices of equal depth (at most KC): K = 1100 runs as 3 slices of 367 or 366 rather than
+  // 2 of 512 and one of 76, whose short k loop would not amortise the C tile's load and store.
   static int64_t k_step(int64_t K) { return ceil_div(K, ceil_div(K, Bk::KC)); }
 
   // One MR x NR tile.  Edge tiles (and a C with non-unit column stride) go through a padded
@@ -312,8 +312,9 @@ struct Gemm {
     return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Up to 6 A blocks of rows (1440 x KC, 2.2 MB of packed A slice in float32, re-read from
-    // L2/L3 per B chunk; with KC 384 still as fast as the shared-B scheme at 1400 rows).
+    // Up to 6 A blocks of rows (1440 x KC, 2.9 MB of packed A slice in float32, re-read from
+    // L2/L3 per B chunk; with KC 384 still as fast as the shared-B scheme at 1400 rows, and
+    // 1400 x 1024 x 1024 is no slower with KC 512 than it was with 384).
     // Measured on 2 threads against the shared-B scheme: 512 x 4096 x
     // 4096 +22%, 256 x 1024 x 1024 +16%, 1024 x 256 x 1024 (a weight gradient) +20%.
     return p.M <= 6 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
