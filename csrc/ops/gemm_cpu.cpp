@@ -222,9 +222,9 @@ struct Gemm {
       return;
     }
     alignas(64) T t[kM * NR];
-    for (int64_t ii = 0; ii < kM; ++ii)
-      for (int64_t jj = 0; jj < NR; ++jj)
-        t[ii * NR + jj] = (read_c && ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
+    if (read_c)  // (otherwise the kernel writes every element of t without reading it)
+      for (int64_t ii = 0; ii < kM; ++ii)
+        for (int64_t jj = 0; jj < NR; ++jj) t[ii * NR + jj] = (ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
     ukernel<V, kARows, kM>(kc, ap, lda, bp, ldb, t, NR, p.alpha, beta, read_c);
     for (int64_t ii = 0; ii < m; ++ii)
       for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
