@@ -17,9 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include <atomic>
 #include <type_traits>
-#include <vector>
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -328,16 +326,17 @@ struct Gemm {
   // runs the tiles A block by A block so a B micro-panel is reused while an A block streams
   // from L2.  Which thread runs a chunk does not change how its tiles are computed.  Measured
   // against a fixed split: up to +9% (720 x 2048 x 2048, 512 x 4096 x 4096), never slower.
-  static void column_range(const Prob<T>& p, std::atomic<bool>* claimed, int tid, int nt, int64_t npanels,
-                           int64_t nchunks, T* bpack, T* apack) {
+  // claimed: a flag per chunk (0 until a thread takes it); mine: room for nchunks indices.
+  static void column_range(const Prob<T>& p, unsigned char* claimed, int64_t* mine, int tid, int nt,
+                           int64_t npanels, int64_t nchunks, T* bpack, T* apack) {
     // A blocks of equal whole-panel heights (at most MC): 512 rows as 168 + 168 + 176, not
     // 240 + 240 + 32, whose 3 panels would barely reuse the B micro-panel in L1.
     const int64_t mpanels = ceil_div(p.M, MR), mblocks = ceil_div(mpanels, Bk::MC / MR);
-    std::vector<int64_t> mine;  // the chunks this thread took in the first K slice
+    int64_t taken = 0;  // mine[0, taken): the chunks this thread took in the first K slice
     for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
       const int64_t kc = min64(ks, p.K - pc);
       const bool first = pc == 0, last = pc + kc == p.K;
-      if (!first && mine.empty()) break;
+      if (!first && taken == 0) break;
       pack_a(p, 0, p.M, pc, kc, apack);
       auto run_chunk = [&](int64_t c) {
         const int64_t j0 = (c * npanels / nchunks) * NR, j1 = min64(p.N, ((c + 1) * npanels / nchunks) * NR);
@@ -356,8 +355,8 @@ struct Gemm {
       if (first) {
         const int64_t c0 = tid * nchunks / nt, c1 = (tid + 1) * nchunks / nt;
         auto take = [&](int64_t c) {
-          if (!claimed[c].exchange(true, std::memory_order_relaxed)) {
-            mine.push_back(c);
+          if (!__atomic_exchange_n(&claimed[c], static_cast<unsigned char>(1), __ATOMIC_RELAXED)) {
+            mine[taken++] = c;
             run_chunk(c);
           }
         };
@@ -367,7 +366,7 @@ struct Gemm {
           for (int64_t c = (u + 1) * nchunks / nt - 1; c >= u * nchunks / nt; --c) take(c);
         }
       } else {
-        for (int64_t c : mine) run_chunk(c);
+        for (int64_t t = 0; t < taken; ++t) run_chunk(mine[t]);
       }
     }
   }
@@ -381,20 +380,28 @@ struct Gemm {
     char* base = static_cast<char*>(tls_scratch.get((bsz + asz) * sizeof(T) * static_cast<size_t>(nthreads) + 64));
     if (!base) return naive(p);
     auto aligned = [](char* q) { return reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64); };
-    std::vector<std::atomic<bool>> claimed(static_cast<size_t>(nchunks));
-    for (auto& f : claimed) f.store(false, std::memory_order_relaxed);
+    // Plain malloc'd arrays, not std::vector: a std:: template instantiated in this file would be
+    // compiled for this file's ISA, and the linker could pick that copy for baseline code too.
+    const size_t n = static_cast<size_t>(nchunks);
+    void* book = calloc(n * (1 + sizeof(int64_t) * static_cast<size_t>(nthreads)), 1);
+    if (!book) return naive(p);
+    int64_t* lists = static_cast<int64_t*>(book);
+    unsigned char* claimed = reinterpret_cast<unsigned char*>(lists + n * static_cast<size_t>(nthreads));
     auto run_range = [&](int tid, int nt) {
       char* mine = base + (bsz + asz) * sizeof(T) * static_cast<size_t>(tid);
-      column_range(p, claimed.data(), tid, nt, npanels, nchunks, aligned(mine), aligned(mine + bsz * sizeof(T)));
+      column_range(p, claimed, lists + n * static_cast<size_t>(tid), tid, nt, npanels, nchunks, aligned(mine),
+                   aligned(mine + bsz * sizeof(T)));
     };
 #if defined(_OPENMP)
     if (nthreads > 1) {
 #pragma omp parallel num_threads(nthreads)
       run_range(omp_get_thread_num(), omp_get_num_threads());
+      free(book);
       return;
     }
 #endif
     run_range(0, 1);
+    free(book);
   }
 
   // Small products: one K slice and a row-major B of at most kSmallBBytes, which then stays in
