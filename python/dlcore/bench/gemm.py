@@ -5,9 +5,6 @@ same thread count, on the canonical shapes; with the share of this machine's mea
 from __future__ import annotations
 
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 import time
 
@@ -54,66 +51,65 @@ def time_median(fn, repeat: int, min_sample_s: float = 2e-3) -> float:
     return float(np.median(samples))
 
 
-_CHILD = r"""
-import json, sys
-import numpy as np
-from dlcore.bench.gemm import SHAPES, operands, time_median
-arch = None
-try:
-    import threadpoolctl
-    arch = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
-except Exception:
-    pass
-repeat, impl, threads = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
-out = {"arch": arch, "times": {}}
-if impl == "torch":
-    import torch
-    torch.set_num_threads(threads)
-elif impl == "dlcore":
-    import dlcore
-    dlcore.set_num_threads(threads)
-for name, sa, sb in SHAPES:
-    a, b = operands(sa, sb)
+def worker_init(impl: str, threads: int):
+    """In a worker process (see _interleave): import the implementation, pin its threads."""
+    state = {"impl": impl, "threads": threads, "fns": {}}
     if impl == "torch":
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        out["times"][name] = time_median(lambda: torch.matmul(ta, tb), repeat)
+        import torch
+
+        torch.set_num_threads(threads)
+        state["torch"] = torch
     elif impl == "dlcore":
-        out["times"][name] = time_median(lambda: dlcore.ops.matmul(a, b), repeat)
-    else:
-        out["times"][name] = time_median(lambda: np.matmul(a, b), repeat)
-if impl == "dlcore":  # after the products: a 0.3 s all-core FMA burn first slowed the small ones
-    out["peak"] = dlcore.ops.fma_peak_gflops(threads, seconds=0.3)
-print(json.dumps(out))
-"""
+        import dlcore
+
+        dlcore.set_num_threads(threads)
+        state["dlcore"] = dlcore
+    return state
 
 
-def peer_in_subprocess(coretype, threads: int, repeat: int, impl: str = "numpy"):
-    """Timings of one implementation in a fresh process: OPENBLAS_CORETYPE (when given) set
-    before NumPy loads, and no other library's thread pool spinning beside it.  (OpenBLAS's idle
-    workers, started when NumPy loads, cost dlcore 15-25% of its GFLOP/s in the same process,
-    so dlcore's process gets OPENBLAS_NUM_THREADS=1: there NumPy only makes the operands.)"""
-    blas_threads = 1 if impl in ("dlcore", "torch") else threads
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(blas_threads), OMP_NUM_THREADS=str(threads))
-    if coretype:
-        env["OPENBLAS_CORETYPE"] = coretype
-    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    try:
-        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat), impl, str(threads)], env=env, capture_output=True, text=True,
-                             timeout=900)
-        if res.returncode != 0:
+def worker_case(state, case: str, repeat: int):
+    """Seconds per call of one canonical shape; "peak": dlcore's measured FMA peak (GFLOP/s);
+    "arch": the OpenBLAS core NumPy loaded."""
+    if case == "peak":
+        return state["dlcore"].ops.fma_peak_gflops(state["threads"], seconds=0.3)
+    if case == "arch":
+        try:
+            import threadpoolctl
+
+            return [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+        except ImportError:
             return None
-        return json.loads(res.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, ValueError, IndexError):
-        return None
+    fn = state["fns"].get(case)
+    if fn is None:
+        sa, sb = next((sa, sb) for name, sa, sb in SHAPES if name == case)
+        a, b = operands(sa, sb)
+        if state["impl"] == "torch":
+            ta, tb = state["torch"].from_numpy(a), state["torch"].from_numpy(b)
+            fn = lambda: state["torch"].matmul(ta, tb)  # noqa: E731
+        elif state["impl"] == "dlcore":
+            fn = lambda: state["dlcore"].ops.matmul(a, b)  # noqa: E731
+        else:
+            fn = lambda: np.matmul(a, b)  # noqa: E731
+        state["fns"][case] = fn
+    return time_median(fn, repeat)
+
+
+def _numpy_env(threads: int, coretype=None) -> dict:
+    env = {"OPENBLAS_NUM_THREADS": str(threads)}
+    if coretype:
+        env["OPENBLAS_CORETYPE"] = coretype  # read when NumPy loads OpenBLAS
+    return env
 
 
 def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = None, rounds: int = 3, file=None):
-    """Time every canonical shape for every implementation; print the table; return the rows."""
+    """Time every canonical shape for every implementation, interleaved (see _interleave); print
+    the table; return the rows."""
     import dlcore
 
+    from . import _interleave as il
+
     file = file or sys.stdout
-    shapes = SHAPES
+    names = [name for name, _, _ in SHAPES]
     try:
         import threadpoolctl
 
@@ -123,37 +119,31 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
     have_torch = importlib.util.find_spec("torch") is not None
 
     # The strongest OPENBLAS_CORETYPE overall (sum of times over the shapes) becomes a peer column.
+    survey = {f"numpy[{ct}]": ("numpy", _numpy_env(threads, ct)) for ct in CORETYPES}
     core_results = {}
-    for ct in CORETYPES:
-        r = peer_in_subprocess(ct, threads, repeat)
-        if r is not None:
-            core_results[ct] = r
-    best_ct = min(core_results, key=lambda c: sum(core_results[c]["times"].values()), default=None)
+    with il.Workers("dlcore.bench.gemm", survey, threads) as w:
+        for ct in CORETYPES:
+            key = f"numpy[{ct}]"
+            times = [w.measure(key, name, repeat) for name in names]
+            if key in w and all(t is not None for t in times):
+                core_results[ct] = {"arch": w.measure(key, "arch", 1), "total": sum(times)}
+    best_ct = min(core_results, key=lambda c: core_results[c]["total"], default=None)
 
-    # Every implementation in its own process (see peer_in_subprocess), in alternating rounds:
-    # this shared machine's speed drifts over minutes, and alternation spreads the drift over
-    # all of them.  Each entry is the median over rounds of each round's median.
-    runs = {}
-    for _ in range(rounds):
-        for impl, ct in (("dlcore", None), ("numpy", None), ("torch", None), (f"numpy[{best_ct}]", best_ct)):
-            if (impl == "torch" and not have_torch) or (ct is None and impl.startswith("numpy[")):
-                continue
-            r = peer_in_subprocess(ct, threads, repeat, "numpy" if impl.startswith("numpy") else impl)
-            if r is None:
-                if impl == "dlcore":
-                    raise RuntimeError("bench gemm: the dlcore timing process failed")
-                continue
-            runs.setdefault(impl, []).append(r)
-    impls = {impl: {name: float(np.median([r["times"][name] for r in rs])) for name in rs[0]["times"]}
-             for impl, rs in runs.items()}
-    peak = float(np.median([r["peak"] for r in runs["dlcore"]]))
+    impls = {"dlcore": ("dlcore", {"OPENBLAS_NUM_THREADS": "1"}), "numpy": ("numpy", _numpy_env(threads))}
+    if have_torch:
+        impls["torch"] = ("torch", {"OPENBLAS_NUM_THREADS": "1"})
+    if best_ct:
+        impls[f"numpy[{best_ct}]"] = ("numpy", _numpy_env(threads, best_ct))
+    with il.Workers("dlcore.bench.gemm", impls, threads, required=("dlcore",)) as w:
+        samples = il.interleaved(w, list(impls), names, rounds, repeat)
+        peak = float(w.measure("dlcore", "peak", 1))  # after the products: an FMA burn first slowed the small ones
 
-    peers = [k for k in impls if k != "dlcore"]
+    peers = [k for k in samples if k != "dlcore"]
     rows = []
-    for name, sa, sb in shapes:
+    for name, sa, sb in SHAPES:
         f = flops(sa, sb)
-        row = {"shape": name, "gflops": {k: f / v[name] / 1e9 for k, v in impls.items() if name in v}}
-        row["speedup"] = {p: impls[p][name] / impls["dlcore"][name] for p in peers if name in impls[p]}
+        row = {"shape": name, "gflops": {k: f / il.median(v[name]) / 1e9 for k, v in samples.items()}}
+        row["speedup"] = {p: il.paired_ratio(samples[p][name], samples["dlcore"][name]) for p in peers}
         row["peak_share"] = row["gflops"]["dlcore"] / peak
         rows.append(row)
 
@@ -161,19 +151,18 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
           f"measured FMA peak {peak:.1f} GFLOP/s (float32)", file=file)
     print(f"numpy as installed: OpenBLAS core {np_arch}; OPENBLAS_CORETYPE tried in subprocesses:", file=file)
     for ct, r in core_results.items():
-        tot = sum(r["times"].values())
-        print(f"  {ct:9s} -> core {r['arch']}, total {tot * 1e3:8.2f} ms{'  (fastest)' if ct == best_ct else ''}",
+        print(f"  {ct:9s} -> core {r['arch']}, total {r['total'] * 1e3:8.2f} ms{'  (fastest)' if ct == best_ct else ''}",
               file=file)
-    head = f"{'shape':32s}" + "".join(f"{k:>16s}" for k in impls) + "".join(f"{'x ' + p:>18s}" for p in peers)
-    print(f"\nGFLOP/s (median of {rounds} alternating rounds x {repeat} samples), and dlcore's speedup "
-          "(peer time / dlcore time)", file=file)
+    head = f"{'shape':32s}" + "".join(f"{k:>16s}" for k in samples) + "".join(f"{'x ' + p:>18s}" for p in peers)
+    print(f"\nGFLOP/s (median over {rounds} interleaved rounds of {repeat} samples each), and dlcore's speedup "
+          "(median over rounds of peer time / dlcore time)", file=file)
     print(head + f"{'% peak':>9s}", file=file)
     for row in rows:
-        line = f"{row['shape']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):16.1f}" for k in impls)
+        line = f"{row['shape']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):16.1f}" for k in samples)
         line += "".join(f"{row['speedup'].get(p, float('nan')):18.2f}" for p in peers)
         print(line + f"{100 * row['peak_share']:8.1f}%", file=file)
     if plot_path:
-        plot(rows, list(impls), peak, plot_path, threads)
+        plot(rows, list(samples), peak, plot_path, threads)
         print(f"\nsaved {plot_path}", file=file)
     return {"peak_gflops": peak, "rows": rows, "coretypes": {k: v["arch"] for k, v in core_results.items()},
             "best_coretype": best_ct}

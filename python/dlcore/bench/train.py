@@ -2,14 +2,11 @@
 and in PyTorch with the same weights, data and thread count, and the per-op overhead of
 autograd on tiny tensors (``a * b + c`` forward and backward).
 
-Each library runs in its own process (idle thread pools of one starve the other, the same
-reason as in ``dlcore bench gemm``), alternating over a few rounds.
+Each library runs in its own persistent process (idle thread pools of one starve the other), and
+the processes take turns sample by sample (see ``_interleave``).
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -109,77 +106,57 @@ def torch_overhead(threads):
     return fn
 
 
-_CHILD = r"""
-import json, sys
-from dlcore.bench import train
-from dlcore.bench.gemm import time_median
-repeat, threads, impl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-if impl == "dlcore":
-    import dlcore
-    dlcore.set_num_threads(threads)
-    make = lambda widths, batch: train.dlcore_step(widths, batch)
-    overhead = train.dlcore_overhead()
-else:
-    make = lambda widths, batch: train.torch_step(widths, batch, threads)
-    overhead = train.torch_overhead(threads)
-out = {name: time_median(make(widths, batch), repeat, min_sample_s=0.05) for name, widths, batch in train.CASES}
-out["overhead"] = time_median(overhead, repeat, min_sample_s=0.05)
-print(json.dumps(out))
-"""
+def worker_init(impl: str, threads: int):
+    """In a worker process (see _interleave): the steps of every case and the overhead probe."""
+    if impl == "dlcore":
+        import dlcore
+
+        dlcore.set_num_threads(threads)
+        fns = {name: dlcore_step(widths, batch) for name, widths, batch in CASES}
+        fns["overhead"] = dlcore_overhead()
+    else:
+        fns = {name: torch_step(widths, batch, threads) for name, widths, batch in CASES}
+        fns["overhead"] = torch_overhead(threads)
+    return fns
 
 
-def time_in_subprocess(impl: str, threads: int, repeat: int):
-    """Median step times of `impl` ("dlcore" or "torch") measured in a fresh process, so neither
-    library's idle thread pool (nor OpenBLAS's, started by NumPy) competes with the other's."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS="1")
-    src = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
-    try:
-        res = subprocess.run([sys.executable, "-c", _CHILD, str(repeat), str(threads), impl], env=env,
-                             capture_output=True, text=True, timeout=1800)
-        if res.returncode != 0:
-            print(res.stderr[-2000:], file=sys.stderr)
-            return None
-        return json.loads(res.stdout.strip().splitlines()[-1])
-    except (subprocess.SubprocessError, ValueError, IndexError):
-        return None
+def worker_case(fns, case: str, repeat: int):
+    return time_median(fns[case], repeat, min_sample_s=0.05)
 
 
 def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=None):
-    """Times every case in dlcore and in torch, each in its own process, alternating for `rounds`
-    rounds (this shared machine drifts: alternation spreads the drift over both); reports the
-    median over rounds of each round's median and returns the rows."""
+    """Times every case in dlcore and in torch, each in its own process, interleaved (see
+    _interleave); reports the median over rounds of each sample's median time, and the speedup
+    as the median over rounds of torch time / dlcore time; returns the rows."""
     import importlib.util
 
     import dlcore
 
-    file = file or sys.stdout
-    have_torch = importlib.util.find_spec("torch") is not None
-    runs = {"dlcore": [], "torch": []}
-    for _ in range(rounds):
-        for impl in ("dlcore", "torch") if have_torch else ("dlcore",):
-            r = time_in_subprocess(impl, threads, repeat)
-            if r is None and impl == "dlcore":
-                raise RuntimeError("bench train: the dlcore timing process failed")
-            if r is not None:
-                runs[impl].append(r)
+    from . import _interleave as il
 
-    def med(impl, key):
-        vals = [r[key] for r in runs[impl] if key in r]
-        return float(np.median(vals)) if vals else float("nan")
+    file = file or sys.stdout
+    impls = {"dlcore": ("dlcore", {"OPENBLAS_NUM_THREADS": "1"})}
+    if importlib.util.find_spec("torch") is not None:
+        impls["torch"] = ("torch", {"OPENBLAS_NUM_THREADS": "1"})
+    cases = [name for name, _, _ in CASES] + ["overhead"]
+    with il.Workers("dlcore.bench.train", impls, threads, required=("dlcore",)) as w:
+        samples = il.interleaved(w, list(impls), cases, rounds, repeat)
+    nan = [float("nan")] * rounds
+    ours_s, torch_s = samples["dlcore"], samples.get("torch", {c: nan for c in cases})
 
     print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}  "
-          f"(median of {rounds} alternating rounds x {repeat} samples; speedup = torch time / dlcore time)",
-          file=file)
+          f"(median over {rounds} interleaved rounds of {repeat} samples each; speedup = median over rounds "
+          "of torch time / dlcore time)", file=file)
     print(f"{'case':36s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'dlcore GFLOP/s':>16s}", file=file)
     rows = []
     for name, widths, batch in CASES:
-        ours, t = med("dlcore", name), med("torch", name)
-        row = {"case": name, "dlcore_s": ours, "torch_s": t, "speedup": t / ours,
+        ours, t = il.median(ours_s[name]), il.median(torch_s[name])
+        row = {"case": name, "dlcore_s": ours, "torch_s": t, "speedup": il.paired_ratio(torch_s[name], ours_s[name]),
                "gflops": step_flops(widths, batch) / ours / 1e9}
         rows.append(row)
         print(f"{name:36s}{1e3 * ours:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{row['gflops']:16.1f}", file=file)
-    ours, t = med("dlcore", "overhead"), med("torch", "overhead")
-    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": t / ours})
-    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{t / ours:10.2f}", file=file)
+    ours, t = il.median(ours_s["overhead"]), il.median(torch_s["overhead"])
+    sp = il.paired_ratio(torch_s["overhead"], ours_s["overhead"])
+    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": sp})
+    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{sp:10.2f}", file=file)
     return rows

@@ -1,0 +1,49 @@
+"""The interleaved benchmark harness (dlcore.bench._interleave): persistent worker processes
+sampled in turn, paired ratios, and failures that drop a sample or a worker instead of the run."""
+import os
+
+import numpy as np
+import pytest
+
+from dlcore.bench import _interleave as il
+
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def stub_path(monkeypatch):
+    monkeypatch.setenv("PYTHONPATH", TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
+
+
+def test_workers_take_turns_and_ratios_pair_by_round(stub_path):
+    impls = {"a": ("x", {"STUB_SCALE": "1"}), "b": ("x", {"STUB_SCALE": "3"})}
+    with il.Workers("tests.bench_worker_stub", impls, threads=2) as w:
+        assert "a" in w and "b" in w
+        assert w.measure("a", "threads", 1) == 2
+        out = il.interleaved(w, ["a", "b"], ["c", "case"], rounds=3, repeat=2, pause=0)
+        assert out["a"] == {"c": [4.0] * 3, "case": [10.0] * 3}
+        assert out["b"] == {"c": [12.0] * 3, "case": [30.0] * 3}
+        # Every round asks every case once per worker, in case order.
+        assert w.measure("a", "calls", 1)[1:7] == ["c", "case"] * 3
+    assert il.paired_ratio(out["b"]["c"], out["a"]["c"]) == pytest.approx(3.0)
+    assert il.median([1.0, np.nan, 3.0]) == 2.0
+    assert il.paired_ratio([2.0, np.nan, 6.0], [1.0, 1.0, 2.0]) == pytest.approx(2.5)
+    assert np.isnan(il.paired_ratio([np.nan], [1.0])) and np.isnan(il.median([]))
+
+
+def test_a_failing_case_is_a_missing_sample(stub_path):
+    with il.Workers("tests.bench_worker_stub", {"a": ("x", {})}, threads=1) as w:
+        assert w.measure("a", "boom", 1) is None
+        assert w.measure("a", "c", 1) == 2.0  # the worker lives on
+        out = il.interleaved(w, ["a"], ["boom"], rounds=2, repeat=1, pause=0)
+        assert all(np.isnan(v) for v in out["a"]["boom"])
+
+
+def test_a_worker_that_cannot_start_is_dropped_unless_required(stub_path):
+    impls = {"ok": ("x", {}), "bad": ("broken", {})}
+    with il.Workers("tests.bench_worker_stub", impls, threads=1) as w:
+        assert "ok" in w and "bad" not in w
+        assert w.measure("bad", "c", 1) is None
+        assert list(il.interleaved(w, ["ok", "bad"], ["c"], rounds=1, repeat=1, pause=0)) == ["ok"]
+    with pytest.raises(RuntimeError, match="bad worker failed to start"):
+        il.Workers("tests.bench_worker_stub", impls, threads=1, required=("bad",))
