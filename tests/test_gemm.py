@@ -141,7 +141,7 @@ def test_tensor_in_tensor_out():
 
 # ---- determinism -------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b",
-                                  "skinny"])
+                                  "shared_b_deep", "skinny"])
 def test_one_vs_two_threads_bitwise(isa, case):
     if case == "skinny":  # few rows or a short K: parallel for the packing and C traffic alone
         g, x, w = randn((256, 10)), randn((256, 1024), np.float32, 1), randn((10, 1024), np.float32, 2)
@@ -155,6 +155,12 @@ def test_one_vs_two_threads_bitwise(isa, case):
         a, b = randn((1500, 400)), randn((400, 301), np.float32, 1)
         np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 400))
         fn = lambda: ops.matmul(a, b)  # noqa: E731
+    elif case == "shared_b_deep":  # the shared-B scheme's deeper K slices: 700 is one, 1700 three
+        a, b = randn((1500, 1700)), randn((1700, 70), np.float32, 1)
+        np.testing.assert_allclose(ops.matmul(a[:, :700], b[:700]), ref.matmul(a[:, :700], b[:700]),
+                                   **tol(np.float32, 700))
+        np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 1700))
+        fn = lambda: (ops.matmul(a[:, :700], b[:700]), ops.matmul(a, b))  # noqa: E731
     elif case == "square":
         a, b = randn((300, 513)), randn((513, 1000))
         fn = lambda: ops.matmul(a, b)  # noqa: E731

@@ -5,6 +5,7 @@
 //   short products (M <= 6 MC): threads own column chunks, no barriers (run_column_tasks);
 //   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
+//                                       (KC here: KC_SHARED, deeper: C is large, see microkernel.h)
 //     for pc (KC deep slices of K)      fixed order: every C element sums its K slices in order
 //       tasks (M block x N chunk)       a grid that depends only on sizes, dealt out guided
 //         pack A block MC x KC          per thread (L2)
@@ -170,14 +171,14 @@ struct Gemm {
 
   // Bytes of packing space: B panel (KC x NC rounded) + one A block per thread.
   static size_t scratch_bytes(int nthreads) {
-    const size_t b = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
-    const size_t a = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
+    const size_t b = static_cast<size_t>(Bk::KC_SHARED) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
+    const size_t a = static_cast<size_t>(Bk::KC_SHARED) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
     return (b + a * static_cast<size_t>(nthreads)) * sizeof(T) + 64 * static_cast<size_t>(nthreads + 1);
   }
 
   // K slices of equal depth (at most KC): K = 1100 runs as 3 slices of 367 or 366 rather than
   // 2 of 512 and one of 76, whose short k loop would not amortise the C tile's load and store.
-  static int64_t k_step(int64_t K) { return ceil_div(K, ceil_div(K, Bk::KC)); }
+  static int64_t k_step(int64_t K, int64_t kc_max = Bk::KC) { return ceil_div(K, ceil_div(K, kc_max)); }
 
   // One MR x NR tile.  Edge tiles (and a C with non-unit column stride) go through a padded
   // local copy so they run the very same micro-kernel as interior tiles.  pf: the packed B
@@ -473,8 +474,8 @@ struct Gemm {
     char* base = static_cast<char*>(tls_scratch.get(scratch_bytes(nthreads)));
     if (!base) return naive(p);
     T* bpack = reinterpret_cast<T*>(base);
-    const size_t bsz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
-    const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
+    const size_t bsz = static_cast<size_t>(Bk::KC_SHARED) * static_cast<size_t>(ceil_div(Bk::NC, NR) * NR);
+    const size_t asz = static_cast<size_t>(Bk::KC_SHARED) * static_cast<size_t>(ceil_div(Bk::MC, MR) * MR);
     auto abuf = [&](int tid) {
       char* q = base + (bsz + asz * static_cast<size_t>(tid)) * sizeof(T);
       q += (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64;
@@ -485,7 +486,7 @@ struct Gemm {
       for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
         const int64_t nc = min64(Bk::NC, p.N - jc);
         const Grid g = grid(p.M, nc);
-        for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
+        for (int64_t pc = 0, ks = k_step(p.K, Bk::KC_SHARED); pc < p.K; pc += ks) {
           const int64_t kc = min64(ks, p.K - pc);
           for (int64_t q = 0; q < g.npanels; ++q)
             pack_b_panel<T, NR>(p, pc, kc, jc + q * NR, min64(NR, nc - q * NR), bpack + q * kc * NR);
@@ -502,7 +503,7 @@ struct Gemm {
       for (int64_t jc = 0; jc < p.N; jc += Bk::NC) {
         const int64_t nc = min64(Bk::NC, p.N - jc);
         const Grid g = grid(p.M, nc);
-        for (int64_t pc = 0, ks = k_step(p.K); pc < p.K; pc += ks) {
+        for (int64_t pc = 0, ks = k_step(p.K, Bk::KC_SHARED); pc < p.K; pc += ks) {
           const int64_t kc = min64(ks, p.K - pc);
           // B is packed cooperatively into the shared buffer; the implicit barrier publishes it.
 #pragma omp for schedule(static)

@@ -55,8 +55,12 @@ struct VecD {
 // 2 MiB L2 machine; against 384, 512 measured 2.7% faster on 2048^2 and 2.4% on a step of the
 // wide MLP, the same on 512^2 and 1024^2.  The 64 KiB B micro-panel does not fit L1: L2 feeds the
 // 176 bytes a k step needs easily.  MC x KC of packed A (480 KiB) and the B panel stream through L2.
+// The shared-B scheme (many rows) takes K slices of up to 768: its C is large (a 4096 x 3072
+// Linear output is 48 MiB), and every extra slice reads all of C back and writes it again; the
+// 4096 x 768 x 3072 product as one slice instead of two of 384 measured 4-8% faster (2048^2,
+// 3 slices of 683 instead of 4 of 512, the same).  Its A block is then 720 KiB of L2.
 constexpr int kMR = 12, kNV = 2;
-constexpr int64_t kKC = 512, kMC = 240, kNC = 3072;
+constexpr int64_t kKC = 512, kKCShared = 768, kMC = 240, kNC = 3072;
 #elif defined(__AVX2__)
 struct VecF {
   using T = float;
@@ -89,7 +93,7 @@ struct VecD {
 // KC: the kc x 16 B micro-panel (16 KiB) plus the 6 x kc A micro-panel stay in the 32 KiB L1d;
 // MC x KC of packed A (144 KiB) sits in the 512 KiB L2; KC x NC of packed B in the shared L3.
 constexpr int kMR = 6, kNV = 2;
-constexpr int64_t kKC = 256, kMC = 144, kNC = 3072;
+constexpr int64_t kKC = 256, kKCShared = kKC, kMC = 144, kNC = 3072;
 #else
 // Portable: GCC/Clang vector extensions (SSE2 on x86-64, NEON on arm64); no FMA is assumed, so
 // fma() is a multiply and an add (the build disables contraction).
@@ -122,7 +126,7 @@ struct VecD {
   static R relu(R v) { return v < zero() ? zero() : v; }  // as the scalar v < 0 ? 0 : v
 };
 constexpr int kMR = 4, kNV = 2;
-constexpr int64_t kKC = 256, kMC = 128, kNC = 2048;
+constexpr int64_t kKC = 256, kKCShared = kKC, kMC = 128, kNC = 2048;
 #endif
 
 template <class V>
@@ -130,7 +134,7 @@ struct Blocking {
   static constexpr int MR = kMR;
   static constexpr int NR = kNV * V::W;
   static constexpr int NV = kNV;
-  static constexpr int64_t KC = kKC, MC = kMC, NC = kNC;
+  static constexpr int64_t KC = kKC, KC_SHARED = kKCShared, MC = kMC, NC = kNC;
 };
 
 // C(MR x NR, row stride ldc, unit column stride) = alpha * A B + (read_c ? beta * C : 0).
