@@ -20,7 +20,10 @@ def test_workers_take_turns_and_ratios_pair_by_round(stub_path):
     with il.Workers("tests.bench_worker_stub", impls, threads=2) as w:
         assert "a" in w and "b" in w
         assert w.measure("a", "threads", 1) == 2
-        out = il.interleaved(w, ["a", "b"], ["c", "case"], rounds=3, repeat=2, pause=0)
+        ends = []
+        out = il.interleaved(w, ["a", "b"], ["c", "case"], rounds=3, repeat=2, pause=0,
+                             after_round=lambda: ends.append(w.measure("b", "threads", 1)))
+        assert ends == [2, 2, 2]
         assert out["a"] == {"c": [4.0] * 3, "case": [10.0] * 3}
         assert out["b"] == {"c": [12.0] * 3, "case": [30.0] * 3}
         # Every round asks every case once per worker, in case order.

@@ -110,12 +110,13 @@ class Workers:
         self.close()
 
 
-def interleaved(workers: Workers, names, cases, rounds: int, repeat: int, pause: float = 0.3):
+def interleaved(workers: Workers, names, cases, rounds: int, repeat: int, pause: float = 0.3, after_round=None):
     """{name: {case: [one sample per round]}}: every round samples every case in every worker,
     the workers' order rotated by one each round.  `pause` seconds between samples let the
     previous worker's thread pool stop spinning before the next one runs (OpenBLAS's idle
     threads spin for about 2^28 cycles, 0.13 s here: with 0.15 s two identical NumPy workers
-    still differed by up to 37%; with 0.3 s by 10% at most)."""
+    still differed by up to 37%; with 0.3 s by 10% at most).  after_round(), if given, runs at
+    the end of every round (a measurement that should see the same drift)."""
     names = [n for n in names if n in workers]
     out = {n: {c: [] for c in cases} for n in names}
     for r in range(rounds):
@@ -125,6 +126,9 @@ def interleaved(workers: Workers, names, cases, rounds: int, repeat: int, pause:
                 v = workers.measure(n, case, repeat)
                 out[n][case].append(np.nan if v is None else v)
                 time.sleep(pause)
+        if after_round is not None:
+            after_round()
+            time.sleep(pause)
     return out
 
 
