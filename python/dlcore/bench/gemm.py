@@ -118,15 +118,17 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         np_arch = None
     have_torch = importlib.util.find_spec("torch") is not None
 
-    # The strongest OPENBLAS_CORETYPE overall (sum of times over the shapes) becomes a peer column.
+    # The strongest OPENBLAS_CORETYPE overall (sum over the shapes of the median time of two
+    # interleaved rounds) becomes a peer column.
     survey = {f"numpy[{ct}]": ("numpy", _numpy_env(threads, ct)) for ct in CORETYPES}
     core_results = {}
     with il.Workers("dlcore.bench.gemm", survey, threads) as w:
+        times = il.interleaved(w, list(survey), names, 2, repeat)
         for ct in CORETYPES:
             key = f"numpy[{ct}]"
-            times = [w.measure(key, name, repeat) for name in names]
-            if key in w and all(t is not None for t in times):
-                core_results[ct] = {"arch": w.measure(key, "arch", 1), "total": sum(times)}
+            total = sum(il.median(times.get(key, {}).get(name, [])) for name in names)
+            if key in w and np.isfinite(total):
+                core_results[ct] = {"arch": w.measure(key, "arch", 1), "total": total}
     best_ct = min(core_results, key=lambda c: core_results[c]["total"], default=None)
 
     impls = {"dlcore": ("dlcore", {"OPENBLAS_NUM_THREADS": "1"}), "numpy": ("numpy", _numpy_env(threads))}
