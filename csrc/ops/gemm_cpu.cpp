@@ -2,7 +2,7 @@
 // strides only (never by the thread count):
 //   small products (one K slice, row-major B <= 256 KiB): B and a row-major A read in place, row
 //     panels in parallel (run_small);
-//   short products (M <= 6 MC): threads own column chunks, no barriers (run_column_tasks);
+//   short products (M <= 3 MC): threads own column chunks, no barriers (run_column_tasks);
 //   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
 //                                       (KC here: KC_SHARED, deeper: C is large, see microkernel.h)
@@ -314,12 +314,12 @@ struct Gemm {
     return n < widest ? widest : n;
   }
   static bool use_column_tasks(const Prob<T>& p) {
-    // Up to 6 A blocks of rows (1440 x KC, 2.9 MB of packed A slice in float32, re-read from
-    // L2/L3 per B chunk; with KC 384 still as fast as the shared-B scheme at 1400 rows, and
-    // 1400 x 1024 x 1024 is no slower with KC 512 than it was with 384).
-    // Measured on 2 threads against the shared-B scheme: 512 x 4096 x
-    // 4096 +22%, 256 x 1024 x 1024 +16%, 1024 x 256 x 1024 (a weight gradient) +20%.
-    return p.M <= 6 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
+    // Up to 3 A blocks of rows (720 x KC, 1.4 MiB of packed A slice in float32, re-read from
+    // L2 per B chunk).  Since the shared-B scheme deals out M blocks x 4 column chunks, it wins
+    // from 768 rows on (2 threads, paired medians: 1024^2 4-8%, 1400 x 1024 x 1024 6%,
+    // 1024 x 256 x 1024, a weight gradient, 14% faster; 768 x 1024 x 1024 2%; 700 rows the
+    // same), while a batch of 512 rows stays faster here (512 x 4096 x 4096: 6% slower there).
+    return p.M <= 3 * Bk::MC && column_chunks(ceil_div(p.N, NR)) >= 2;
   }
 
   // One thread's part: in the first K slice it claims chunks (its own static range front to
