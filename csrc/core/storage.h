@@ -51,6 +51,7 @@ struct CudaHooks {
   const char* (*device_name)(int device) = nullptr;
 };
 CudaHooks& cuda_hooks();
+bool cuda_compiled();
 
 // The host block cache (storage.cpp): freed host blocks of 1 MiB and more are kept for reuse
 // up to a limit, so a training loop does not map and fault in fresh pages every step.
@@ -61,6 +62,5 @@ struct HostCacheStats {
 HostCacheStats host_cache_stats();
 void host_cache_empty();                   // releases every cached block to the OS
 void host_cache_set_limit(size_t bytes);   // 0 disables caching
-bool cuda_compiled();
 
 }  // namespace dl

@@ -9,7 +9,7 @@
 //     for pc (KC deep slices of K)      fixed order: every C element sums its K slices in order
 //       tasks (M block x N chunk)       a grid that depends only on sizes, dealt out guided
 //         pack A block MC x KC          per thread (L2)
-//         for jr (NR panels), ir (MR)   micro-kernel, B micro-panel stays in L1
+//         for jr (NR panels), ir (MR)   micro-kernel, B micro-panel reused from L1/L2
 // Edges are handled by zero-padding inside the packed buffers and by running the micro-kernel on
 // a small copy of the C edge tile (a last row panel of few rows gets a kernel of MR/3 or 2MR/3
 // rows), so every element of C is computed by the same k-ordered FMA chain wherever it lies: the
@@ -256,9 +256,10 @@ struct Gemm {
     g.npanels = ceil_div(nc, NR);
     // Every M block split into (up to) 4 column chunks, so the threads meet at each K slice's
     // barrier with little left to wait for: a task is 1/40 of a 2048^2 slice instead of 1/10
-    // (measured on 2 threads, paired medians of several runs: 2048^2 1-5%, 4096 x 4096 x 512 (a
-    // weight gradient) 3-8%, 4096 x 768 x 3072 1% faster; 8 chunks were no better than 4).  Consecutive tasks share their A block, which the thread
-    // packs once; chunks of at least 4 panels keep what re-packing remains small.
+    // (measured on 2 threads, paired medians of several runs: 2048^2 1-5%, 4096 x 4096 x 512, a
+    // weight gradient, 3-8%, 4096 x 768 x 3072 1% faster; 8 chunks were no better than 4).
+    // Consecutive tasks share their A block, which the thread packs once; chunks of at least 4
+    // panels keep what re-packing remains small.
     const int64_t want = g.mb >= 2 ? 4 : 8;
     g.nb = min64(want, ceil_div(g.npanels, 4));
     if (g.nb < 1) g.nb = 1;
