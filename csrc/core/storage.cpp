@@ -35,8 +35,8 @@ constexpr size_t kAlign = 64;  // one cache line, and a full AVX-512 vector
 // block above glibc's mmap threshold (32 MiB at most: a 4096 x 4096 weight gradient is 64 MiB)
 // is a fresh mapping, paid for in page faults and zeroing: with the cache the Linear-shaped GEMM
 // bench (a 48 MiB result per call) runs 4-6% faster, a step of the wide MLP about 3%.
-// Size classes: above 2^k bytes, multiples of 2^(k-3) (at most 1/8 wasted).  A class holds no
-// data between uses: a reused block has whatever its last tensor left, exactly as malloc's.
+// Size classes: above 2^k bytes, multiples of 2^(k-3) (at most 1/8 wasted).  A reused block is
+// not cleared: it holds whatever its last tensor left, as memory from malloc may.
 class HostCache {
  public:
   static constexpr size_t kCacheMin = size_t{1} << 20;
