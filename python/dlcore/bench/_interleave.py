@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -48,18 +49,24 @@ class Workers:
     impls: {name: (impl passed to worker_init, extra environment)}. A worker that fails to start
     or dies is dropped (its samples are missing), except that `required` names raise."""
 
-    def __init__(self, module: str, impls: dict, threads: int, required=(), timeout: float = 900):
+    def __init__(self, module: str, impls: dict, threads: int, required=()):
         self.procs = {}
-        self.timeout = timeout
         for name, (impl, extra_env) in impls.items():
             env = dict(os.environ, OMP_NUM_THREADS=str(threads))
             env.update(extra_env)
             env["PYTHONPATH"] = _src_root() + os.pathsep + env.get("PYTHONPATH", "")
-            p = subprocess.Popen([sys.executable, "-c", _WORKER, module, impl, str(threads)], env=env,
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            if self._read(p) is None:
-                err = p.stderr.read()[-2000:] if p.poll() is not None else ""
-                p.kill()
+            # stderr to a file, not a pipe: a long-lived worker's warnings would fill an unread
+            # pipe and block it.
+            with tempfile.TemporaryFile(mode="w+") as log:
+                p = subprocess.Popen([sys.executable, "-c", _WORKER, module, impl, str(threads)], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
+                started = self._read(p) is not None
+                if not started:
+                    p.kill()
+                    p.wait()
+                    log.seek(0)
+                    err = log.read()[-2000:]
+            if not started:
                 if name in required:
                     raise RuntimeError(f"bench: the {name} worker failed to start\n{err}")
                 continue
