@@ -141,7 +141,7 @@ def test_tensor_in_tensor_out():
 
 # ---- determinism -------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b",
-                                  "shared_b_deep", "skinny"])
+                                  "shared_b_deep", "shared_b_wide", "skinny"])
 def test_one_vs_two_threads_bitwise(isa, case):
     if case == "skinny":  # few rows or a short K: parallel for the packing and C traffic alone
         g, x, w = randn((256, 10)), randn((256, 1024), np.float32, 1), randn((10, 1024), np.float32, 2)
@@ -161,6 +161,11 @@ def test_one_vs_two_threads_bitwise(isa, case):
                                    **tol(np.float32, 700))
         np.testing.assert_allclose(ops.matmul(a, b), ref.matmul(a, b), **tol(np.float32, 1700))
         fn = lambda: (ops.matmul(a[:, :700], b[:700]), ops.matmul(a, b))  # noqa: E731
+    elif case == "shared_b_wide":  # two column blocks (N > NC) of two or more K slices each, beta read once
+        a, b, c = randn((750, 800)), randn((800, 3100), np.float32, 1), randn((750, 3100), np.float32, 2)
+        np.testing.assert_allclose(ops.gemm(a, b, c.copy(), beta=0.5), ref.matmul(a, b) + 0.5 * c,
+                                   **tol(np.float32, 800))
+        fn = lambda: ops.gemm(a, b, c.copy(), beta=0.5)  # noqa: E731
     elif case == "square":
         a, b = randn((300, 513)), randn((513, 1000))
         fn = lambda: ops.matmul(a, b)  # noqa: E731
