@@ -32,6 +32,9 @@ def test_workers_take_turns_and_ratios_pair_by_round(stub_path):
     assert il.median([1.0, np.nan, 3.0]) == 2.0
     assert il.paired_ratio([2.0, np.nan, 6.0], [1.0, 1.0, 2.0]) == pytest.approx(2.5)
     assert np.isnan(il.paired_ratio([np.nan], [1.0])) and np.isnan(il.median([]))
+    # Quartiles of the per-round ratios 1, 2, 3, 4 (a failed round skipped), and none at all.
+    assert il.paired_ratio_spread([1.0, 4.0, np.nan, 9.0, 16.0], [1.0, 2.0, 1.0, 3.0, 4.0]) == pytest.approx((1.75, 3.25))
+    assert all(np.isnan(il.paired_ratio_spread([np.nan], [1.0])))
 
 
 def test_a_failing_case_is_a_missing_sample(stub_path):

@@ -145,8 +145,20 @@ def median(samples) -> float:
     return float(np.median(v)) if v.size else float("nan")
 
 
-def paired_ratio(num, den) -> float:
-    """Median over rounds of num[r] / den[r] (rounds where either failed are skipped)."""
+def _ratios(num, den) -> np.ndarray:
     n, d = np.asarray(num, dtype=float), np.asarray(den, dtype=float)
     ok = np.isfinite(n) & np.isfinite(d) & (d > 0)
-    return float(np.median(n[ok] / d[ok])) if ok.any() else float("nan")
+    return n[ok] / d[ok]
+
+
+def paired_ratio(num, den) -> float:
+    """Median over rounds of num[r] / den[r] (rounds where either failed are skipped)."""
+    r = _ratios(num, den)
+    return float(np.median(r)) if r.size else float("nan")
+
+
+def paired_ratio_spread(num, den) -> tuple[float, float]:
+    """First and third quartiles over rounds of num[r] / den[r]: how far one round's ratio
+    strays from the median (printed beside it, so a reader can tell a speedup from noise)."""
+    r = _ratios(num, den)
+    return (float(np.quantile(r, 0.25)), float(np.quantile(r, 0.75))) if r.size else (float("nan"),) * 2

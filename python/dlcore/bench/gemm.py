@@ -150,6 +150,7 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         f = flops(sa, sb)
         row = {"shape": name, "gflops": {k: f / il.median(v[name]) / 1e9 for k, v in samples.items()}}
         row["speedup"] = {p: il.paired_ratio(samples[p][name], samples["dlcore"][name]) for p in peers}
+        row["spread"] = {p: il.paired_ratio_spread(samples[p][name], samples["dlcore"][name]) for p in peers}
         row["peak_share"] = row["gflops"]["dlcore"] / peak
         rows.append(row)
 
@@ -167,6 +168,11 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         line = f"{row['shape']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):16.1f}" for k in samples)
         line += "".join(f"{row['speedup'].get(p, float('nan')):18.2f}" for p in peers)
         print(line + f"{100 * row['peak_share']:8.1f}%", file=file)
+    print("\nSpread of the speedups: first - third quartile over rounds", file=file)
+    print(f"{'shape':32s}" + "".join(f"{'x ' + p:>18s}" for p in peers), file=file)
+    for row in rows:
+        print(f"{row['shape']:32s}" + "".join(f"{'%.2f - %.2f' % row['spread'].get(p, (float('nan'),) * 2):>18s}"
+                                               for p in peers), file=file)
     if plot_path:
         plot(rows, list(samples), peak, plot_path, threads)
         print(f"\nsaved {plot_path}", file=file)

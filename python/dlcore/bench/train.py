@@ -147,16 +147,21 @@ def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=Non
     print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}  "
           f"(median over {rounds} interleaved rounds of {repeat} samples each; speedup = median over rounds "
           "of torch time / dlcore time)", file=file)
-    print(f"{'case':36s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'dlcore GFLOP/s':>16s}", file=file)
+    print(f"{'case':36s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'q1 - q3':>14s}{'dlcore GFLOP/s':>16s}",
+          file=file)
     rows = []
     for name, widths, batch in CASES:
         ours, t = il.median(ours_s[name]), il.median(torch_s[name])
         row = {"case": name, "dlcore_s": ours, "torch_s": t, "speedup": il.paired_ratio(torch_s[name], ours_s[name]),
+               "spread": il.paired_ratio_spread(torch_s[name], ours_s[name]),
                "gflops": step_flops(widths, batch) / ours / 1e9}
         rows.append(row)
-        print(f"{name:36s}{1e3 * ours:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{row['gflops']:16.1f}", file=file)
+        print(f"{name:36s}{1e3 * ours:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{'%.2f - %.2f' % row['spread']:>14s}"
+              f"{row['gflops']:16.1f}", file=file)
     ours, t = il.median(ours_s["overhead"]), il.median(torch_s["overhead"])
     sp = il.paired_ratio(torch_s["overhead"], ours_s["overhead"])
-    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": sp})
-    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{sp:10.2f}", file=file)
+    spread = il.paired_ratio_spread(torch_s["overhead"], ours_s["overhead"])
+    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": sp, "spread": spread})
+    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{sp:10.2f}"
+          f"{'%.2f - %.2f' % spread:>14s}", file=file)
     return rows
