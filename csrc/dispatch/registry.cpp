@@ -29,24 +29,28 @@ Table& table() {
 void register_kernel(const char* op, DeviceType device, Isa isa, void* fn) {
   Table& t = table();
   std::lock_guard<std::mutex> lock(t.mu);
-  t.entries[op].fns[static_cast<int>(device)][static_cast<int>(isa)] = fn;
+  // Atomic: an Op holding this entry reads the slots without the lock.
+  __atomic_store_n(&t.entries[op].fns[static_cast<int>(device)][static_cast<int>(isa)], fn, __ATOMIC_RELEASE);
 }
 
-void* lookup_kernel(const char* op, DeviceType device) {
+const void* find_op_entry(const char* op) {
   Table& t = table();
-  const Entry* e = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(t.mu);
-    auto it = t.entries.find(op);
-    if (it != t.entries.end()) e = &it->second;
-  }
-  if (e != nullptr) {
+  std::lock_guard<std::mutex> lock(t.mu);
+  auto it = t.entries.find(op);  // std::map nodes never move: the pointer stays valid
+  return it != t.entries.end() ? &it->second : nullptr;
+}
+
+void* lookup_kernel(const char* op, DeviceType device) { return select_kernel(find_op_entry(op), op, device); }
+
+void* select_kernel(const void* entry, const char* op, DeviceType device) {
+  if (entry != nullptr) {
+    const Entry* e = static_cast<const Entry*>(entry);
     const int d = static_cast<int>(device);
     if (device == DeviceType::CPU) {
       for (int isa = static_cast<int>(active_isa()); isa >= 0; --isa)
-        if (e->fns[d][isa]) return e->fns[d][isa];
-    } else if (e->fns[d][0]) {
-      return e->fns[d][0];
+        if (void* fn = __atomic_load_n(&e->fns[d][isa], __ATOMIC_ACQUIRE)) return fn;
+    } else if (void* fn = __atomic_load_n(&e->fns[d][0], __ATOMIC_ACQUIRE)) {
+      return fn;
     }
   }
   if (device == DeviceType::CUDA) {

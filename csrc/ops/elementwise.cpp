@@ -83,7 +83,7 @@ void run_iter(const EwArgs& args, const Tensor& out, const Tensor* const* ins, i
     in_base[k] = static_cast<const char*>(ins[k]->raw_data());
     isz[k + 1] = static_cast<int64_t>(ins[k]->itemsize());
   }
-  EwFn fn = Op<EwFn>("elementwise").get(out.device());
+  EwFn fn = DL_OP(EwFn, "elementwise").get(out.device());
   const int64_t n_chunks = (numel + kChunk - 1) / kChunk;
 
   parallel_for(n_chunks, kChunk, [&](int64_t c) {

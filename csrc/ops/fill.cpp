@@ -12,7 +12,7 @@ Tensor& fill_(Tensor& t, double value) {
     copy_into(t, tmp, "fill");
     return t;
   }
-  Op<FillFn>("fill").get(t.device())(FillArgs{t.raw_data(), t.numel(), t.dtype(), value});
+  DL_OP(FillFn, "fill").get(t.device())(FillArgs{t.raw_data(), t.numel(), t.dtype(), value});
   return t;
 }
 

@@ -116,7 +116,7 @@ void launch(const MatView& A, const MatView& B, const Tensor& C, const Shape& bs
     g.a_rs = g.b_cs, g.a_cs = g.b_rs, g.b_rs = acs, g.b_cs = ars;
     std::swap(g.c_rs, g.c_cs);
   }
-  Op<GemmFn>("gemm").get(C.device())(g);
+  DL_OP(GemmFn, "gemm").get(C.device())(g);
 }
 
 // Runs the product into c, through a temporary when c shares memory with an input.
@@ -295,7 +295,7 @@ double fma_peak_gflops(int threads, double seconds) {
   DL_CHECK(threads >= 1, Value, "fma_peak_gflops", "expected threads >= 1, got ", threads);
   DL_CHECK(seconds > 0 && seconds <= 10, Value, "fma_peak_gflops", "expected 0 < seconds <= 10, got ", seconds);
   double g = 0;
-  Op<FmaPeakFn>("gemm_fma_peak").get(cpu_device())(FmaPeakArgs{threads, seconds, &g});
+  DL_OP(FmaPeakFn, "gemm_fma_peak").get(cpu_device())(FmaPeakArgs{threads, seconds, &g});
   return g;
 }
 

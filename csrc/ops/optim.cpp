@@ -9,9 +9,9 @@
 namespace dl {
 namespace {
 
-constexpr Op<SgdFn> kSgd("sgd_step");
-constexpr Op<AdamFn> kAdam("adam_step");
-constexpr Op<RmspropFn> kRmsprop("rmsprop_step");
+const Op<SgdFn> kSgd("sgd_step");
+const Op<AdamFn> kAdam("adam_step");
+const Op<RmspropFn> kRmsprop("rmsprop_step");
 
 constexpr int kMaxBuffers = 5;  // param, grad, three state buffers
 

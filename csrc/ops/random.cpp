@@ -100,8 +100,8 @@ void philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t ou
 // ---- Ops ---------------------------------------------------------------------------------------
 namespace {
 
-constexpr Op<RandomFn> kRandom("random");
-constexpr Op<RandpermFn> kRandperm("randperm");
+const Op<RandomFn> kRandom("random");
+const Op<RandpermFn> kRandperm("randperm");
 
 void check_float(DType dtype, const char* op) {
   DL_CHECK(dtype == DType::Float32 || dtype == DType::Float64, Type, op,

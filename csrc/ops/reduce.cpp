@@ -125,7 +125,7 @@ void run_reduce(const Canon& c, ReduceKind kind, double divisor, const void* cen
   }
   ReduceArgs a{c.x.raw_data(), c.x.dtype(), out, idx, center, c.outer, c.red, c.inner, c.so, c.sr, c.si,
                kind, divisor, work.defined() ? work.raw_data() : nullptr};
-  Op<ReduceFn>("reduce").get(c.x.device())(a);
+  DL_OP(ReduceFn, "reduce").get(c.x.device())(a);
 }
 
 void check_float(const Tensor& x, const char* op) {
@@ -309,7 +309,7 @@ Tensor reduce_sum_backward(const Tensor& grad, const Shape& input_shape, const A
   a.mode = 0;
   a.scale = mean ? 1.0 / static_cast<double>(R) : 1.0;
   fill_broadcast(a, input_shape, sg, sg, sg, op);
-  Op<ReduceBroadcastFn>("reduce_broadcast").get(grad.device())(a);
+  DL_OP(ReduceBroadcastFn, "reduce_broadcast").get(grad.device())(a);
   return out;
 }
 
@@ -340,7 +340,7 @@ Tensor reduce_var_backward(const Tensor& grad, const Tensor& x, const AxisSpec& 
   a.mode = 1;
   a.scale = 2.0 / std::max(R - correction, 0.0);
   fill_broadcast(a, x.shape(), sg, x.strides(), sm, op);
-  Op<ReduceBroadcastFn>("reduce_broadcast").get(x.device())(a);
+  DL_OP(ReduceBroadcastFn, "reduce_broadcast").get(x.device())(a);
   return out;
 }
 

@@ -171,7 +171,7 @@ Tensor softmax(const Tensor& x, int64_t axis, bool log) {
   const Split sp = split_at(x.shape(), axis, op);
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
-  Op<SoftmaxFn>("softmax").get(x.device())(
+  DL_OP(SoftmaxFn, "softmax").get(x.device())(
       SoftmaxArgs{xc.raw_data(), out.raw_data(), x.dtype(), sp.outer, sp.len, sp.inner, log});
   return out;
 }
@@ -187,7 +187,7 @@ Tensor softmax_backward(const Tensor& grad, const Tensor& out, int64_t axis, boo
   const Split sp = split_at(out.shape(), axis, op);
   const Tensor g = grad.contiguous(), y = out.contiguous();
   Tensor gx = Tensor::empty(out.shape(), out.dtype(), out.device(), op);
-  Op<SoftmaxBackwardFn>("softmax_backward").get(out.device())(SoftmaxBackwardArgs{
+  DL_OP(SoftmaxBackwardFn, "softmax_backward").get(out.device())(SoftmaxBackwardArgs{
       g.raw_data(), y.raw_data(), gx.raw_data(), out.dtype(), sp.outer, sp.len, sp.inner, log});
   return gx;
 }
@@ -216,7 +216,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& w
     a.smoothing = label_smoothing;
     a.weight_total = s.weight_total;
     a.loss = per_row.raw_data();
-    Op<CrossEntropyFn>("cross_entropy").get(logits.device())(a);
+    DL_OP(CrossEntropyFn, "cross_entropy").get(logits.device())(a);
   } else if (s.rows > 0) {
     fail(ErrorKind::Value, op, "expected at least one class, got logits of shape ", shape_str(logits.shape()));
   }
@@ -249,7 +249,7 @@ Tensor cross_entropy_backward(const Tensor& grad, const Tensor& logits, const Te
   a.grad = up.first.defined() ? up.first.raw_data() : nullptr;
   a.grad_scale = up.second;
   a.grad_logits = buf.raw_data();
-  Op<CrossEntropyFn>("cross_entropy").get(logits.device())(a);
+  DL_OP(CrossEntropyFn, "cross_entropy").get(logits.device())(a);
   if (s.spatial != 1) {
     const int64_t C = s.classes, D = s.spatial;
     copy_into(gx.view({s.n, D, C}, {C * D, 1, D}, 0), buf, op);

@@ -329,7 +329,7 @@ bool transpose_copy(char* dst, const char* src, size_t itemsize, const Shape& sh
     a.outer_src[a.outer_ndim] = ss[k];
     ++a.outer_ndim;
   }
-  Op<TransposeCopyFn>("transpose_copy").get(cpu_device())(a);
+  DL_OP(TransposeCopyFn, "transpose_copy").get(cpu_device())(a);
   return true;
 }
 

@@ -53,7 +53,7 @@ Tensor scatter_add_rows(const Tensor& grad, const int64_t* idx, int64_t n, int64
   counting_sort(idx, n, rows, start.data(), order.data());
   ScatterAddRowsArgs a{out.raw_data(), g.raw_data(), order.data(), start.data(), outer, n, rows, inner, skip_row,
                        grad.dtype()};
-  Op<ScatterAddRowsFn>("scatter_add_rows").get(cpu_device())(a);
+  DL_OP(ScatterAddRowsFn, "scatter_add_rows").get(cpu_device())(a);
   return out;
 }
 
@@ -176,7 +176,7 @@ Tensor index_select(const Tensor& x, int64_t axis, const Tensor& indices, const 
   GatherRowsArgs a{static_cast<char*>(out.raw_data()), static_cast<const char*>(xc.raw_data()), idx.data(),
                    prod(x.shape(), 0, a0), n, len,
                    prod(x.shape(), a0 + 1, x.shape().size()) * static_cast<int64_t>(x.itemsize())};
-  Op<GatherRowsFn>("gather_rows").get(cpu_device())(a);
+  DL_OP(GatherRowsFn, "gather_rows").get(cpu_device())(a);
   return out;
 }
 
@@ -243,7 +243,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, bool has_padding_i
   Tensor wc = weight.contiguous();
   GatherRowsArgs a{static_cast<char*>(out.raw_data()), static_cast<const char*>(wc.raw_data()), idx.data(), 1,
                    static_cast<int64_t>(idx.size()), num, dim * static_cast<int64_t>(weight.itemsize())};
-  Op<GatherRowsFn>("gather_rows").get(cpu_device())(a);
+  DL_OP(GatherRowsFn, "gather_rows").get(cpu_device())(a);
   return out;
 }
 
@@ -392,7 +392,7 @@ Tensor pad(const Tensor& x, const std::vector<int64_t>& padv, const std::string&
     j = e;
   }
   a.value = val;
-  Op<PadFn>("pad").get(cpu_device())(a);
+  DL_OP(PadFn, "pad").get(cpu_device())(a);
   return out;
 }
 
@@ -439,7 +439,7 @@ Tensor pad_backward(const Tensor& grad_out, const Shape& input_shape, const std:
     a.inv_start[d] = inv_start[d].data();
     a.inv[d] = inv[d].data();
   }
-  Op<PadBackwardFn>("pad_backward").get(cpu_device())(a);
+  DL_OP(PadBackwardFn, "pad_backward").get(cpu_device())(a);
   return gin;
 }
 
@@ -466,7 +466,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value, bool inpla
   scalar_bytes(x.dtype(), value, val);
   MaskedFillArgs a{static_cast<char*>(out.raw_data()), static_cast<const char*>(xc.raw_data()), m.data<bool>(),
                    x.numel(), static_cast<int64_t>(x.itemsize()), val};
-  Op<MaskedFillFn>("masked_fill").get(cpu_device())(a);
+  DL_OP(MaskedFillFn, "masked_fill").get(cpu_device())(a);
   if (inplace && !direct) {
     copy_into(x, out, op);
     return x;
