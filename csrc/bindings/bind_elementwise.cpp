@@ -50,7 +50,7 @@ void bind_elementwise(py::module_& m) {
   for (const Named& b : binary) {
     m.def(b.name, [b](py::handle x, py::handle y) {
       EwOperand a = operand(x, b.name, "a"), c = operand(y, b.name, "b");
-      DL_NOGIL;
+      DL_NOGIL_IF(a.t.numel() >= kKeepGilWork || c.t.numel() >= kKeepGilWork);
       return ew_binary(b.op, a, c, b.name);
     }, py::arg("a"), py::arg("b"));
   }
@@ -63,7 +63,7 @@ void bind_elementwise(py::module_& m) {
   for (const Named& u : unary) {
     m.def(u.name, [u](py::handle x) {
       Tensor t = as_tensor(x, u.name, "x");
-      DL_NOGIL;
+      DL_NOGIL_IF(t.numel() >= kKeepGilWork);
       return ew_unary(u.op, t, u.name);
     }, py::arg("x"));
   }

@@ -6,6 +6,9 @@
 namespace dl {
 namespace {
 py::object opt(const Tensor& t) { return t.defined() ? py::cast(t) : py::none(); }
+// Multiply-adds of a product of x and y, near enough to decide whether to release the GIL
+// (x's elements times y's last dim; for a transposed y it may be off by K / N).
+int64_t products(const Tensor& x, const Tensor& y) { return x.numel() * (y.ndim() > 0 ? y.size(y.ndim() - 1) : 1); }
 }  // namespace
 
 void bind_gemm(py::module_& m) {
@@ -13,7 +16,7 @@ void bind_gemm(py::module_& m) {
   m.def("matmul", [](py::handle a, py::handle b) -> py::object {
     Tensor x = as_tensor(a, "matmul", "a"), y = as_tensor(b, "matmul", "b"), z;
     {
-      DL_NOGIL;
+      DL_NOGIL_IF(products(x, y) >= kKeepGilWork);
       z = matmul(x, y);
     }
     if (is_ndarray(a) && is_ndarray(b)) return to_numpy(z);
@@ -22,7 +25,7 @@ void bind_gemm(py::module_& m) {
   m.def("gemm", [](py::handle a, py::handle b, py::handle c, double alpha, double beta, bool trans_a, bool trans_b) {
     Tensor x = as_tensor(a, "gemm", "a"), y = as_tensor(b, "gemm", "b");
     Tensor z = c.is_none() ? Tensor() : as_tensor(c, "gemm", "c", true);
-    DL_NOGIL;
+    DL_NOGIL_IF(products(x, y) >= kKeepGilWork);
     return gemm(x, y, z, alpha, beta, trans_a, trans_b);
   }, py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
      py::arg("trans_a") = false, py::arg("trans_b") = false);

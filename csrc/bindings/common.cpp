@@ -88,6 +88,8 @@ Tensor as_tensor(py::handle obj, const char* op, const char* arg, bool writable)
 }
 
 static Tensor as_tensor_any(py::handle obj, const char* op, const char* arg, bool writable) {
+  // An exact ndarray first: a type compare, where isinstance<Tensor> searches pybind11's tables.
+  if (is_ndarray(obj)) return wrap_numpy(py::reinterpret_borrow<py::array>(obj), op, arg, writable);
   if (py::isinstance<Tensor>(obj)) return obj.cast<Tensor>();
   if (obj.is_none()) fail(ErrorKind::Type, op, "expected an array for '", arg, "', got None");
   if (py::isinstance<py::array>(obj)) return wrap_numpy(py::reinterpret_borrow<py::array>(obj), op, arg, writable);
