@@ -194,6 +194,9 @@ struct Gemm {
       if (m <= MR / 3) compute<MR / 3, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else if (m <= 2 * MR / 3) compute<2 * MR / 3, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else compute<MR, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    } else if constexpr (kARows && MR % 3 == 0) {  // in place: m is MR or 2MR/3 (see small_panel)
+      if (m == MR) compute<MR, true>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+      else compute<2 * MR / 3, true>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
     } else {
       compute<MR, kARows>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
     }
@@ -416,6 +419,22 @@ struct Gemm {
   static bool use_small(const Prob<T>& p) {
     return p.K <= Bk::KC && p.b_cs == 1 && p.K * p.N * int64_t(sizeof(T)) <= kSmallBBytes;
   }
+  // Row panel r of the small path: rows [i, i + m).  A remainder of at most MR/3 rows joins the
+  // last full panel as two panels of 2MR/3 rows or fewer (64 = 5 x 12 + 4 runs as 4 x 12 + 8 + 8):
+  // the MR/3-row kernel, 8 FMA chains on two B vectors a k step, took 2.25 times as long per
+  // multiply-add as the MR-row one.  split: 2MR/3 when the tail is split, else 0.
+  struct SmallPanel {
+    int64_t i, m, split;
+  };
+  static SmallPanel small_panel(int64_t M, int64_t r) {
+    const int64_t full = M / MR, rem = M % MR;
+    if (MR % 3 == 0 && full >= 1 && rem > 0 && rem <= MR / 3 && r >= full - 1) {
+      const int64_t h = 2 * MR / 3, i = (full - 1) * MR + (r - (full - 1)) * h;
+      return {i, min64(h, M - i), h};
+    }
+    return {r * MR, min64(MR, M - r * MR), 0};
+  }
+
   static void run_small(const Prob<T>& p, int nthreads) {
     const int64_t full = p.N / NR, npanels = ceil_div(p.N, NR), rem = p.N - full * NR;
     T* edge = nullptr;
@@ -434,8 +453,9 @@ struct Gemm {
       }
     };
     auto row_panel = [&](int64_t r) {
-      const int64_t i = r * MR, m = min64(MR, p.M - i);
-      if (m == MR && p.a_cs == 1) return across(std::true_type{}, p.a + i * p.a_rs, p.a_rs, i, m);
+      const SmallPanel sp = small_panel(p.M, r);
+      const int64_t i = sp.i, m = sp.m;
+      if ((m == MR || m == sp.split) && p.a_cs == 1) return across(std::true_type{}, p.a + i * p.a_rs, p.a_rs, i, m);
       alignas(64) T apanel[MR * Bk::KC];
       pack_a(p, i, m, 0, p.K, apanel);
       across(std::false_type{}, apanel, MR, i, m);
