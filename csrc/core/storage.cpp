@@ -71,24 +71,16 @@ class HostCache {
 
   // Keeps a released block, dropping the oldest ones if the limit would be passed.
   void give(void* p, size_t cls) {
-    std::vector<void*> drop;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (cls > limit_) {
-        drop.push_back(p);
-      } else {
-        size_t i = 0;
-        while (cached_ + cls > limit_) {
-          drop.push_back(blocks_[i].ptr);
-          cached_ -= blocks_[i].bytes;
-          ++i;
-        }
-        blocks_.erase(blocks_.begin(), blocks_.begin() + static_cast<std::ptrdiff_t>(i));
+      if (cls <= limit_) {
         blocks_.push_back({p, cls});
         cached_ += cls;
+        p = nullptr;
       }
     }
-    for (void* q : drop) std::free(q);  // outside the lock
+    std::free(p);  // a block larger than the whole limit (outside the lock)
+    trim();
   }
 
   void set_limit(size_t bytes) {

@@ -40,8 +40,6 @@ const void* find_op_entry(const char* op) {
   return it != t.entries.end() ? &it->second : nullptr;
 }
 
-void* lookup_kernel(const char* op, DeviceType device) { return select_kernel(find_op_entry(op), op, device); }
-
 void* select_kernel(const void* entry, const char* op, DeviceType device) {
   if (entry != nullptr) {
     const Entry* e = static_cast<const Entry*>(entry);

@@ -19,13 +19,10 @@ namespace dl {
 // Out of line on purpose: per-ISA files call it without instantiating shared inline code.
 void register_kernel(const char* op, DeviceType device, Isa isa, void* fn);
 
-// Returns the kernel (type-erased) for op on device; raises RuntimeError naming the op if none.
-void* lookup_kernel(const char* op, DeviceType device);
-
-// The two halves of lookup_kernel, so that an Op can keep the first: find_op_entry locks the
-// table and searches it by name (nullptr if nothing is registered under op; an entry, once
-// there, never moves); select_kernel picks the kernel for the device and the active ISA (which
-// tests may change at any time) from an entry, or raises as lookup_kernel does.
+// Kernel lookup in two halves, so that an Op can keep the first: find_op_entry locks the table
+// and searches it by name (nullptr if nothing is registered under op; an entry, once there,
+// never moves); select_kernel returns the kernel (type-erased) for the device and the active ISA
+// (which tests may change at any time), or raises RuntimeError naming the op if there is none.
 const void* find_op_entry(const char* op);
 void* select_kernel(const void* entry, const char* op, DeviceType device);
 

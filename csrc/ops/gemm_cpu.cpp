@@ -452,18 +452,14 @@ struct Gemm {
       if (!q) return naive(p);
       bpack = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
     }
-    // Column panel q into bpack (all panels, or only the partial last one).
-    auto pack_panel = [&](int64_t q) {
-      pack_b_panel<T, NR>(p, 0, p.K, q * NR, min64(NR, p.N - q * NR), bpack + (pack ? q : 0) * p.K * NR);
-    };
     // One row panel of C across all column panels; full panels of a row-major A are read in place.
     auto across = [&](auto a_rows, const T* ap, int64_t lda, int64_t i, int64_t m) {
       constexpr bool kARows = decltype(a_rows)::value;
       for (int64_t q = 0; q < npanels; ++q) {
-        const int64_t n = min64(NR, p.N - q * NR);
-        if (pack) tile<kARows>(p, p.K, true, true, ap, bpack + q * p.K * NR, i, q * NR, m, n, NR, nullptr, lda);
-        else if (q < full) tile<kARows>(p, p.K, true, true, ap, p.b + q * NR, i, q * NR, m, n, p.b_rs, nullptr, lda);
-        else tile<kARows>(p, p.K, true, true, ap, bpack, i, q * NR, m, n, NR, nullptr, lda);
+        const bool in_place = !pack && q < full;
+        const T* bq = in_place ? p.b + q * NR : bpack + (pack ? q * p.K * NR : 0);
+        tile<kARows>(p, p.K, true, true, ap, bq, i, q * NR, m, min64(NR, p.N - q * NR), in_place ? p.b_rs : NR,
+                     nullptr, lda);
       }
     };
     auto row_panel = [&](int64_t r) {
@@ -474,11 +470,9 @@ struct Gemm {
       pack_a(p, i, m, 0, p.K, apanel);
       across(std::false_type{}, apanel, MR, i, m);
     };
-    if (pack) {
-      for (int64_t q = 0; q < npanels; ++q) pack_panel(q);
-    } else if (rem) {
-      pack_panel(full);
-    }
+    // All column panels into bpack, or only the partial last one.
+    for (int64_t q = pack ? 0 : full; q < npanels; ++q)
+      pack_b_panel<T, NR>(p, 0, p.K, q * NR, min64(NR, p.N - q * NR), bpack + (pack ? q * p.K * NR : 0));
 #if defined(_OPENMP)
     if (nthreads > 1 && rows > 1) {
       // Guided: large contiguous runs first, small ones at the end for whichever core is faster
