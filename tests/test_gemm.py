@@ -187,8 +187,11 @@ def test_one_vs_two_threads_bitwise(isa, case):
     run_threads_bitwise(fn)
 
 
+# Row tails: 64 and 100 split their last panels (8 + 8); 128 = 10 x 12 + 8 reads its 8-row tail in
+# place; 37 (... + 8 + 5) and 141 (11 x 12 + 9) pack it.
 @pytest.mark.parametrize("mnk", [(64, 64, 64), (1, 70, 5), (100, 33, 384), (50, 40, 512), (1000, 100, 64),
-                                 (37, 1000, 16), (1024, 64, 256)], ids=lambda t: "x".join(map(str, t)))
+                                 (37, 1000, 16), (1024, 64, 256), (128, 128, 64), (141, 50, 70)],
+                         ids=lambda t: "x".join(map(str, t)))
 def test_small_path_same_bits_as_packed_path(isa, mnk):
     # One K slice and a small row-major B: the kernel reads B in place instead of packing it.  A
     # Fortran-ordered copy of B (unit row stride) must be packed, so it takes the packed path:

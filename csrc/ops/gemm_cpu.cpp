@@ -428,17 +428,17 @@ struct Gemm {
   // Row panel r of the small path: rows [i, i + m).  A remainder of at most MR/3 rows joins the
   // last full panel as two panels of 2MR/3 rows or fewer (64 = 5 x 12 + 4 runs as 4 x 12 + 8 + 8):
   // the MR/3-row kernel, 8 FMA chains on two B vectors a k step, took 2.25 times as long per
-  // multiply-add as the MR-row one.  split: 2MR/3 when the tail is split, else 0.
+  // multiply-add as the MR-row one.
   struct SmallPanel {
-    int64_t i, m, split;
+    int64_t i, m;
   };
   static SmallPanel small_panel(int64_t M, int64_t r) {
     const int64_t full = M / MR, rem = M % MR;
     if (MR % 3 == 0 && full >= 1 && rem > 0 && rem <= MR / 3 && r >= full - 1) {
       const int64_t h = 2 * MR / 3, i = (full - 1) * MR + (r - (full - 1)) * h;
-      return {i, min64(h, M - i), h};
+      return {i, min64(h, M - i)};
     }
-    return {r * MR, min64(MR, M - r * MR), 0};
+    return {r * MR, min64(MR, M - r * MR)};
   }
 
   static void run_small(const Prob<T>& p, int nthreads) {
@@ -465,13 +465,30 @@ struct Gemm {
     auto row_panel = [&](int64_t r) {
       const SmallPanel sp = small_panel(p.M, r);
       const int64_t i = sp.i, m = sp.m;
-      if ((m == MR || m == sp.split) && p.a_cs == 1) return across(std::true_type{}, p.a + i * p.a_rs, p.a_rs, i, m);
+      // Panels of MR and of 2MR/3 rows (a split tail, or a remainder such as 128 = 10 x 12 + 8)
+      // have in-place kernels.
+      if ((m == MR || (MR % 3 == 0 && m == 2 * MR / 3)) && p.a_cs == 1)
+        return across(std::true_type{}, p.a + i * p.a_rs, p.a_rs, i, m);
       alignas(64) T apanel[MR * Bk::KC];
       pack_a(p, i, m, 0, p.K, apanel);
       across(std::false_type{}, apanel, MR, i, m);
     };
-    // All column panels into bpack, or only the partial last one.
-    for (int64_t q = pack ? 0 : full; q < npanels; ++q)
+    // All column panels into bpack, or only the partial last one.  The full panels are copied
+    // row by row, so B is read once in order (its hardware prefetch runs ahead) rather than as
+    // NR-wide strips a row apart: a batch of 32 128 x 64 x 128 products 1.6-1.9% faster on one
+    // thread (in one process, alternating call by call).
+    int64_t q0 = pack ? 0 : full;
+    if (pack && full > 0) {
+      for (int64_t k = 0; k < p.K; ++k) {
+        const T* src = p.b + k * p.b_rs;  // (the small path has b_cs == 1)
+        for (int64_t q = 0; q < full; ++q) {
+          T* dst = bpack + q * p.K * NR + k * NR;
+          for (int jj = 0; jj < NR; ++jj) dst[jj] = src[q * NR + jj];
+        }
+      }
+      q0 = full;
+    }
+    for (int64_t q = q0; q < npanels; ++q)
       pack_b_panel<T, NR>(p, 0, p.K, q * NR, min64(NR, p.N - q * NR), bpack + (pack ? q * p.K * NR : 0));
 #if defined(_OPENMP)
     if (nthreads > 1 && rows > 1) {
