@@ -128,6 +128,9 @@ void bind_tensor(py::module_& m) {
     d["limit_bytes"] = s.limit_bytes;
     d["hits"] = s.hits;
     d["misses"] = s.misses;
+    d["small_cached_blocks"] = s.small_blocks;
+    d["small_cached_bytes"] = s.small_bytes;
+    d["small_hits"] = s.small_hits;
     return d;
   });
   m.def("host_cache_empty", &host_cache_empty);

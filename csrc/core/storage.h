@@ -54,13 +54,17 @@ CudaHooks& cuda_hooks();
 bool cuda_compiled();
 
 // The host block cache (storage.cpp): freed host blocks of 1 MiB and more are kept for reuse
-// up to a limit, so a training loop does not map and fault in fresh pages every step.
+// up to a limit, so a training loop does not map and fault in fresh pages every step.  Smaller
+// blocks: each thread keeps its last few freed ones (at most 8 and 1 MiB) for the next
+// allocation of the same size.
 struct HostCacheStats {
   size_t cached_bytes, cached_blocks, limit_bytes;
   uint64_t hits, misses;
+  size_t small_blocks, small_bytes;  // the calling thread's small-block cache
+  uint64_t small_hits;
 };
 HostCacheStats host_cache_stats();
-void host_cache_empty();                   // releases every cached block to the OS
+void host_cache_empty();                   // releases every cached block (small: this thread's)
 void host_cache_set_limit(size_t bytes);   // 0 disables caching
 
 }  // namespace dl
