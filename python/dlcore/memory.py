@@ -22,7 +22,8 @@ def empty_cache() -> None:
 
 
 def set_cache_limit(nbytes: int) -> None:
-    """Keep at most ``nbytes`` of freed blocks; 0 disables the cache. Trims at once."""
+    """Keep at most ``nbytes`` of freed blocks of 1 MiB and more; 0 disables that cache (the
+    per-thread cache of smaller blocks has its own fixed bound). Trims at once."""
     if not isinstance(nbytes, int) or isinstance(nbytes, bool):
         raise TypeError(f"set_cache_limit: expected an int, got {type(nbytes).__name__}")
     if nbytes < 0:
