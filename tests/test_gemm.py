@@ -218,6 +218,26 @@ def test_small_path_same_bits_as_packed_path(isa, mnk):
     assert np.array_equal(y, ops.linear(a, np.ascontiguousarray(w_t.T), bias, "relu"))
 
 
+# A last column panel of at most one vector (N = 100: 3 x 32 + 4 on AVX-512, 6 x 16 + 4 on AVX2)
+# runs a one-vector kernel; its columns must get the very bits they get when zero columns pad
+# that panel to full width (the two-vector kernel).  Small path, column scheme, shared-B scheme.
+@pytest.mark.parametrize("mnk", [(100, 100, 100), (300, 700, 33), (1000, 300, 200), (64, 64, 16 + 32 * 5)],
+                         ids=lambda t: "x".join(map(str, t)))
+def test_narrow_last_column_panel_same_bits_as_padded(isa, mnk):
+    m, k, n = mnk
+    a, b = randn((m, k)), randn((k, n), np.float32, 1)
+    padded = np.zeros((k, n + 64), np.float32)
+    padded[:, :n] = b
+    for threads in (1, 2):
+        with threads_scope(threads):
+            got = ops.matmul(a, b)
+            assert np.array_equal(got, ops.matmul(a, padded)[:, :n])
+            np.testing.assert_allclose(got, ref.matmul(a, b), **tol(np.float32, k))
+            y = ops.linear(a, np.ascontiguousarray(b.T), randn((n,), np.float32, 2), "relu")
+            assert np.array_equal(y, ops.linear(a, np.ascontiguousarray(padded.T), np.pad(randn((n,), np.float32, 2), (0, 64)),
+                                                "relu")[:, :n])
+
+
 def test_dynamic_work_sharing_gives_the_same_bits_every_call():
     # Which thread runs a column chunk, a row panel or a task depends on timing (the faster core
     # takes more); the bits must not.  Column scheme (several K slices), small path, shared B,

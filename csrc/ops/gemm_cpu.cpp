@@ -99,19 +99,10 @@ struct Gemm {
     T* cp = p.c + i * p.c_rs + j * p.c_cs;
     const bool read_c = !first || p.beta != T(0);
     const T beta = first ? p.beta : T(1);
-    // A last row panel of m < MR rows runs a kernel of MR/3 or 2MR/3 rows when that covers it,
-    // instead of MR rows that are mostly padding (64 rows are 5 x 12 + 4: a 12-row kernel for the
-    // last 4 did 1/9 more work than 64^3 needs).  Each element's FMA chain is the same.
-    if constexpr (!kARows && MR % 3 == 0) {
-      if (m <= MR / 3) compute<MR / 3, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-      else if (m <= 2 * MR / 3) compute<2 * MR / 3, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-      else compute<MR, false>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-    } else if constexpr (kARows && MR % 3 == 0) {  // in place: m is MR or 2MR/3 (see small_panel)
-      if (m == MR) compute<MR, true>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-      else compute<2 * MR / 3, true>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-    } else {
-      compute<MR, kARows>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-    }
+    // A last column panel of at most one vector of columns runs a one-vector kernel (N = 100 is
+    // 3 x 32 + 4: the two-vector kernel spent a quarter of its time on that panel).
+    if (n <= V::W) rows<kARows, 1>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    else rows<kARows, kNV>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
     if (last && (p.bias || p.act)) {
       const bool vec = m == MR && n == NR && p.c_cs == 1 && p.act != kGemmActGelu &&
                        (!p.bias || (p.bias_stride == 1 && !p.bias_per_row));
@@ -120,23 +111,42 @@ struct Gemm {
     }
   }
 
-  // The kM-row kernel on an m x n (m <= kM) tile at cp: in place when it fills the kernel's tile
-  // and C's columns are unit-stride, else through a padded local copy, so that edge tiles run the
-  // very same kernel as interior ones.
-  template <int kM, bool kARows>
+  // A last row panel of m < MR rows runs a kernel of MR/3 or 2MR/3 rows when that covers it,
+  // instead of MR rows that are mostly padding (64 rows are 5 x 12 + 4: a 12-row kernel for the
+  // last 4 did 1/9 more work than 64^3 needs).  Each element's FMA chain is the same.
+  template <bool kARows, int kNVt>
+  static void rows(const Prob<T>& p, int64_t kc, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
+                   int64_t m, int64_t n, bool read_c, T beta, const T* pf) {
+    if constexpr (!kARows && MR % 3 == 0) {
+      if (m <= MR / 3) compute<MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+      else if (m <= 2 * MR / 3) compute<2 * MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+      else compute<MR, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    } else if constexpr (kARows && MR % 3 == 0) {  // in place: m is MR or 2MR/3 (see small_panel)
+      if (m == MR) compute<MR, true, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+      else compute<2 * MR / 3, true, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    } else {
+      compute<MR, kARows, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    }
+  }
+
+  // The kM-row, kNVt-vector kernel on an m x n (m <= kM, n <= kNVt W) tile at cp: in place when
+  // it fills the kernel's tile and C's columns are unit-stride, else through a padded local copy,
+  // so that edge tiles run the very same kernel as interior ones.
+  template <int kM, bool kARows, int kNVt>
   static void compute(const Prob<T>& p, int64_t kc, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
                       int64_t m, int64_t n, bool read_c, T beta, const T* pf) {
-    if (m == kM && n == NR && p.c_cs == 1) {
-      ukernel<V, kARows, kM>(kc, ap, lda, bp, ldb, cp, p.c_rs, p.alpha, beta, read_c, pf);
+    constexpr int kN = kNVt * V::W;
+    if (m == kM && n == kN && p.c_cs == 1) {
+      ukernel<V, kARows, kM, kNVt>(kc, ap, lda, bp, ldb, cp, p.c_rs, p.alpha, beta, read_c, pf);
       return;
     }
-    alignas(64) T t[kM * NR];
+    alignas(64) T t[kM * kN];
     if (read_c)  // (otherwise the kernel writes every element of t without reading it)
       for (int64_t ii = 0; ii < kM; ++ii)
-        for (int64_t jj = 0; jj < NR; ++jj) t[ii * NR + jj] = (ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
-    ukernel<V, kARows, kM>(kc, ap, lda, bp, ldb, t, NR, p.alpha, beta, read_c);
+        for (int64_t jj = 0; jj < kN; ++jj) t[ii * kN + jj] = (ii < m && jj < n) ? cp[ii * p.c_rs + jj * p.c_cs] : T(0);
+    ukernel<V, kARows, kM, kNVt>(kc, ap, lda, bp, ldb, t, kN, p.alpha, beta, read_c);
     for (int64_t ii = 0; ii < m; ++ii)
-      for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * NR + jj];
+      for (int64_t jj = 0; jj < n; ++jj) cp[ii * p.c_rs + jj * p.c_cs] = t[ii * kN + jj];
   }
 
   // C = beta C (K == 0), then the epilogue.

@@ -143,14 +143,16 @@ struct Blocking {
 // packed, B's row stride when the small-product path reads a row-major B in place).  Every
 // element's sum runs over k in increasing order, whichever tile or thread computes it, so
 // results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into
-// L2 a row per k step.
-template <class V, bool kARows = false, int kM = kMR>
+// L2 a row per k step.  kNVt < kNV: only the first kNVt vectors of each B row and C row (a last
+// column panel of at most kNVt * W columns): the same FMA chains for those columns, so the same
+// bits, without the work on padding.
+template <class V, bool kARows = false, int kM = kMR, int kNVt = kNV>
 inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, const typename V::T* __restrict B,
                     int64_t ldb, typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
                     bool read_c, const typename V::T* pf = nullptr) {
   using R = typename V::R;
   // kM rows of C: kMR, or fewer for a last row panel (packed A keeps its steps of kMR values).
-  constexpr int MR = kM, NV = kNV, W = V::W, NR = NV * W;
+  constexpr int MR = kM, NV = kNVt, W = V::W, NR = kNV * W;  // NR: the width of a packed B row
   // Row i of a row-major A in place: three bases four rows apart, each row reached with a
   // scaled-index address from one of them (12 row pointers would not fit the integer registers).
   const typename V::T* a4 = kARows && MR > 4 ? A + 4 * lda : A;
@@ -161,7 +163,7 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, 
   for (int i = 0; i < MR; ++i) {
     // C is read once, after the k loop: start fetching its lines now.
     __builtin_prefetch(C + i * ldc, 1);
-    __builtin_prefetch(C + i * ldc + NR - 1, 1);
+    __builtin_prefetch(C + i * ldc + NV * W - 1, 1);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
   }
