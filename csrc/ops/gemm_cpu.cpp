@@ -76,7 +76,6 @@ void epilogue_tile(const Prob<typename V::T>& p, typename V::T* c, int64_t col0)
     }
 }
 
-
 template <class V>
 struct Gemm {
   using T = typename V::T;
@@ -101,8 +100,8 @@ struct Gemm {
     const T beta = first ? p.beta : T(1);
     // A last column panel of at most one vector of columns runs a one-vector kernel (N = 100 is
     // 3 x 32 + 4: the two-vector kernel spent a quarter of its time on that panel).
-    if (n <= V::W) rows<kARows, 1>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-    else rows<kARows, kNV>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    if (n <= V::W) rows_kernel<kARows, 1>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
+    else rows_kernel<kARows, kNV>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
     if (last && (p.bias || p.act)) {
       const bool vec = m == MR && n == NR && p.c_cs == 1 && p.act != kGemmActGelu &&
                        (!p.bias || (p.bias_stride == 1 && !p.bias_per_row));
@@ -115,8 +114,8 @@ struct Gemm {
   // instead of MR rows that are mostly padding (64 rows are 5 x 12 + 4: a 12-row kernel for the
   // last 4 did 1/9 more work than 64^3 needs).  Each element's FMA chain is the same.
   template <bool kARows, int kNVt>
-  static void rows(const Prob<T>& p, int64_t kc, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
-                   int64_t m, int64_t n, bool read_c, T beta, const T* pf) {
+  static void rows_kernel(const Prob<T>& p, int64_t kc, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
+                          int64_t m, int64_t n, bool read_c, T beta, const T* pf) {
     if constexpr (!kARows && MR % 3 == 0) {
       if (m <= MR / 3) compute<MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else if (m <= 2 * MR / 3) compute<2 * MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
@@ -415,7 +414,8 @@ struct Gemm {
 
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
   // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
-  // classifier head: 10 outputs would fill 10 of 32 lanes; as rows they fill 10 of 12).
+  // classifier head: 10 outputs would fill 10 of the one-vector kernel's 16 lanes; as rows they
+  // fill 10 of 12).
   static Prob<T> transposed(Prob<T> p) {
     Prob<T> t = p;
     t.a = p.b, t.a_rs = p.b_cs, t.a_cs = p.b_rs;
