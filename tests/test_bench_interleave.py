@@ -15,7 +15,8 @@ def stub_path(monkeypatch):
     monkeypatch.setenv("PYTHONPATH", TESTS + os.pathsep + os.environ.get("PYTHONPATH", ""))
 
 
-def test_workers_take_turns_and_ratios_pair_by_round(stub_path):
+def test_workers_take_turns_and_ratios_pair_by_round(stub_path, monkeypatch):
+    monkeypatch.setenv("DLCORE_BENCH_PIN", "0")  # (pinning adds a first unpinned run per case)
     impls = {"a": ("x", {"STUB_SCALE": "1"}), "b": ("x", {"STUB_SCALE": "3"})}
     with il.Workers("tests.bench_worker_stub", impls, threads=2) as w:
         assert "a" in w and "b" in w
@@ -53,3 +54,18 @@ def test_a_worker_that_cannot_start_is_dropped_unless_required(stub_path):
         assert list(il.interleaved(w, ["ok", "bad"], ["c"], rounds=1, repeat=1, pause=0)) == ["ok"]
     with pytest.raises(RuntimeError, match="bad worker failed to start"):
         il.Workers("tests.bench_worker_stub", impls, threads=1, required=("bad",))
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs two CPUs to pin to")
+def test_each_round_pins_the_calling_thread_to_one_cpu_and_pools_keep_all(stub_path, monkeypatch):
+    monkeypatch.delenv("DLCORE_BENCH_PIN", raising=False)
+    cpus = sorted(os.sched_getaffinity(0))
+    with il.Workers("tests.bench_worker_stub", {"a": ("x", {}), "b": ("x", {})}, threads=2) as w:
+        out = il.interleaved(w, ["a", "b"], ["affinity", "c"], rounds=3, repeat=1, pause=0)
+        # The case's first run was unpinned (then the real one): the pool it started has all CPUs.
+        assert w.measure("a", "calls", 1)[:5] == ["affinity", "affinity", "c", "c", "affinity"]
+    for name in ("a", "b"):
+        for r, (mine, pool) in enumerate(out[name]["affinity"]):
+            assert mine == [cpus[r % len(cpus)]]  # both workers on the same CPU in a round
+            assert pool == cpus

@@ -24,14 +24,23 @@ import time
 import numpy as np
 
 _WORKER = r"""
-import importlib, json, sys
+import importlib, json, os, sys
 module, impl, threads = sys.argv[1], sys.argv[2], int(sys.argv[3])
 mod = importlib.import_module(module)
 state = mod.worker_init(impl, threads)
+all_cpus, seen = os.sched_getaffinity(0), set()
 print(json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:
     req = json.loads(line)
     try:
+        if req.get("cpu") is not None:
+            # A case's first run is unpinned, so that every thread pool it starts inherits all
+            # the CPUs; then only this (calling) thread is moved to the round's CPU.
+            if req["case"] not in seen:
+                os.sched_setaffinity(0, all_cpus)
+                mod.worker_case(state, req["case"], 1)
+                seen.add(req["case"])
+            os.sched_setaffinity(0, {req["cpu"]})
         out = {"value": mod.worker_case(state, req["case"], int(req["repeat"]))}
     except Exception as e:  # reported to the parent, which skips this sample
         out = {"error": f"{type(e).__name__}: {e}"}
@@ -84,13 +93,14 @@ class Workers:
     def __contains__(self, name):
         return name in self.procs
 
-    def measure(self, name: str, case: str, repeat: int):
-        """One sample of `case` in worker `name`: its value, or None if it failed."""
+    def measure(self, name: str, case: str, repeat: int, cpu=None):
+        """One sample of `case` in worker `name` (its calling thread on CPU `cpu` if given): its
+        value, or None if it failed."""
         p = self.procs.get(name)
         if p is None:
             return None
         try:
-            p.stdin.write(json.dumps({"case": case, "repeat": repeat}) + "\n")
+            p.stdin.write(json.dumps({"case": case, "repeat": repeat, "cpu": cpu}) + "\n")
             p.stdin.flush()
         except OSError:
             self.procs.pop(name, None)
@@ -123,14 +133,24 @@ def interleaved(workers: Workers, names, cases, rounds: int, repeat: int, pause:
     previous worker's thread pool stop spinning before the next one runs (OpenBLAS's idle
     threads spin for about 2^28 cycles, 0.13 s here: with 0.15 s two identical NumPy workers
     still differed by up to 37%; with 0.3 s by 10% at most).  after_round(), if given, runs at
-    the end of every round (a measurement that should see the same drift)."""
+    the end of every round (a measurement that should see the same drift).
+
+    In round r every worker's calling thread runs on the same CPU, the r-th of this process's
+    CPUs in turn (thread pools keep all of them): the vCPUs of this VM are not equal (a
+    single-threaded 64^3 matmul has run 1.6 times slower on one than on the other), and a
+    process left alone tends to stay on one, so without pinning a single-threaded case compared
+    two different CPUs for the whole run.  DLCORE_BENCH_PIN=0 turns it off."""
     names = [n for n in names if n in workers]
     out = {n: {c: [] for c in cases} for n in names}
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if os.environ.get("DLCORE_BENCH_PIN", "1") == "0" or len(cpus) < 2:
+        cpus = []
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)] if names else []
+        cpu = cpus[r % len(cpus)] if cpus else None
         for case in cases:
             for n in order:
-                v = workers.measure(n, case, repeat)
+                v = workers.measure(n, case, repeat, cpu)
                 out[n][case].append(np.nan if v is None else v)
                 time.sleep(pause)
         if after_round is not None:
