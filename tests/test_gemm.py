@@ -238,6 +238,28 @@ def test_narrow_last_column_panel_same_bits_as_padded(isa, mnk):
                                                 "relu")[:, :n])
 
 
+# The direct small path (AVX-512: 8 x 48 tiles over A and B read in place) must give the bits of
+# the 12 x 32 small path, which a transposed A (packed, never direct) takes.  Row remainders of
+# 0, <= 4 and > 4 rows; column remainders of 0, whole vectors (read in place) and part vectors
+# (packed); K of 1, 64 and 300; alpha and beta; 1 and 2 threads.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mn", [(8, 48), (13, 96), (20, 128), (128, 70), (37, 81), (1, 176)],
+                         ids=lambda t: "x".join(map(str, t)))
+def test_direct_small_path_same_bits_as_packed_small_path(isa, dtype, mn):
+    m, n = mn
+    for k in (1, 64, 300):
+        a, b, c = randn((m, k), dtype), randn((k, n), dtype, 1), randn((m, n), dtype, 2)
+        a_t = np.ascontiguousarray(a.T).T  # the same values, column-major: A is packed
+        for threads in (1, 2):
+            with threads_scope(threads):
+                got = ops.matmul(a, b)
+                assert np.array_equal(got, ops.matmul(a_t, b))
+                np.testing.assert_allclose(got, ref.matmul(a, b), **tol(dtype, k))
+                g1 = ops.gemm(a, b, c.copy(), alpha=0.5, beta=2.0)
+                assert np.array_equal(g1, ops.gemm(a_t, b, c.copy(), alpha=0.5, beta=2.0))
+                np.testing.assert_allclose(g1, 0.5 * ref.matmul(a, b) + 2.0 * c, **tol(dtype, k))
+
+
 def test_dynamic_work_sharing_gives_the_same_bits_every_call():
     # Which thread runs a column chunk, a row panel or a task depends on timing (the faster core
     # takes more); the bits must not.  Column scheme (several K slices), small path, shared B,

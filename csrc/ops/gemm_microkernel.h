@@ -61,6 +61,8 @@ struct VecD {
 // 3 slices of 683 instead of 4 of 512, the same).  Its A block is then 720 KiB of L2.
 constexpr int kMR = 12, kNV = 2;
 constexpr int64_t kKC = 512, kKCShared = 768, kMC = 240, kNC = 3072;
+// The direct small path's tile (see Gemm::run_direct): 8 x 48, A and B both read in place.
+constexpr int kSmallMR = 8, kSmallNV = 3;
 #elif defined(__AVX2__)
 struct VecF {
   using T = float;
@@ -94,6 +96,7 @@ struct VecD {
 // MC x KC of packed A (144 KiB) sits in the 512 KiB L2; KC x NC of packed B in the shared L3.
 constexpr int kMR = 6, kNV = 2;
 constexpr int64_t kKC = 256, kKCShared = kKC, kMC = 144, kNC = 3072;
+constexpr int kSmallMR = kMR, kSmallNV = kNV;  // (16 registers: no wider tile; no direct path)
 #else
 // Portable: GCC/Clang vector extensions (SSE2 on x86-64, NEON on arm64); no FMA is assumed, so
 // fma() is a multiply and an add (the build disables contraction).
@@ -127,6 +130,7 @@ struct VecD {
 };
 constexpr int kMR = 4, kNV = 2;
 constexpr int64_t kKC = 256, kKCShared = kKC, kMC = 128, kNC = 2048;
+constexpr int kSmallMR = kMR, kSmallNV = kNV;
 #endif
 
 template <class V>
@@ -135,6 +139,7 @@ struct Blocking {
   static constexpr int NR = kNV * V::W;
   static constexpr int NV = kNV;
   static constexpr int64_t KC = kKC, KC_SHARED = kKCShared, MC = kMC, NC = kNC;
+  static constexpr int SMALL_MR = kSmallMR, SMALL_NV = kSmallNV;
 };
 
 // C(MR x NR, row stride ldc, unit column stride) = alpha * A B + (read_c ? beta * C : 0).
@@ -145,7 +150,8 @@ struct Blocking {
 // results do not depend on the partition.  pf (optional): kc rows of NR values, prefetched into
 // L2 a row per k step.  kNVt < kNV: only the first kNVt vectors of each B row and C row (a last
 // column panel of at most kNVt * W columns): the same FMA chains for those columns, so the same
-// bits, without the work on padding.
+// bits, without the work on padding.  kNVt > kNV: a wider tile over a B read in place (the
+// direct small path's kSmallNV; pf unused).
 template <class V, bool kARows = false, int kM = kMR, int kNVt = kNV>
 inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, const typename V::T* __restrict B,
                     int64_t ldb, typename V::T* __restrict C, int64_t ldc, typename V::T alpha, typename V::T beta,
@@ -163,6 +169,7 @@ inline void ukernel(int64_t kc, const typename V::T* __restrict A, int64_t lda, 
   for (int i = 0; i < MR; ++i) {
     // C is read once, after the k loop: start fetching its lines now.
     __builtin_prefetch(C + i * ldc, 1);
+    if constexpr (NV > 2) __builtin_prefetch(C + i * ldc + W, 1);
     __builtin_prefetch(C + i * ldc + NV * W - 1, 1);
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
