@@ -1,8 +1,8 @@
 // CPU GEMM (compiled once per ISA).  One micro-kernel under three drivers, picked by sizes and
 // strides only (never by the thread count):
 //   small products (one K slice, row-major B <= 256 KiB): B and a row-major A read in place, row
-//     panels in parallel (run_small; on AVX-512 with a row-major A, no bias or activation and no
-//     one-vector last column panel, run_direct's wider 8 x 48 tiles instead);
+//     panels in parallel (run_small; on AVX-512, with a row-major A and no bias or activation,
+//     run_direct's wider 8 x 48 tiles instead, unless N leaves less than a vector past them);
 //   short products (M <= 3 MC): threads own column chunks, no barriers (run_column_tasks);
 //   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
@@ -426,12 +426,15 @@ struct Gemm {
   // 16, 32 or 48 zero-padded columns).  The same k-ordered FMA chain for every element as every
   // other path: the same bits (tests/test_gemm.py checks them against run_small's).
   static constexpr int SMR = Bk::SMALL_MR, SNV = Bk::SMALL_NV, SNR = SNV * V::W;
-  // Not where the last column panel would be one vector wide: the 8 x 16 kernel is load-bound
-  // (8 broadcasts and a load for 8 FMAs), and the 12 x 32 tiles fit such widths better (64^3 ran
-  // 8% slower as 48 + 16 columns, 256^3 1.4% on one thread as 5 x 48 + 16).
+  // Never a one-vector column panel: the 8 x 16 kernel is load-bound (8 broadcasts and a load for
+  // 8 FMAs; 64^3 ran 8% slower as 48 + 16 columns, 256^3 1.4% as 5 x 48 + 16).  A one-vector
+  // remainder is split with the last full panel into two two-vector panels instead (against
+  // run_small, 1 / 2 threads: 256^3 3.7% / 2.7%, 112^3 5.8% / 33% faster, 64^3 and 160^3 within
+  // 2%); a part-vector remainder narrower than a vector stays with run_small.
   static bool use_direct(const Prob<T>& p) {
     const int64_t rem = p.N % SNR;
-    return SNV > Bk::NV && p.a_cs == 1 && p.c_cs == 1 && !p.bias && !p.act && (rem == 0 || rem > V::W);
+    return SNV > Bk::NV && p.a_cs == 1 && p.c_cs == 1 && !p.bias && !p.act &&
+           (rem == 0 || rem > V::W || (rem == V::W && p.N > SNR));
   }
   template <int kM, bool kARows>
   static void direct_tile(const Prob<T>& p, int nv, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
@@ -442,8 +445,12 @@ struct Gemm {
     else compute<kM, kARows, 1>(p, p.K, ap, lda, bp, ldb, cp, m, n, read_c, p.beta, nullptr);
   }
   static void run_direct(const Prob<T>& p, int nthreads) {
-    const int64_t full = p.N / SNR, rem = p.N - full * SNR, npanels = full + (rem > 0);
-    const int rem_nv = static_cast<int>(ceil_div(rem, V::W));
+    // A one-vector remainder joins the last full panel as two panels of two vectors (64 = 32 + 32,
+    // 256 = 4 x 48 + 32 + 32): every column panel is whole vectors, read in place.
+    const bool split = p.N % SNR == V::W;
+    const int64_t full = p.N / SNR - (split ? 1 : 0), rem = p.N - full * SNR;
+    const int64_t npanels = full + (split ? 2 : rem > 0);
+    const int rem_nv = split ? 2 : static_cast<int>(ceil_div(rem, V::W));
     const int64_t rows = ceil_div(p.M, SMR);
     // On one thread the full panels are packed too, as in run_small (a B row strip read in place
     // is mostly unaligned: NumPy's arrays are 16-byte aligned, and rows of 100 floats are 400 B).
@@ -454,13 +461,16 @@ struct Gemm {
     T* bpack = nullptr;  // [the full panels when packed, SNR wide] [the partial one, rem_nv vectors wide]
     T* bpart = nullptr;
     if (pack_part || pack) {
-      const int64_t elems = p.K * ((pack ? full * SNR : 0) + (pack_part ? rem_nv * V::W : 0));
+      const int64_t elems = p.K * ((pack ? full * SNR : 0) + (pack_part ? (split ? 4 : rem_nv) * V::W : 0));
       char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(elems) * sizeof(T) + 64));
       if (!q) return naive(p);
       bpack = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
       bpart = bpack + (pack ? full * p.K * SNR : 0);
       if (pack) pack_b_rows<T, SNR>(p, full, bpack);
-      if (pack_part && rem_nv == 3) pack_b_panel<T, 3 * V::W>(p, 0, p.K, full * SNR, rem, bpart);
+      if (pack_part && split) {
+        pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR, 2 * V::W, bpart);
+        pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR + 2 * V::W, 2 * V::W, bpart + p.K * 2 * V::W);
+      } else if (pack_part && rem_nv == 3) pack_b_panel<T, 3 * V::W>(p, 0, p.K, full * SNR, rem, bpart);
       else if (pack_part && rem_nv == 2) pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR, rem, bpart);
       else if (pack_part) pack_b_panel<T, V::W>(p, 0, p.K, full * SNR, rem, bpart);
     }
@@ -469,12 +479,15 @@ struct Gemm {
       alignas(64) T apanel[MR * Bk::KC];  // a partial row panel, packed (MR-value steps)
       if (m < SMR) pack_a(p, i, m, 0, p.K, apanel);
       for (int64_t q = 0; q < npanels; ++q) {
-        const bool part = q == full;
+        const bool part = q >= full;
+        const int64_t half = split && part ? q - full : 0;  // which of the two split panels
+        const int64_t j = q * SNR - half * (SNR - 2 * V::W);  // (the second split panel: 2 vectors on)
         const bool packed = part ? pack_part : pack;
-        const T* bq = !packed ? p.b + q * SNR : part ? bpart : bpack + q * p.K * SNR;
-        const int64_t ldb = !packed ? p.b_rs : part ? rem_nv * V::W : SNR, n = part ? rem : SNR;
+        const T* bq = !packed ? p.b + j : part ? bpart + half * p.K * 2 * V::W : bpack + q * p.K * SNR;
+        const int64_t ldb = !packed ? p.b_rs : part ? rem_nv * V::W : SNR;
+        const int64_t n = part ? (split ? 2 * V::W : rem) : SNR;
         const int nv = part ? rem_nv : SNV;
-        T* cp = p.c + i * p.c_rs + q * SNR;
+        T* cp = p.c + i * p.c_rs + j;
         if (m == SMR) direct_tile<SMR, true>(p, nv, p.a + i * p.a_rs, p.a_rs, bq, ldb, cp, m, n);
         else if (m <= SMR / 2) direct_tile<SMR / 2, false>(p, nv, apanel, MR, bq, ldb, cp, m, n);
         else direct_tile<SMR, false>(p, nv, apanel, MR, bq, ldb, cp, m, n);
