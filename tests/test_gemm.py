@@ -241,12 +241,12 @@ def test_narrow_last_column_panel_same_bits_as_padded(isa, mnk):
 # The direct small path (AVX-512: 8 x 48 tiles over A and B read in place) must give the bits of
 # the 12 x 32 small path, which a transposed A (packed, never direct) takes.  Row remainders of
 # 0, <= 4 and > 4 rows; column remainders of 0, whole vectors (read in place) and part vectors
-# (packed); a one-vector remainder split with the last full panel into two two-vector panels
-# (float32 112 = 48 + 32 + 32, 64, 256; float64 32 = 16 + 16, 128 = 4 x 24 + 16 + 16); K of 1, 64
-# and 300; alpha and beta; 1 and 2 threads.
+# (packed); a remainder of at most one vector split with the last full panel into two two-vector
+# panels (float32 112 = 48 + 32 + 32, 64, 256, 100 = 48 + 32 + 20, 50; float64 32 = 16 + 16,
+# 128 = 4 x 24 + 16 + 16); N = 17; K of 1, 64 and 300; alpha and beta; 1 and 2 threads.
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mn", [(8, 48), (13, 96), (20, 128), (128, 70), (37, 81), (1, 176), (20, 112), (9, 64),
-                                (33, 256), (12, 32)],
+                                (33, 256), (12, 32), (100, 100), (16, 50), (24, 17)],
                          ids=lambda t: "x".join(map(str, t)))
 def test_direct_small_path_same_bits_as_packed_small_path(isa, dtype, mn):
     m, n = mn

@@ -2,7 +2,7 @@
 // strides only (never by the thread count):
 //   small products (one K slice, row-major B <= 256 KiB): B and a row-major A read in place, row
 //     panels in parallel (run_small; on AVX-512, with a row-major A and no bias or activation,
-//     run_direct's wider 8 x 48 tiles instead, unless N leaves less than a vector past them);
+//     run_direct's wider 8 x 48 tiles instead, for N above one vector);
 //   short products (M <= 3 MC): threads own column chunks, no barriers (run_column_tasks);
 //   everything else, the Goto/BLIS structure:
 //   for jc (NC columns of B)            B panel KC x NC packed once, shared by all threads (L3)
@@ -422,19 +422,24 @@ struct Gemm {
   // run_small, two builds in one process (paired medians, 1 / 2 threads): 96^3 5% / 6%, 176^3
   // 9% / 19%, 128 x 256 x 128 3.5% / 10%, 128^3 0% / 10%, a batch of 32 128 x 64 x 128 products
   // 2-4.5% / 0-4% faster; float64 96^3 13% / 6%.  Rows past the last full panel are packed (4 or
-  // 8 of them), as are the columns past the last full 48 unless they are whole vectors (into
-  // 16, 32 or 48 zero-padded columns).  The same k-ordered FMA chain for every element as every
-  // other path: the same bits (tests/test_gemm.py checks them against run_small's).
+  // 8 of them), as are column panels that are not whole vectors wide (zero-padded).  The same
+  // k-ordered FMA chain for every element as every other path: the same bits (tests/test_gemm.py
+  // checks them against run_small's).
   static constexpr int SMR = Bk::SMALL_MR, SNV = Bk::SMALL_NV, SNR = SNV * V::W;
-  // Never a one-vector column panel: the 8 x 16 kernel is load-bound (8 broadcasts and a load for
-  // 8 FMAs; 64^3 ran 8% slower as 48 + 16 columns, 256^3 1.4% as 5 x 48 + 16).  A one-vector
-  // remainder is split with the last full panel into two two-vector panels instead (against
-  // run_small, 1 / 2 threads: 256^3 3.7% / 2.7%, 112^3 5.8% / 33% faster, 64^3 and 160^3 within
-  // 2%); a part-vector remainder narrower than a vector stays with run_small.
+  // Column panels: N / 48 full ones, then the rest r = N % 48 as one panel of ceil(r / 16)
+  // vectors, except that a rest of at most one vector joins the last full panel as two panels of
+  // two vectors (48 + r = 32 + (16 + r)): never a one-vector panel, whose 8 x 16 kernel is
+  // load-bound (8 broadcasts and a load for 8 FMAs; 64^3 ran 8% slower as 48 + 16 columns than
+  // as 32 + 32).  Against run_small, 1 / 2 threads: 256^3 3.7% / 2.7%, 112^3 5.8% / 33%,
+  // 200^3 8% / 8%, 100^3 2% / 7%, 150^3 2% / 6% faster; 64^3 and 160^3 within 2%.
+  struct Panel {
+    int64_t j, n;  // first column, width
+    int nv;        // vectors: the kernel's width
+    bool packed;   // read from bpack (at `off`) rather than from B in place
+    int64_t off;
+  };
   static bool use_direct(const Prob<T>& p) {
-    const int64_t rem = p.N % SNR;
-    return SNV > Bk::NV && p.a_cs == 1 && p.c_cs == 1 && !p.bias && !p.act &&
-           (rem == 0 || rem > V::W || (rem == V::W && p.N > SNR));
+    return SNV > Bk::NV && p.a_cs == 1 && p.c_cs == 1 && !p.bias && !p.act && p.N > V::W;
   }
   template <int kM, bool kARows>
   static void direct_tile(const Prob<T>& p, int nv, const T* ap, int64_t lda, const T* bp, int64_t ldb, T* cp,
@@ -445,62 +450,57 @@ struct Gemm {
     else compute<kM, kARows, 1>(p, p.K, ap, lda, bp, ldb, cp, m, n, read_c, p.beta, nullptr);
   }
   static void run_direct(const Prob<T>& p, int nthreads) {
-    // A one-vector remainder joins the last full panel as two panels of two vectors (64 = 32 + 32,
-    // 256 = 4 x 48 + 32 + 32): every column panel is whole vectors, read in place.
-    const bool split = p.N % SNR == V::W;
-    const int64_t full = p.N / SNR - (split ? 1 : 0), rem = p.N - full * SNR;
-    const int64_t npanels = full + (split ? 2 : rem > 0);
-    const int rem_nv = split ? 2 : static_cast<int>(ceil_div(rem, V::W));
-    const int64_t rows = ceil_div(p.M, SMR);
-    // On one thread the full panels are packed too, as in run_small (a B row strip read in place
-    // is mostly unaligned: NumPy's arrays are 16-byte aligned, and rows of 100 floats are 400 B).
+    constexpr int W = V::W;
+    const int64_t rows = ceil_div(p.M, SMR), r = p.N % SNR;
+    const bool split = r > 0 && r <= W && p.N > SNR;
+    const int64_t full = p.N / SNR - (split ? 1 : 0);
+    // On one thread every panel is packed, as in run_small (a B row strip read in place is mostly
+    // unaligned: NumPy's arrays are 16-byte aligned, and rows of 100 floats are 400 B); otherwise
+    // only a panel that is not whole vectors wide.
     const bool pack = nthreads <= 1 && rows >= kSmallPackRows && p.K * p.N * int64_t(sizeof(T)) >= kSmallPackBytes;
-    // The partial panel is read in place too when it is whole vectors wide (128 = 2 x 48 + 32),
-    // except on the packed path.
-    const bool pack_part = rem && (pack || rem % V::W != 0);
-    T* bpack = nullptr;  // [the full panels when packed, SNR wide] [the partial one, rem_nv vectors wide]
-    T* bpart = nullptr;
-    if (pack_part || pack) {
-      const int64_t elems = p.K * ((pack ? full * SNR : 0) + (pack_part ? (split ? 4 : rem_nv) * V::W : 0));
-      char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(elems) * sizeof(T) + 64));
+    Panel tail[2];
+    int ntail = 0;
+    if (split) tail[ntail++] = {full * SNR, 2 * W, 2, false, 0}, tail[ntail++] = {full * SNR + 2 * W, W + r, 2, false, 0};
+    else if (r) tail[ntail++] = {full * SNR, r, static_cast<int>(ceil_div(r, W)), false, 0};
+    int64_t packed_elems = pack ? full * p.K * SNR : 0;
+    for (int t = 0; t < ntail; ++t)
+      if (pack || tail[t].n % W != 0) tail[t].packed = true, tail[t].off = packed_elems, packed_elems += p.K * tail[t].nv * W;
+    T* bpack = nullptr;
+    if (packed_elems) {
+      char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(packed_elems) * sizeof(T) + 64));
       if (!q) return naive(p);
       bpack = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
-      bpart = bpack + (pack ? full * p.K * SNR : 0);
       if (pack) pack_b_rows<T, SNR>(p, full, bpack);
-      if (pack_part && split) {
-        pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR, 2 * V::W, bpart);
-        pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR + 2 * V::W, 2 * V::W, bpart + p.K * 2 * V::W);
-      } else if (pack_part && rem_nv == 3) pack_b_panel<T, 3 * V::W>(p, 0, p.K, full * SNR, rem, bpart);
-      else if (pack_part && rem_nv == 2) pack_b_panel<T, 2 * V::W>(p, 0, p.K, full * SNR, rem, bpart);
-      else if (pack_part) pack_b_panel<T, V::W>(p, 0, p.K, full * SNR, rem, bpart);
+      for (int t = 0; t < ntail; ++t) {
+        const Panel& pn = tail[t];
+        if (!pn.packed) continue;
+        if (pn.nv == 3) pack_b_panel<T, 3 * W>(p, 0, p.K, pn.j, pn.n, bpack + pn.off);
+        else if (pn.nv == 2) pack_b_panel<T, 2 * W>(p, 0, p.K, pn.j, pn.n, bpack + pn.off);
+        else pack_b_panel<T, W>(p, 0, p.K, pn.j, pn.n, bpack + pn.off);
+      }
     }
-    auto row_panel = [&](int64_t r) {
-      const int64_t i = r * SMR, m = min64(SMR, p.M - i);
+    auto row_panel = [&](int64_t rp) {
+      const int64_t i = rp * SMR, m = min64(SMR, p.M - i);
       alignas(64) T apanel[MR * Bk::KC];  // a partial row panel, packed (MR-value steps)
       if (m < SMR) pack_a(p, i, m, 0, p.K, apanel);
-      for (int64_t q = 0; q < npanels; ++q) {
-        const bool part = q >= full;
-        const int64_t half = split && part ? q - full : 0;  // which of the two split panels
-        const int64_t j = q * SNR - half * (SNR - 2 * V::W);  // (the second split panel: 2 vectors on)
-        const bool packed = part ? pack_part : pack;
-        const T* bq = !packed ? p.b + j : part ? bpart + half * p.K * 2 * V::W : bpack + q * p.K * SNR;
-        const int64_t ldb = !packed ? p.b_rs : part ? rem_nv * V::W : SNR;
-        const int64_t n = part ? (split ? 2 * V::W : rem) : SNR;
-        const int nv = part ? rem_nv : SNV;
-        T* cp = p.c + i * p.c_rs + j;
-        if (m == SMR) direct_tile<SMR, true>(p, nv, p.a + i * p.a_rs, p.a_rs, bq, ldb, cp, m, n);
-        else if (m <= SMR / 2) direct_tile<SMR / 2, false>(p, nv, apanel, MR, bq, ldb, cp, m, n);
-        else direct_tile<SMR, false>(p, nv, apanel, MR, bq, ldb, cp, m, n);
+      for (int64_t q = 0; q < full + ntail; ++q) {
+        const Panel pn = q < full ? Panel{q * SNR, SNR, SNV, pack, q * p.K * SNR} : tail[q - full];
+        const T* bq = pn.packed ? bpack + pn.off : p.b + pn.j;
+        const int64_t ldb = pn.packed ? pn.nv * W : p.b_rs;
+        T* cp = p.c + i * p.c_rs + pn.j;
+        if (m == SMR) direct_tile<SMR, true>(p, pn.nv, p.a + i * p.a_rs, p.a_rs, bq, ldb, cp, m, pn.n);
+        else if (m <= SMR / 2) direct_tile<SMR / 2, false>(p, pn.nv, apanel, MR, bq, ldb, cp, m, pn.n);
+        else direct_tile<SMR, false>(p, pn.nv, apanel, MR, bq, ldb, cp, m, pn.n);
       }
     };
 #if defined(_OPENMP)
     if (nthreads > 1 && rows > 1) {
 #pragma omp parallel for schedule(guided) num_threads(nthreads)
-      for (int64_t r = 0; r < rows; ++r) row_panel(r);
+      for (int64_t rp = 0; rp < rows; ++rp) row_panel(rp);
       return;
     }
 #endif
-    for (int64_t r = 0; r < rows; ++r) row_panel(r);
+    for (int64_t rp = 0; rp < rows; ++rp) row_panel(rp);
   }
 
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
