@@ -305,7 +305,6 @@ struct Gemm {
     const size_t asz = static_cast<size_t>(Bk::KC) * static_cast<size_t>(ceil_div(p.M, MR) * MR) + 64 / sizeof(T);
     char* base = static_cast<char*>(tls_scratch.get((bsz + asz) * sizeof(T) * static_cast<size_t>(nthreads) + 64));
     if (!base) return naive(p);
-    auto aligned = [](char* q) { return reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64); };
     // Plain malloc'd arrays, not std::vector: a std:: template instantiated in this file would be
     // compiled for this file's ISA, and the linker could pick that copy for baseline code too.
     const size_t n = static_cast<size_t>(nchunks);
@@ -315,8 +314,8 @@ struct Gemm {
     unsigned char* claimed = reinterpret_cast<unsigned char*>(lists + n * static_cast<size_t>(nthreads));
     auto run_range = [&](int tid, int nt) {
       char* mine = base + (bsz + asz) * sizeof(T) * static_cast<size_t>(tid);
-      column_range(p, claimed, lists + n * static_cast<size_t>(tid), tid, nt, npanels, nchunks, aligned(mine),
-                   aligned(mine + bsz * sizeof(T)));
+      column_range(p, claimed, lists + n * static_cast<size_t>(tid), tid, nt, npanels, nchunks, align64<T>(mine),
+                   align64<T>(mine + bsz * sizeof(T)));
     };
 #if defined(_OPENMP)
     if (nthreads > 1) {
@@ -368,12 +367,9 @@ struct Gemm {
     const int64_t rows = ceil_div(p.M, MR);
     const bool pack = nthreads <= 1 && rows >= kSmallPackRows && p.K * p.N * int64_t(sizeof(T)) >= kSmallPackBytes;
     const int64_t packed = pack ? npanels : rem ? 1 : 0;  // panels in bpack
-    T* bpack = nullptr;
-    if (packed) {
-      char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(p.K * NR * packed) * sizeof(T) + 64));
-      if (!q) return naive(p);
-      bpack = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
-    }
+    T* bpack = nullptr;  // (scratch blocks are 64-byte aligned)
+    if (packed && !(bpack = static_cast<T*>(tls_scratch.get(static_cast<size_t>(p.K * NR * packed) * sizeof(T)))))
+      return naive(p);
     // One row panel of C across all column panels; full panels of a row-major A are read in place.
     auto across = [&](auto a_rows, const T* ap, int64_t lda, int64_t i, int64_t m) {
       constexpr bool kARows = decltype(a_rows)::value;
@@ -401,10 +397,16 @@ struct Gemm {
     if (pack) pack_b_rows<T, NR>(p, full, bpack);
     for (int64_t q = full; q < npanels; ++q)
       pack_b_panel<T, NR>(p, 0, p.K, q * NR, min64(NR, p.N - q * NR), bpack + (pack ? q * p.K * NR : 0));
+    for_row_panels(rows, nthreads, row_panel);
+  }
+
+  // Row panels are independent: in parallel without any barrier.  Guided: large contiguous runs
+  // first, small ones at the end for whichever core is faster (the two cores of this VM often
+  // run at different speeds); any order gives the same bits.
+  template <class F>
+  static void for_row_panels(int64_t rows, int nthreads, const F& row_panel) {
 #if defined(_OPENMP)
     if (nthreads > 1 && rows > 1) {
-      // Guided: large contiguous runs first, small ones at the end for whichever core is faster
-      // (the two cores of this VM often run at different speeds); any order gives the same bits.
 #pragma omp parallel for schedule(guided) num_threads(nthreads)
       for (int64_t r = 0; r < rows; ++r) row_panel(r);
       return;
@@ -413,9 +415,9 @@ struct Gemm {
     for (int64_t r = 0; r < rows; ++r) row_panel(r);
   }
 
-  // ---- The direct small path: nothing packed but the edges ----
+  // ---- The direct small path: wider tiles over A and B read in place ----
   // Where the ISA has registers for a wider tile (AVX-512: 8 x 48, 24 accumulators), a small
-  // product of row-major A and B runs it over both read in place: per k step 3 B vectors and 8
+  // product of row-major A and B runs it over both read in place (B packed on one thread): per k step 3 B vectors and 8
   // broadcasts feed 24 FMAs, where the 12 x 32 kernel loads 2 and broadcasts 12 (MKL's "nocopy"
   // kernels take this shape for such products).  Standalone, both kernels over in-place operands,
   // 8 x 48 ran 4-7% closer to the FMA peak (96 x 64 x 96, 32 products streaming from L3).  Against
@@ -465,11 +467,9 @@ struct Gemm {
     int64_t packed_elems = pack ? full * p.K * SNR : 0;
     for (int t = 0; t < ntail; ++t)
       if (pack || tail[t].n % W != 0) tail[t].packed = true, tail[t].off = packed_elems, packed_elems += p.K * tail[t].nv * W;
-    T* bpack = nullptr;
+    T* bpack = nullptr;  // (scratch blocks are 64-byte aligned)
     if (packed_elems) {
-      char* q = static_cast<char*>(tls_scratch.get(static_cast<size_t>(packed_elems) * sizeof(T) + 64));
-      if (!q) return naive(p);
-      bpack = reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64);
+      if (!(bpack = static_cast<T*>(tls_scratch.get(static_cast<size_t>(packed_elems) * sizeof(T))))) return naive(p);
       if (pack) pack_b_rows<T, SNR>(p, full, bpack);
       for (int t = 0; t < ntail; ++t) {
         const Panel& pn = tail[t];
@@ -493,14 +493,7 @@ struct Gemm {
         else direct_tile<SMR, false>(p, pn.nv, apanel, MR, bq, ldb, cp, m, pn.n);
       }
     };
-#if defined(_OPENMP)
-    if (nthreads > 1 && rows > 1) {
-#pragma omp parallel for schedule(guided) num_threads(nthreads)
-      for (int64_t rp = 0; rp < rows; ++rp) row_panel(rp);
-      return;
-    }
-#endif
-    for (int64_t rp = 0; rp < rows; ++rp) row_panel(rp);
+    for_row_panels(rows, nthreads, row_panel);
   }
 
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
@@ -644,9 +637,8 @@ struct Gemm {
       f.base[s + 1] = f.base[s] + ph.groups + ph.tasks;
     }
     f.total = f.base[f.nphases];
-    auto aligned = [](char* q) { return reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64); };
-    T* bbuf[2] = {aligned(base), aligned(base + bsz * sizeof(T))};
-    auto abuf = [&](int tid) { return aligned(base + (2 * bsz + asz * static_cast<size_t>(tid)) * sizeof(T)); };
+    T* bbuf[2] = {align64<T>(base), align64<T>(base + bsz * sizeof(T))};
+    auto abuf = [&](int tid) { return align64<T>(base + (2 * bsz + asz * static_cast<size_t>(tid)) * sizeof(T)); };
 #if defined(_OPENMP)
     if (nthreads > 1) {
 #pragma omp parallel num_threads(nthreads)

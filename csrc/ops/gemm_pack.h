@@ -27,6 +27,9 @@ struct Prob {
 
 inline int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 inline int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
+// The first 64-byte boundary at or after q: sub-buffers carved out of one scratch block.
+template <class T>
+T* align64(char* q) { return reinterpret_cast<T*>(q + (64 - reinterpret_cast<uintptr_t>(q) % 64) % 64); }
 
 // One growable, 64-byte aligned scratch buffer per thread (packing space), kept between calls so
 // a GEMM does not pay for page faults on freshly mapped memory every time.
