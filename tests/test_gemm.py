@@ -141,7 +141,7 @@ def test_tensor_in_tensor_out():
 
 # ---- determinism -------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ["square", "tall", "batched", "linear", "small", "beta", "many_rows", "shared_b",
-                                  "shared_b_deep", "shared_b_wide", "skinny"])
+                                  "shared_b_deep", "shared_b_wide", "skinny", "small_parallel"])
 def test_one_vs_two_threads_bitwise(isa, case):
     if case == "skinny":  # few rows or a short K: parallel for the packing and C traffic alone
         g, x, w = randn((256, 10)), randn((256, 1024), np.float32, 1), randn((10, 1024), np.float32, 2)
@@ -181,6 +181,11 @@ def test_one_vs_two_threads_bitwise(isa, case):
     elif case == "small":
         a, b = randn((17, 31)), randn((31, 33))
         fn = lambda: ops.matmul(a, b)  # noqa: E731
+    elif case == "small_parallel":  # small products big enough for two threads: direct and packed-A paths
+        sh = [(64, 64, 64), (72, 72, 72), (128, 16, 128), (61, 100, 37)]
+        ab = [(randn((m, k)), randn((k, n), np.float32, 1)) for m, k, n in sh]
+        fn = lambda: tuple([ops.matmul(a, b) for a, b in ab] +  # noqa: E731
+                           [ops.gemm(a.T.copy(), b, trans_a=True) for a, b in ab])
     else:
         a, b, c = randn((200, 300)), randn((400, 300), np.float32, 1), randn((200, 400), np.float32, 2)
         fn = lambda: ops.gemm(a, b, c.copy(), alpha=0.5, beta=-2.0, trans_b=True)  # noqa: E731

@@ -500,6 +500,7 @@ struct Gemm {
   // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
   // classifier head: 10 outputs would fill 10 of the one-vector kernel's 16 lanes; as rows they
   // fill 10 of 12).
+  static bool runs_transposed(const Prob<T>& p) { return 2 * p.N <= NR && p.M >= 2 * NR; }
   static Prob<T> transposed(Prob<T> p) {
     Prob<T> t = p;
     t.a = p.b, t.a_rs = p.b_cs, t.a_cs = p.b_rs;
@@ -510,9 +511,21 @@ struct Gemm {
     return t;
   }
 
+  // The least work (multiply-adds plus packing, see gemm_typed) worth a parallel region.  The
+  // small paths' row panels need no barrier, and from 2e5 on two threads won on this 2-vCPU
+  // Zen 4 (two builds in one process, paired medians: 64^3 1.32x, 72^3 1.25x, 80^3 1.51x,
+  // 128 x 16 x 128 1.38x, 64 x 32 x 64 1.09x faster; 48^3 and 56^3 within 4%; 40^3, below, 33%
+  // slower).  On an earlier Intel VM, whose two vCPUs ran cache-bound code 1.6x apart, 64^3 was
+  // 10% slower on two and 96^3 to 128^3 21-27% faster.  The other paths meet at barriers or
+  // wait for each other's K slices: from 2e5 on two threads, 32 x 600 x 32 ran 1.5x and
+  // 16 x 1024 x 16 3x slower, so they keep ~1M.
+  static double parallel_work(const Prob<T>& p) {
+    return use_small(runs_transposed(p) ? transposed(p) : p) ? 2.0e5 : 1.0e6;
+  }
+
   static void run(const Prob<T>& p, int nthreads) {
     if (p.K == 0) return no_k(p);
-    if (2 * p.N <= NR && p.M >= 2 * NR) return run(transposed(p), nthreads);
+    if (runs_transposed(p)) return run(transposed(p), nthreads);
     if (use_small(p)) return use_direct(p) ? run_direct(p, nthreads) : run_small(p, nthreads);
     if (use_column_tasks(p)) return run_column_tasks(p, nthreads);
     run_shared_b(p, nthreads);
@@ -677,16 +690,11 @@ void gemm_typed(const GemmArgs& a) {
   const double M = static_cast<double>(a.M), N = static_cast<double>(a.N), K = static_cast<double>(a.K);
   const double work = M * N * K + 8.0 * (K * N + M * K) + 16.0 * M * N;
   const int nt = num_threads();
-  // Below ~1M a parallel region costs more than it saves.  Measured on 2 threads (alternating
-  // processes, paired medians): 64^3 is 10% slower on two than on one, while 96^3 runs 21%,
-  // 112^3 22%, 128 x 128 x 64 23% and 128^3 27% faster on two (the row panels of the small
-  // path need no barrier).  Staying on one thread also keeps the smallest products fast when
-  // other processes load the cores.
-  constexpr double kParallelWork = 1.0e6;
   // Batched products smaller than this run one per thread, each on a single thread.
   constexpr double kBatchSplitWork = 4.0e6;
   if (a.batch == 1) {
-    Gemm<V>::run(problem<T>(a, 0), work >= kParallelWork ? nt : 1);
+    const Prob<T> p = problem<T>(a, 0);
+    Gemm<V>::run(p, work >= Gemm<V>::parallel_work(p) ? nt : 1);
     return;
   }
   if (work < kBatchSplitWork) {
