@@ -268,6 +268,39 @@ def test_direct_small_path_same_bits_as_packed_small_path(isa, dtype, mn):
                 np.testing.assert_allclose(g1, 0.5 * ref.matmul(a, b) + 2.0 * c, **tol(dtype, k))
 
 
+# The narrow path (N up to one vector, a row-major A read in place by 8-, 4-, 2- and 1-row
+# kernels, op(B) packed per thread) against the reference, and against
+# the bits of a column-major A (packed, never narrow; K <= 256 is one K slice on every ISA): rows 8, 15 (8 + 4 + 2 + 1), 64, 67;
+# N of 1, 7, 10 and a whole vector; B row-major, transposed (a Linear weight) and strided;
+# alpha and beta; bias with relu and gelu; 1 and 2 threads.
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m", [8, 15, 64, 67])
+@pytest.mark.parametrize("n", [1, 7, 10, 16])
+def test_narrow_path(isa, dtype, m, n):
+    n = min(n, 8) if dtype == np.float64 and isa == "avx512" else n
+    for k in (1, 33, 250, 1100):
+        a, c = randn((m, k), dtype), randn((m, n), dtype, 2)
+        bs = {"rows": randn((k, n), dtype, 1), "weight": randn((n, k), dtype, 1).T,
+              "strided": randn((k, 2 * n + 1), dtype, 1)[:, 1::2]}
+        a_t = np.ascontiguousarray(a.T).T
+        for threads in (1, 2):
+            with threads_scope(threads):
+                for b in bs.values():
+                    got = ops.matmul(a, b)
+                    np.testing.assert_allclose(got, ref.matmul(a, b), **tol(dtype, k))
+                    g = ops.gemm(a, b, c.copy(), alpha=0.5, beta=2.0)
+                    np.testing.assert_allclose(g, 0.5 * ref.matmul(a, b) + 2.0 * c, **tol(dtype, k))
+                    if k <= 256:  # one K slice on every ISA
+                        assert np.array_equal(got, ops.matmul(a_t, b))
+                        assert np.array_equal(g, ops.gemm(a_t, b, c.copy(), alpha=0.5, beta=2.0))
+                w, bias = bs["weight"].T, randn((n,), dtype, 3)
+                for act in (None, "relu", "gelu"):
+                    got = ops.linear(a, w, bias, act)
+                    np.testing.assert_allclose(got, ref.linear(a, w, bias, act), **tol(dtype, k))
+                    if k <= 256:  # one K slice on every ISA
+                        assert np.array_equal(got, ops.linear(a_t, w, bias, act))
+
+
 def test_dynamic_work_sharing_gives_the_same_bits_every_call():
     # Which thread runs a column chunk, a row panel or a task depends on timing (the faster core
     # takes more); the bits must not.  Column scheme (several K slices), small path, shared B,

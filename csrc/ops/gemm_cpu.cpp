@@ -1,5 +1,8 @@
-// CPU GEMM (compiled once per ISA).  One micro-kernel under three drivers, picked by sizes and
+// CPU GEMM (compiled once per ISA).  One micro-kernel under four drivers, picked by sizes and
 // strides only (never by the thread count):
+//   narrow products (N <= one vector, row-major A): A read in place by 8-row kernels over one
+//     packed B panel, each element one FMA chain over all of K, row panels in parallel
+//     (run_narrow: a classifier head, x W^T with 10 outputs);
 //   small products (one K slice, row-major B <= 256 KiB): B and a row-major A read in place, row
 //     panels in parallel (run_small; on AVX-512, with a row-major A and no bias or activation,
 //     run_direct's wider 8 x 48 tiles instead, for N above one vector);
@@ -496,6 +499,90 @@ struct Gemm {
     for_row_panels(rows, nthreads, row_panel);
   }
 
+  // ---- The narrow path: C of at most one vector of columns over a row-major A in place ----
+  // A classifier head (64 x 1024 x 10) ran transposed (10 rows of C^T), which packs A^T: a
+  // transpose of the large operand, as slow as the product itself when A's rows are a power of
+  // two apart (16 rows in one L1 set; 64 x 1024 x 10 spent half its time in transpose16).  Here
+  // op(B) is packed once into one zero-padded vector-wide panel (K x 16 floats, in L2) and A is
+  // read in place by 8-row kernels (8 rows a power of two apart still fit the L1's 8 ways),
+  // each element one k-ordered FMA chain over all of K: C is written once.  Row panels need no
+  // barrier.  (The lanes past N idle; the transposed path's packing cost more.)
+  static constexpr int NMR = 8;
+  static bool use_narrow(const Prob<T>& p) {
+    return p.N <= V::W && p.M >= NMR && p.a_cs == 1 && p.K * V::W * int64_t(sizeof(T)) <= 512 * 1024;
+  }
+  // op(B)'s N <= W columns into one zero-padded W-wide panel, k by k.  The general packing
+  // copies element by element here (n < NR), which cost as much as the product for a head.
+  static void pack_narrow(const Prob<T>& p, T* dst) {
+    constexpr int W = V::W;
+    const int n = static_cast<int>(p.N);
+    if (p.b_cs == 1) {  // row-major B: one partial vector per k
+      for (int64_t k = 0; k < p.K; ++k) V::store(dst + k * W, V::load_n(p.b + k * p.b_rs, n));
+      return;
+    }
+#if defined(DL_GEMM_HAVE_TRANSPOSE16)
+    if constexpr (sizeof(T) == 4 && W == 16) {
+      if (p.b_rs == 1) {  // op(B) = W^T (a Linear weight of n rows): 16 k at a time through registers
+        memset(dst, 0, static_cast<size_t>(p.K * W) * sizeof(T));  // transpose16 writes n lanes
+        int64_t k0 = 0;
+        for (; k0 + 16 <= p.K; k0 += 16) transpose16(p.b + k0, p.b_cs, n, dst + k0 * W, W);
+        for (int64_t k = k0; k < p.K; ++k)
+          for (int j = 0; j < n; ++j) dst[k * W + j] = p.b[k + j * p.b_cs];
+        return;
+      }
+    }
+#endif
+    pack_b_panel<T, W>(p, 0, p.K, 0, p.N, dst);
+  }
+
+  static void run_narrow(const Prob<T>& p, int nthreads) {
+    constexpr int W = V::W;
+    const int64_t rows = ceil_div(p.M, NMR);
+    if (nthreads > rows) nthreads = static_cast<int>(rows);
+    const bool read_c = p.beta != T(0);
+    // Row panel r: rows [8r, 8r + 8), the last one's rest as in-place kernels of 4, 2 and 1 rows.
+    auto row_panel = [&](int64_t r, const T* bpack) {
+      int64_t i = r * NMR;
+      const int64_t end = min64(p.M, i + NMR);
+      auto rows_of = [&](auto km) {
+        constexpr int kM = decltype(km)::value;
+        for (; i + kM <= end; i += kM) {
+          T* cp = p.c + i * p.c_rs;
+          compute<kM, true, 1>(p, p.K, p.a + i * p.a_rs, p.a_rs, bpack, W, cp, kM, p.N, read_c, p.beta, nullptr);
+          if (p.bias || p.act) epilogue(p, cp, kM, p.N, i, 0);
+        }
+      };
+      rows_of(std::integral_constant<int, NMR>{});
+      rows_of(std::integral_constant<int, 4>{});
+      rows_of(std::integral_constant<int, 2>{});
+      rows_of(std::integral_constant<int, 1>{});
+    };
+    // Every thread packs B into its own scratch and claims row panels from a shared counter.
+    // One panel shared by all was rewritten by one core every call while the other core's cache
+    // held it: a 64 KiB pack then cost 6 us of invalidations (64 x 1024 x 16: 20 us on two
+    // threads, no faster than one).  A thread whose scratch cannot grow claims nothing.
+    int64_t next = 0;
+    int packed = 0;
+    auto worker = [&] {
+      T* bpack = static_cast<T*>(tls_scratch.get(static_cast<size_t>(p.K * W) * sizeof(T)));
+      if (!bpack) return;
+      pack_narrow(p, bpack);
+      __atomic_add_fetch(&packed, 1, __ATOMIC_RELAXED);
+      for (int64_t r; (r = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED)) < rows;) row_panel(r, bpack);
+    };
+#if defined(_OPENMP)
+    if (nthreads > 1) {
+#pragma omp parallel num_threads(nthreads)
+      worker();
+    } else {
+      worker();
+    }
+#else
+    worker();
+#endif
+    if (packed == 0) naive(p);  // (no thread could pack: nothing was written)
+  }
+
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
   // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
   // classifier head: 10 outputs would fill 10 of the one-vector kernel's 16 lanes; as rows they
@@ -520,11 +607,12 @@ struct Gemm {
   // wait for each other's K slices: from 2e5 on two threads, 32 x 600 x 32 ran 1.5x and
   // 16 x 1024 x 16 3x slower, so they keep ~1M.
   static double parallel_work(const Prob<T>& p) {
-    return use_small(runs_transposed(p) ? transposed(p) : p) ? 2.0e5 : 1.0e6;
+    return use_narrow(p) || use_small(runs_transposed(p) ? transposed(p) : p) ? 2.0e5 : 1.0e6;
   }
 
   static void run(const Prob<T>& p, int nthreads) {
     if (p.K == 0) return no_k(p);
+    if (use_narrow(p)) return run_narrow(p, nthreads);
     if (runs_transposed(p)) return run(transposed(p), nthreads);
     if (use_small(p)) return use_direct(p) ? run_direct(p, nthreads) : run_small(p, nthreads);
     if (use_column_tasks(p)) return run_column_tasks(p, nthreads);

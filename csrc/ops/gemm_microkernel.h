@@ -27,6 +27,7 @@ struct VecF {
   static R zero() { return _mm512_setzero_ps(); }
   static R set1(T x) { return _mm512_set1_ps(x); }
   static R load(const T* p) { return _mm512_loadu_ps(p); }
+  static R load_n(const T* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p); }
   static void store(T* p, R v) { _mm512_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
@@ -42,6 +43,7 @@ struct VecD {
   static R zero() { return _mm512_setzero_pd(); }
   static R set1(T x) { return _mm512_set1_pd(x); }
   static R load(const T* p) { return _mm512_loadu_pd(p); }
+  static R load_n(const T* p, int n) { return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p); }
   static void store(T* p, R v) { _mm512_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
@@ -71,6 +73,9 @@ struct VecF {
   static R zero() { return _mm256_setzero_ps(); }
   static R set1(T x) { return _mm256_set1_ps(x); }
   static R load(const T* p) { return _mm256_loadu_ps(p); }
+  static R load_n(const T* p, int n) {
+    return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
+  }
   static void store(T* p, R v) { _mm256_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
@@ -85,6 +90,9 @@ struct VecD {
   static R zero() { return _mm256_setzero_pd(); }
   static R set1(T x) { return _mm256_set1_pd(x); }
   static R load(const T* p) { return _mm256_loadu_pd(p); }
+  static R load_n(const T* p, int n) {
+    return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)));
+  }
   static void store(T* p, R v) { _mm256_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
@@ -109,6 +117,7 @@ struct VecF {
   static R zero() { return R{0, 0, 0, 0}; }
   static R set1(T x) { return R{x, x, x, x}; }
   static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
+  static R load_n(const T* p, int n) { R r = zero(); for (int i = 0; i < n; ++i) r[i] = p[i]; return r; }
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
@@ -122,6 +131,7 @@ struct VecD {
   static R zero() { return R{0, 0}; }
   static R set1(T x) { return R{x, x}; }
   static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
+  static R load_n(const T* p, int n) { R r = zero(); for (int i = 0; i < n; ++i) r[i] = p[i]; return r; }
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
