@@ -19,10 +19,8 @@
 // a small copy of the C edge tile (a last row panel of few rows gets a kernel of MR/3 or 2MR/3
 // rows), so every element of C is computed by the same k-ordered FMA chain wherever it lies: the
 // result does not depend on the partition or the thread count.
-#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include <type_traits>
 
@@ -33,52 +31,13 @@
 #include "core/isa.h"
 #include "core/parallel.h"
 #include "ops/gemm.h"
+#include "ops/gemm_epilogue.h"
 #include "ops/gemm_microkernel.h"
 #include "ops/gemm_pack.h"
 
 namespace dl::DL_ISA_NS {
 namespace {
 using namespace gemm_detail;
-
-template <class T>
-inline T apply_act(T v, int act) {
-  if (act == kGemmActRelu) return v < T(0) ? T(0) : v;  // NaN stays NaN, as in torch.relu
-  if (act == kGemmActGelu) {
-    const T e = sizeof(T) == 4 ? static_cast<T>(erff(static_cast<float>(v) * 0.70710678118654752f))
-                               : static_cast<T>(erf(static_cast<double>(v) * 0.70710678118654752));
-    return T(0.5) * v * (T(1) + e);
-  }
-  return v;
-}
-
-// Bias and activation on a just-finished (cache-hot) tile of C.
-template <class T>
-void epilogue(const Prob<T>& p, T* c, int64_t m, int64_t n, int64_t row0, int64_t col0) {
-  for (int64_t i = 0; i < m; ++i) {
-    T* row = c + i * p.c_rs;
-    for (int64_t j = 0; j < n; ++j) {
-      T v = row[j * p.c_cs];
-      if (p.bias) v = v + p.bias[(p.bias_per_row ? row0 + i : col0 + j) * p.bias_stride];
-      row[j * p.c_cs] = apply_act(v, p.act);
-    }
-  }
-}
-
-// The same epilogue on a whole interior MR x NR tile (unit column stride, contiguous bias, no
-// gelu) with vector ops: the same additions and selects as the scalar loop, so the same bits.
-// For small K the scalar loop cost as much as the tile's FMAs.
-template <class V>
-void epilogue_tile(const Prob<typename V::T>& p, typename V::T* c, int64_t col0) {
-  using R = typename V::R;
-  for (int i = 0; i < kMR; ++i)
-    for (int v = 0; v < kNV; ++v) {
-      typename V::T* q = c + i * p.c_rs + v * V::W;
-      R x = V::load(q);
-      if (p.bias) x = V::add(x, V::load(p.bias + col0 + v * V::W));
-      if (p.act == kGemmActRelu) x = V::relu(x);
-      V::store(q, x);
-    }
-}
 
 template <class V>
 struct Gemm {
@@ -586,7 +545,7 @@ struct Gemm {
   // C = A B as C^T = B^T A^T: the same products summed in the same k order (FMA commutes
   // exactly), so the same bits.  Worth it when C has fewer columns than half a micro-tile (a
   // classifier head: 10 outputs would fill 10 of the one-vector kernel's 16 lanes; as rows they
-  // fill 10 of 12).
+  // fill 10 of 12).  A row-major A takes the narrow path before this.
   static bool runs_transposed(const Prob<T>& p) { return 2 * p.N <= NR && p.M >= 2 * NR; }
   static Prob<T> transposed(Prob<T> p) {
     Prob<T> t = p;
@@ -806,31 +765,6 @@ void gemm_kernel(const GemmArgs& a) {
   else gemm_typed<VecF>(a);
 }
 
-double now_seconds() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
-}
-
-void fma_peak_kernel(const FmaPeakArgs& a) {
-  double flops = 0;
-  const double t0 = now_seconds();
-#if defined(_OPENMP)
-#pragma omp parallel num_threads(a.threads) reduction(+ : flops)
-#endif
-  {
-    float sink = 0;
-    const double start = now_seconds();
-    do {
-      flops += fma_burn<VecF>(1 << 18, &sink);
-    } while (now_seconds() - start < a.seconds);
-    volatile float keep = sink;
-    (void)keep;
-  }
-  *a.gflops = flops / (now_seconds() - t0) * 1e-9;
-}
-
 }  // namespace
 DL_REGISTER_CPU_KERNEL(gemm, GemmFn, gemm_kernel);
-DL_REGISTER_CPU_KERNEL(gemm_fma_peak, FmaPeakFn, fma_peak_kernel);
 }  // namespace dl::DL_ISA_NS

@@ -1,5 +1,5 @@
-// Register-blocked GEMM micro-kernels and per-ISA blocking parameters.  Included only by
-// gemm_cpu.cpp, i.e. compiled once per ISA: everything here lives in dl::DL_ISA_NS, so the AVX-512
+// Register-blocked GEMM micro-kernels and per-ISA blocking parameters.  Included only by the
+// *_cpu.cpp GEMM files, i.e. compiled once per ISA: everything here lives in dl::DL_ISA_NS, so the AVX-512
 // instantiations can never be picked for another ISA by the linker.
 //
 // A micro-kernel computes an MR x NR tile of C from a packed A micro-panel (kc steps of MR
@@ -294,29 +294,6 @@ inline void transpose16(const float* src, int64_t ld, int rows, float* dst, int6
 #pragma GCC diagnostic pop
 #define DL_GEMM_HAVE_TRANSPOSE16 1
 #endif
-
-// Register-only FMA loop: 12 independent chains (more than latency x pipes = 4 x 2) so the
-// FMA units never wait.  Returns the flops done (2 per lane per FMA).
-template <class V>
-inline double fma_burn(int64_t iters, typename V::T* sink) {
-  using R = typename V::R;
-  constexpr int kChains = 12;
-  R acc[kChains];
-  const R x = V::set1(static_cast<typename V::T>(0.9999999)), y = V::set1(static_cast<typename V::T>(1e-3));
-#pragma GCC unroll 16
-  for (int i = 0; i < kChains; ++i) acc[i] = V::set1(static_cast<typename V::T>(i));
-  for (int64_t it = 0; it < iters; ++it) {
-#pragma GCC unroll 16
-    for (int i = 0; i < kChains; ++i) acc[i] = V::fma(acc[i], x, y);
-  }
-  R s = acc[0];
-#pragma GCC unroll 16
-  for (int i = 1; i < kChains; ++i) s = V::fma(s, x, acc[i]);
-  typename V::T out[V::W];
-  V::store(out, s);
-  *sink = out[0];
-  return 2.0 * kChains * V::W * static_cast<double>(iters);
-}
 
 }  // namespace gemm_detail
 }  // namespace dl::DL_ISA_NS
