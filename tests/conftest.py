@@ -71,18 +71,19 @@ def run_in_python_threads(work, n=4):
 
 
 def run_threads_bitwise(fn, *args, **kwargs):
-    """Run fn with 1 and with 2 threads; assert the results are bitwise identical; return it."""
-    with threads_scope(1):
-        one = fn(*args, **kwargs)
-    with threads_scope(2):
-        two = fn(*args, **kwargs)
-    ones = one if isinstance(one, tuple) else (one,)
-    twos = two if isinstance(two, tuple) else (two,)
-    for a, b in zip(ones, twos):
-        a, b = np.asarray(a), np.asarray(b)
-        assert a.dtype == b.dtype and a.shape == b.shape
-        assert a.tobytes() == b.tobytes(), "results differ between 1 and 2 threads"
-    return one
+    """Run fn with 1, 2 and 3 threads (3: an odd count, more threads than some jobs have items
+    for); assert the results are bitwise identical; return the one-thread result."""
+    outs = []
+    for n in (1, 2, 3):
+        with threads_scope(n):
+            outs.append(fn(*args, **kwargs))
+    first = outs[0] if isinstance(outs[0], tuple) else (outs[0],)
+    for n, out in zip((2, 3), outs[1:]):
+        for a, b in zip(first, out if isinstance(out, tuple) else (out,)):
+            a, b = np.asarray(a), np.asarray(b)
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert a.tobytes() == b.tobytes(), f"results differ between 1 and {n} threads"
+    return outs[0]
 
 
 def rng(seed=0):

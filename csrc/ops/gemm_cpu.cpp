@@ -359,22 +359,7 @@ struct Gemm {
     if (pack) pack_b_rows<T, NR>(p, full, bpack);
     for (int64_t q = full; q < npanels; ++q)
       pack_b_panel<T, NR>(p, 0, p.K, q * NR, min64(NR, p.N - q * NR), bpack + (pack ? q * p.K * NR : 0));
-    for_row_panels(rows, nthreads, row_panel);
-  }
-
-  // Row panels are independent: in parallel without any barrier.  Guided: large contiguous runs
-  // first, small ones at the end for whichever core is faster (the two cores of this VM often
-  // run at different speeds); any order gives the same bits.
-  template <class F>
-  static void for_row_panels(int64_t rows, int nthreads, const F& row_panel) {
-#if defined(_OPENMP)
-    if (nthreads > 1 && rows > 1) {
-#pragma omp parallel for schedule(guided) num_threads(nthreads)
-      for (int64_t r = 0; r < rows; ++r) row_panel(r);
-      return;
-    }
-#endif
-    for (int64_t r = 0; r < rows; ++r) row_panel(r);
+    parallel_for_each(rows, nthreads, row_panel);  // (row panels need no barrier)
   }
 
   // ---- The direct small path: wider tiles over A and B read in place ----
@@ -455,7 +440,7 @@ struct Gemm {
         else direct_tile<SMR, false>(p, pn.nv, apanel, MR, bq, ldb, cp, m, pn.n);
       }
     };
-    for_row_panels(rows, nthreads, row_panel);
+    parallel_for_each(rows, nthreads, row_panel);  // (row panels need no barrier)
   }
 
   // ---- The narrow path: C of at most one vector of columns over a row-major A in place ----
@@ -745,16 +730,10 @@ void gemm_typed(const GemmArgs& a) {
     return;
   }
   if (work < kBatchSplitWork) {
-    // Many small products: one per thread at a time, each single-threaded, dealt out as threads
-    // come free (the cores often run at different speeds).
-#if defined(_OPENMP)
-    if (nt > 1 && a.batch > 1 && work * static_cast<double>(a.batch) >= 32768) {  // as parallel_for
-#pragma omp parallel for schedule(guided) num_threads(nt)
-      for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), 1);
-      return;
-    }
-#endif
-    for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), 1);
+    // Many small products, each on a single thread, dealt out to the threads (the least total
+    // work for a parallel region as in parallel_for).
+    const bool parallel = work * static_cast<double>(a.batch) >= 32768;
+    parallel_for_each(a.batch, parallel ? nt : 1, [&](int64_t t) { Gemm<V>::run(problem<T>(a, t), 1); });
     return;
   }
   for (int64_t t = 0; t < a.batch; ++t) Gemm<V>::run(problem<T>(a, t), nt);
