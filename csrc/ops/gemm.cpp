@@ -172,9 +172,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   DL_CHECK(a.ndim() >= 1 && b.ndim() >= 1, Value, op, "expected inputs with at least 1 dimension, got shapes ",
            shape_str(a.shape()), " and ", shape_str(b.shape()));
   // 1-D operands become a row (a) or a column (b) and the dim is dropped from the result.
-  Tensor a2 = a.ndim() == 1 ? a.view({1, a.size(0)}, {0, a.stride(0)}, a.offset()) : a;
-  Tensor b2 = b.ndim() == 1 ? b.view({b.size(0), 1}, {b.stride(0), 0}, b.offset()) : b;
-  MatView A = as_matrix(a2, false), B = as_matrix(b2, false);
+  MatView A = a.ndim() == 1 ? as_matrix(a.view({1, a.size(0)}, {0, a.stride(0)}, a.offset()), false)
+                            : as_matrix(a, false);
+  MatView B = b.ndim() == 1 ? as_matrix(b.view({b.size(0), 1}, {b.stride(0), 0}, b.offset()), false)
+                            : as_matrix(b, false);
   DL_CHECK(A.cols == B.rows, Value, op, "shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
            " are not aligned: ", A.cols, " (dim -1 of a) != ", B.rows, " (dim -2 of b)");
   Shape bs = broadcast_batch(A.batch, B.batch, op);
