@@ -69,3 +69,20 @@ def test_each_round_pins_the_calling_thread_to_one_cpu_and_pools_keep_all(stub_p
         for r, (mine, pool) in enumerate(out[name]["affinity"]):
             assert mine == [cpus[r % len(cpus)]]  # both workers on the same CPU in a round
             assert pool == cpus
+
+
+def test_time_median_warms_up_before_it_samples():
+    # Slow first calls (a thread pool waking up) must fall in the warm-up, not in the samples.
+    import time
+
+    from dlcore.bench.gemm import time_median
+
+    calls = []
+
+    def fn():
+        calls.append(None)
+        time.sleep(0.02 if len(calls) <= 3 else 0.0005)
+
+    t = time_median(fn, repeat=3, min_sample_s=2e-3, warm_s=0.05)
+    assert len(calls) >= 3 + 3  # the warm-up ran past the slow calls and its time
+    assert 0.0004 < t < 0.005

@@ -34,13 +34,24 @@ def operands(sa, sb, seed=0):
     return r.standard_normal(sa).astype(np.float32), r.standard_normal(sb).astype(np.float32)
 
 
-def time_median(fn, repeat: int, min_sample_s: float = 2e-3) -> float:
+def time_median(fn, repeat: int, min_sample_s: float = 2e-3, warm_s: float = 0.02) -> float:
     """Median seconds per call over `repeat` samples; each sample loops enough calls to last
-    `min_sample_s`, so tiny products are not timer noise."""
-    fn()
-    t = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t, 1e-7)
+    `min_sample_s`, so tiny products are not timer noise.
+
+    The samples follow a warm-up of at least two calls and `warm_s` seconds.  Every sample comes
+    after the interleaving's pause, in which the library's idle OpenMP workers have gone to sleep;
+    waking them cost the first one to three two-thread calls 0.1-12 ms here (up to the
+    scheduler's time slice when the woken worker lands on the calling thread's CPU), where a 64^3
+    product takes 5 us. Timed with two warm-up calls, such a stall fell in the samples and sank
+    some rounds to below 1 GFLOP/s, for dlcore and PyTorch alike. What is reported is the speed
+    of calls in a row; the first call after an idle spell can be that much slower."""
+    t_end = time.perf_counter() + warm_s
+    calls = []
+    while len(calls) < 2 or time.perf_counter() < t_end:
+        t = time.perf_counter()
+        fn()
+        calls.append(time.perf_counter() - t)
+    one = max(float(np.median(calls[-3:])), 1e-7)
     inner = max(1, int(min_sample_s / one))
     samples = []
     for _ in range(repeat):
