@@ -60,7 +60,7 @@ struct GemmTiles {
       if (m <= MR / 3) compute<MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else if (m <= 2 * MR / 3) compute<2 * MR / 3, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else compute<MR, false, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
-    } else if constexpr (kARows && MR % 3 == 0) {  // in place: m is MR or 2MR/3 (see small_panel)
+    } else if constexpr (kARows && MR % 3 == 0) {  // in place: m is MR or 2MR/3 (small_panel, gemm_small.h)
       if (m == MR) compute<MR, true, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
       else compute<2 * MR / 3, true, kNVt>(p, kc, ap, lda, bp, ldb, cp, m, n, read_c, beta, pf);
     } else {
