@@ -1,5 +1,6 @@
 // Bindings of the reduce family: reductions, softmax, cross-entropy (argument conversion only).
 #include "bindings/common.h"
+#include "bindings/int_args.h"
 #include "ops/reduce.h"
 
 namespace dl {
@@ -10,25 +11,8 @@ AxisSpec parse_axis(py::handle axis, const char* op) {
   AxisSpec s;
   if (axis.is_none()) return s;
   s.all = false;
-  if (py::isinstance<py::int_>(axis) && !py::isinstance<py::bool_>(axis)) {
-    s.axes.push_back(axis.cast<int64_t>());
-    return s;
-  }
-  if (py::isinstance<py::sequence>(axis) && !py::isinstance<py::str>(axis)) {
-    for (py::handle a : py::reinterpret_borrow<py::sequence>(axis)) {
-      if (!py::isinstance<py::int_>(a) || py::isinstance<py::bool_>(a))
-        fail(ErrorKind::Type, op, "expected axis entries to be ints, got ", std::string(py::str(py::type::of(a))));
-      s.axes.push_back(a.cast<int64_t>());
-    }
-    return s;
-  }
-  // NumPy integer scalars and other objects with __index__.
-  if (py::hasattr(axis, "__index__")) {
-    s.axes.push_back(axis.attr("__index__")().cast<int64_t>());
-    return s;
-  }
-  fail(ErrorKind::Type, op, "expected axis to be None, an int or a tuple of ints, got ",
-       std::string(py::str(py::type::of(axis))));
+  for (int64_t a : int_list_arg(axis, op, "axis")) s.axes.push_back(a);
+  return s;
 }
 
 using ReduceEntry = Tensor (*)(const Tensor&, const AxisSpec&, bool);

@@ -1,33 +1,17 @@
 // Bindings of the shape family: argument conversion only.
 #include "bindings/common.h"
+#include "bindings/int_args.h"
 #include "ops/shape.h"
 
 namespace dl {
 namespace {
 
-int64_t to_int(py::handle h, const char* op, const char* what) {
-  if (py::isinstance<py::bool_>(h) || !(py::isinstance<py::int_>(h) || py::hasattr(h, "__index__")))
-    fail(ErrorKind::Type, op, what, " must be integers, got ",
-         py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>());
-  try {
-    return py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
-  } catch (const py::cast_error&) {
-    fail(ErrorKind::Value, op, what, " does not fit in int64");
-  }
-}
+int64_t to_int(py::handle h, const char* op, const char* what) { return int_arg(h, op, what); }
 
 // A sequence of ints (or one int); unlike parse_shape, negative entries pass through (-1 in
 // reshape, negative pads, negative dims).
 std::vector<int64_t> int_list(py::handle obj, const char* op, const char* what) {
-  std::vector<int64_t> out;
-  if (py::isinstance<py::int_>(obj) || (py::hasattr(obj, "__index__") && !py::isinstance<py::sequence>(obj))) {
-    out.push_back(to_int(obj, op, what));
-    return out;
-  }
-  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
-    fail(ErrorKind::Type, op, what, " must be a sequence of integers");
-  for (py::handle h : py::reinterpret_borrow<py::sequence>(obj)) out.push_back(to_int(h, op, what));
-  return out;
+  return int_list_arg(obj, op, what);
 }
 
 Shape shape_list(py::handle obj, const char* op, const char* what) {
@@ -37,10 +21,16 @@ Shape shape_list(py::handle obj, const char* op, const char* what) {
 
 std::vector<Tensor> tensor_list(py::handle obj, const char* op) {
   if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj) || py::isinstance<py::array>(obj) ||
-      py::isinstance<Tensor>(obj))
+      py::isinstance<Tensor>(obj) || py::hasattr(obj, "_impl"))
     fail(ErrorKind::Type, op, "expected a sequence of arrays");
   std::vector<Tensor> out;
-  for (py::handle h : py::reinterpret_borrow<py::sequence>(obj)) out.push_back(as_tensor(h, op, "tensors"));
+  // Owned items: a sequence that makes its items on the fly would free each one under a handle.
+  const py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
+  const size_t n = seq.size();
+  for (size_t i = 0; i < n; ++i) {
+    const py::object item = seq[i];
+    out.push_back(as_tensor(item, op, "tensors"));
+  }
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "bindings/int_args.h"
+
 namespace dl {
 
 void register_error_translator() {
@@ -189,26 +191,11 @@ DType parse_dtype(py::handle dtype, const char* op) {
 }
 
 Shape parse_shape(py::handle shape, const char* op) {
-  Shape out;
-  auto take = [&](py::handle h) {
-    if (!py::isinstance<py::int_>(h) && !py::hasattr(h, "__index__"))
-      fail(ErrorKind::Type, op, "shape entries must be integers, got ", describe(h));
-    int64_t v;
-    try {
-      v = py::int_(py::reinterpret_borrow<py::object>(h)).cast<int64_t>();
-    } catch (const py::cast_error&) {
-      fail(ErrorKind::Value, op, "shape entry does not fit in int64");
-    }
-    DL_CHECK(v >= 0, Value, op, "shape entries must be non-negative, got ", v);
-    out.push_back(v);
-  };
-  if (py::isinstance<py::int_>(shape)) {
-    take(shape);
-  } else if (py::isinstance<py::sequence>(shape) && !py::isinstance<py::str>(shape)) {
-    for (py::handle h : py::reinterpret_borrow<py::sequence>(shape)) take(h);
-  } else {
-    fail(ErrorKind::Type, op, "expected a shape (int or sequence of ints), got ", describe(shape));
-  }
+  // int_list_arg holds each item while reading it (a NumPy array or Tensor as the shape makes
+  // its items on the fly).
+  const std::vector<int64_t> v = int_list_arg(shape, op, "shape entries");
+  Shape out(v.begin(), v.end());
+  for (int64_t d : out) DL_CHECK(d >= 0, Value, op, "shape entries must be non-negative, got ", d);
   checked_numel(out, op);
   return out;
 }
