@@ -73,3 +73,88 @@ def test_shape_parsing_under_debug_allocator():
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-2000:]
+
+
+# ---- item 2: int64 overflow in view arithmetic ----------------------------------------------------
+
+EXTREME = (2**62, 2**63 - 1, -2**63, -(2**62), -5)
+
+
+def test_narrow_extreme_values_and_negative_start():
+    x = np.arange(12, dtype=F32).reshape(3, 4)
+    for v in EXTREME:
+        with pytest.raises((IndexError, ValueError)) as info:
+            ops.narrow(x, 0, v, 2)
+        assert str(info.value).startswith("narrow:")
+        raises_named(ValueError, "narrow", ops.narrow, x, 0, 1, v)
+        raises_named(ValueError, "narrow", ops.narrow, x, v, 0, 1)
+    # The writable view that started before the buffer (then fill_ corrupted the heap).
+    t = dlcore.zeros(3, 4)
+    with pytest.raises(IndexError, match="^narrow: "):
+        ops.narrow(t, 0, 2**63 - 1, 2)
+    # PyTorch accepts a negative start in [-size, size].
+    np.testing.assert_array_equal(ops.narrow(x, 1, -2, 2), x[:, 2:4])
+    np.testing.assert_array_equal(ops.narrow(x, 0, -3, 0), x[0:0])
+    np.testing.assert_array_equal(ops.narrow(x[::-1, ::-2], 0, 1, 2), x[::-1, ::-2][1:3])
+
+
+def test_pad_extreme_values():
+    a = np.arange(3.0, dtype=F32)
+    for v in (2**62, 2**63 - 1):
+        with pytest.raises((ValueError, MemoryError)) as info:
+            ops.pad(a, (v, v))
+        assert str(info.value).startswith("pad:"), str(info.value)
+    raises_named(ValueError, "pad", ops.pad, a, (-2**63, 0))
+    raises_named(ValueError, "pad", ops.pad, a, (-5, 0))
+    # An empty dim padded hugely: an empty result whose byte size still fits, or a clean error.
+    with pytest.raises((ValueError, MemoryError)) as info:
+        ops.pad(np.zeros((0, 3), F32), (2**62, 0))
+    assert str(info.value).startswith("pad:"), str(info.value)
+    # Cropping by 2**63 and padding back by 2**63 - 1 leaves two pad values (no wrapped index).
+    np.testing.assert_array_equal(ops.pad(a, (-2**63, 2**63 - 1)), [0.0, 0.0])
+
+
+def test_split_and_tensor_split_extreme_values():
+    x = np.arange(12, dtype=F32).reshape(3, 4)
+    raises_named(ValueError, "split", ops.split, x, [2**63 - 1, 2**63 - 1, 2], 0)
+    raises_named(ValueError, "split", ops.split, x, [-2**63, 3], 0)
+    raises_named(ValueError, "split", ops.split, x, [2**62, 2**62, 2**62, 2**62, 3], 0)
+    with pytest.raises(ValueError) as info:
+        ops.tensor_split(x, 2**62, 0)
+    assert str(info.value).startswith("tensor_split:"), str(info.value)
+    with pytest.raises(ValueError) as info:
+        ops.tensor_split(x, -2**63, 0)
+    assert str(info.value).startswith("tensor_split:"), str(info.value)
+
+
+def test_index_extreme_values():
+    x = np.arange(12, dtype=F32).reshape(3, 4)
+    for v in EXTREME:
+        if -3 <= v < 3:
+            continue
+        raises_named(IndexError, "index", ops.index, x, (v,))
+    # Huge slice steps are clamped like NumPy's, never multiplied into a wrapped stride.
+    for step in (2**62, 2**63 - 1, -(2**63 - 1), -2**63):
+        np.testing.assert_array_equal(ops.index(x, (slice(None, None, step),)), x[::step])
+    for start in EXTREME:
+        np.testing.assert_array_equal(ops.index(x, (slice(start, None),)), x[start:])
+        np.testing.assert_array_equal(ops.index(x, (slice(None, start, -1),)), x[:start:-1])
+
+
+def test_expand_reshape_and_dims_extreme_values():
+    x = np.zeros((1, 4), F32)
+    for v in (2**62, 2**63 - 1):
+        with pytest.raises((ValueError, MemoryError)) as info:
+            ops.expand(x, (v, v, 4))
+        assert str(info.value).startswith("expand:"), str(info.value)
+        with pytest.raises((ValueError, MemoryError)) as info:
+            ops.broadcast_to(x, (v, 2, 4))
+        assert str(info.value).startswith("broadcast_to:"), str(info.value)
+        raises_named(ValueError, "reshape", ops.reshape, x, (v, -1))
+        raises_named(ValueError, "view", ops.view, x, (v, 4))
+    for v in EXTREME:
+        raises_named(ValueError, "expand", ops.expand, x, (v, 4)) if v < 0 and v != -1 else None
+        raises_named(ValueError, "unsqueeze", ops.unsqueeze, x, v)
+        raises_named(ValueError, "transpose", ops.transpose, x, v, 0)
+        raises_named(ValueError, "permute", ops.permute, x, (v, 0))
+        raises_named(ValueError, "squeeze", ops.squeeze, x, v)

@@ -68,15 +68,19 @@ Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool wr
   }
   // The storage owns a reference to the array (released under the GIL, from whichever thread
   // drops the last Tensor); a raw reference rather than a heap py::object saves an allocation.
+  // The storage spans exactly the bytes the array reaches (lowest to highest element; negative
+  // strides reach below data()), so check_view_bounds can hold every later view to it.
+  const ViewExtent ext = view_extent(shape, strides, op);
+  char* base = static_cast<char*>(const_cast<void*>(arr.data())) + ext.lo * item;
+  const size_t span = arr.size() == 0 ? 0 : static_cast<size_t>(ext.hi - ext.lo + 1) * static_cast<size_t>(item);
   PyObject* keep = arr.ptr();
   Py_INCREF(keep);
-  auto storage = std::make_shared<Storage>(const_cast<void*>(arr.data()), static_cast<size_t>(arr.nbytes()),
-                                           cpu_device(), [keep](void*) {
+  auto storage = std::make_shared<Storage>(base, span, cpu_device(), [keep](void*) {
                                              py::gil_scoped_acquire gil;
                                              Py_DECREF(keep);
                                            });
   storage->set_read_only(!arr.writeable());
-  return Tensor(std::move(storage), std::move(shape), std::move(strides), 0, dt);
+  return Tensor(std::move(storage), std::move(shape), std::move(strides), -ext.lo, dt);
 }
 
 }  // namespace

@@ -147,15 +147,21 @@ Tensor from_dlpack(py::handle obj, const char* op) {
   const size_t item = itemsize(dtype);
   DL_CHECK(t->byte_offset % item == 0, Value, op, "DLPack byte_offset ", t->byte_offset,
            " is not a multiple of the element size");
+  // The storage spans exactly the bytes the tensor reaches (lowest to highest element), so
+  // check_view_bounds can hold every later view to it.
+  const ViewExtent ext = view_extent(shape, strides, op);
+  const int64_t numel = checked_numel(shape, op);
+  const int64_t first = static_cast<int64_t>(t->byte_offset / item) + ext.lo;
+  const size_t span = numel == 0 ? 0 : static_cast<size_t>(ext.hi - ext.lo + 1) * item;
   auto storage = std::make_shared<Storage>(
-      static_cast<char*>(t->data), 0, device, [rel = std::move(release)](void*) {
+      static_cast<char*>(t->data) + first * static_cast<int64_t>(item), span, device,
+      [rel = std::move(release)](void*) {
         py::gil_scoped_acquire gil;  // producers' deleters may touch Python objects
         rel();
       });
   release = nullptr;  // the storage owns it now
   storage->set_read_only(read_only);
-  return Tensor(std::move(storage), std::move(shape), std::move(strides),
-                static_cast<int64_t>(t->byte_offset / item), dtype);
+  return Tensor(std::move(storage), std::move(shape), std::move(strides), -ext.lo, dtype);
 }
 
 }  // namespace dl

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/checked.h"
 #include "core/parallel.h"
 #include "ops/shape.h"  // transpose_copy: the blocked kernel for copies against the grain
 
@@ -57,6 +58,12 @@ bool Tensor::is_contiguous() const {
 Tensor Tensor::empty(const Shape& shape, DType dtype, const Device& device, const char* op) {
   const int64_t n = checked_numel(shape, op);
   const size_t item = dl::itemsize(dtype);
+  // Like NumPy, the non-zero sizes times the item size must fit in int64 even for an empty
+  // tensor, so every result converts to an ndarray (and byte strides cannot overflow).
+  int64_t bytes = static_cast<int64_t>(item);
+  for (int64_t d : shape)
+    if (d != 0 && __builtin_mul_overflow(bytes, d, &bytes))
+      fail(ErrorKind::Memory, op, "tensor of shape ", shape_str(shape), " is too large (its byte size overflows int64)");
   if (n > 0 && static_cast<uint64_t>(n) > SIZE_MAX / item / 2)
     fail(ErrorKind::Memory, op, "tensor of shape ", shape_str(shape), " is too large to allocate");
   auto storage = Storage::allocate(static_cast<size_t>(n) * item, device, op);
@@ -72,6 +79,39 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype, const Device& device, cons
     copy_into(t, host, op);
   }
   return t;
+}
+
+ViewExtent view_extent(const Shape& shape, const Shape& strides, const char* op) {
+  ViewExtent e;
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (shape[d] == 0) return ViewExtent{};
+  for (size_t d = 0; d < shape.size(); ++d) {
+    const int64_t span = checked_mul(shape[d] - 1, strides[d], op);
+    if (span < 0) e.lo = checked_add(e.lo, span, op);
+    else e.hi = checked_add(e.hi, span, op);
+  }
+  return e;
+}
+
+void check_view_bounds(const Storage& storage, size_t itemsize, const Shape& shape, const Shape& strides,
+                       int64_t offset, const char* op) {
+  DL_CHECK(shape.size() == strides.size(), Value, op, "shape ", shape_str(shape), " and strides ",
+           shape_str(strides), " differ in length");
+  for (int64_t d : shape) DL_CHECK(d >= 0, Value, op, "sizes must be non-negative, got shape ", shape_str(shape));
+  checked_numel(shape, op);
+  const ViewExtent e = view_extent(shape, strides, op);
+  for (int64_t d : shape)
+    if (d == 0) return;  // an empty view reads nothing
+  const int64_t elems = static_cast<int64_t>(storage.nbytes() / itemsize);
+  const int64_t lo = checked_add(offset, e.lo, op), hi = checked_add(offset, e.hi, op);
+  DL_CHECK(lo >= 0 && hi < elems, Value, op, "the view (shape ", shape_str(shape), ", strides ", shape_str(strides),
+           ", offset ", offset, ") reaches elements [", lo, ", ", hi, "], outside its storage of ", elems,
+           " elements");
+}
+
+Tensor Tensor::checked_view(Shape shape, Shape strides, int64_t offset, const char* op) const {
+  check_view_bounds(*storage_, itemsize(), shape, strides, offset, op);
+  return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
 }
 
 bool may_share_memory(const Tensor& x, const Tensor& y) {

@@ -54,10 +54,15 @@ class Tensor {
   template <class T>
   T* data() const { return static_cast<T*>(raw_data()); }
 
-  // Same memory, new shape/strides/offset (no checks beyond the caller's).
+  // Same memory, new shape/strides/offset (no checks beyond the caller's: for kernels' internal
+  // views of memory they already own).
   Tensor view(Shape shape, Shape strides, int64_t offset) const {
     return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
   }
+  // The same, for views built from user integers (narrow, index, split, expand, ...): raises
+  // ValueError naming op unless every element of the view lies inside the storage (see
+  // check_view_bounds).  Every view-making op goes through this one check.
+  Tensor checked_view(Shape shape, Shape strides, int64_t offset, const char* op) const;
   // Self if contiguous, else a contiguous copy.
   Tensor contiguous() const;
   // A contiguous copy on `device`.
@@ -71,6 +76,17 @@ class Tensor {
   int64_t offset_ = 0;
   DType dtype_ = DType::Float32;
 };
+
+// Element offsets (relative to the view's own offset) of its lowest and highest element, computed
+// with checked arithmetic (ValueError naming op on overflow); {0, 0} for an empty view.
+struct ViewExtent {
+  int64_t lo = 0, hi = 0;
+};
+ViewExtent view_extent(const Shape& shape, const Shape& strides, const char* op);
+// Raises ValueError naming op unless a non-empty view (shape, strides, offset) of `storage` with
+// elements of `itemsize` bytes lies in [0, storage elements).
+void check_view_bounds(const Storage& storage, size_t itemsize, const Shape& shape, const Shape& strides,
+                       int64_t offset, const char* op);
 
 // Copies src into dst elementwise (same shape and dtype, any strides, same device).
 void copy_into(const Tensor& dst, const Tensor& src, const char* op);

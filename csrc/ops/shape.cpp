@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/checked.h"
 #include "dispatch/registry.h"
 
 namespace dl {
@@ -83,13 +84,13 @@ Tensor view(const Tensor& x, const Shape& shape) {
   DL_CHECK(view_strides(x.shape(), x.strides(), ns, st), Value, "view",
            "view size ", shape_str(ns), " is not compatible with input strides ", shape_str(x.strides()),
            " (at least one dimension spans across two contiguous subspaces); use reshape instead");
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), "view");
 }
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   Shape ns = infer_shape(shape, x.numel(), "reshape");
   Shape st;
-  if (view_strides(x.shape(), x.strides(), ns, st)) return x.view(ns, st, x.offset());
+  if (view_strides(x.shape(), x.strides(), ns, st)) return x.checked_view(ns, st, x.offset(), "reshape");
   Tensor c = x.contiguous();
   return c.view(ns, contiguous_strides(ns), c.offset());
 }
@@ -129,7 +130,7 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>* dims) {
       ns.push_back(x.size(i));
       st.push_back(x.stride(i));
     }
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), "squeeze");
 }
 
 Tensor unsqueeze(const Tensor& x, int64_t dim) {
@@ -138,10 +139,10 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
            nd, " dimension(s)");
   const int64_t d = dim < 0 ? dim + nd + 1 : dim;
   Shape ns = x.shape(), st = x.strides();
-  const int64_t s = d < nd ? x.stride(d) * x.size(d) : 1;
+  const int64_t s = d < nd ? checked_mul(x.stride(d), x.size(d), "unsqueeze") : 1;
   ns.insert(ns.begin() + d, 1);
   st.insert(st.begin() + d, s);
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), "unsqueeze");
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
@@ -155,7 +156,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
   Shape ns = x.shape(), st = x.strides();
   std::swap(ns[a], ns[b]);
   std::swap(st[a], st[b]);
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), "transpose");
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
@@ -171,7 +172,7 @@ Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
     ns[i] = x.size(d);
     st[i] = x.stride(d);
   }
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), "permute");
 }
 
 Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
@@ -200,18 +201,25 @@ Tensor expand(const Tensor& x, const Shape& shape, const char* op) {
     }
   }
   checked_numel(ns, op);
-  return x.view(ns, st, x.offset());
+  return x.checked_view(ns, st, x.offset(), op);
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) { return expand(x, shape, "broadcast_to"); }
 
-Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
-  const int64_t d = wrap_dim(dim, x.ndim(), "narrow");
-  DL_CHECK(start >= 0 && length >= 0 && start + length <= x.size(d), Value, "narrow", "range [", start, ", ",
-           start + length, ") is out of bounds for dim ", d, " of size ", x.size(d));
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length, const char* op) {
+  DL_CHECK(x.ndim() > 0, Value, op, "cannot narrow a zero-dimensional tensor");
+  const int64_t d = wrap_dim(dim, x.ndim(), op);
+  const int64_t size = x.size(d);
+  // Like torch: start may be negative (counting from the end), start in [-size, size].
+  DL_CHECK(start >= -size && start <= size, Index, op, "start ", start,
+           " is out of range for dim ", d, " of size ", size);
+  const int64_t s = start < 0 ? start + size : start;
+  // length <= size - s rather than s + length <= size: the sum may overflow.
+  DL_CHECK(length >= 0 && length <= size - s, Value, op, "length ", length, " from start ", start,
+           " is out of bounds for dim ", d, " of size ", size);
   Shape ns = x.shape();
   ns[d] = length;
-  return x.view(ns, x.strides(), x.offset() + start * x.stride(d));
+  return x.checked_view(ns, x.strides(), checked_add(x.offset(), checked_mul(s, x.stride(d), op), op), op);
 }
 
 Tensor contiguous(const Tensor& x) { return x.contiguous(); }
@@ -272,33 +280,38 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   return cat(us, axis, "stack");
 }
 
-std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis) {
-  DL_CHECK(x.ndim() > 0, Value, "split", "cannot split a zero-dimensional tensor");
-  const int64_t ax = wrap_dim(axis, x.ndim(), "split");
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis, const char* op) {
+  DL_CHECK(x.ndim() > 0, Value, op, "cannot split a zero-dimensional tensor");
+  const int64_t ax = wrap_dim(axis, x.ndim(), op);
   int64_t sum = 0;
   for (int64_t s : sizes) {
-    DL_CHECK(s >= 0, Value, "split", "section sizes must be non-negative, got ", s);
-    sum += s;
+    DL_CHECK(s >= 0, Value, op, "section sizes must be non-negative, got ", s);
+    sum = checked_add(sum, s, op);
   }
-  DL_CHECK(sum == x.size(ax), Value, "split", "section sizes sum to ", sum, " but dim ", ax, " has size ",
+  DL_CHECK(sum == x.size(ax), Value, op, "section sizes sum to ", sum, " but dim ", ax, " has size ",
            x.size(ax));
   std::vector<Tensor> out;
   int64_t pos = 0;
   for (int64_t s : sizes) {
-    out.push_back(narrow(x, ax, pos, s));
+    out.push_back(narrow(x, ax, pos, s, op));
     pos += s;
   }
   return out;
 }
 
 std::vector<Tensor> split_n(const Tensor& x, int64_t n, int64_t axis) {
-  DL_CHECK(x.ndim() > 0, Value, "split", "cannot split a zero-dimensional tensor");
-  DL_CHECK(n > 0, Value, "split", "number of sections must be positive, got ", n);
-  const int64_t ax = wrap_dim(axis, x.ndim(), "split");
+  const char* op = "tensor_split";
+  DL_CHECK(x.ndim() > 0, Value, op, "cannot split a zero-dimensional tensor");
+  DL_CHECK(n > 0, Value, op, "number of sections must be positive, got ", n);
+  const int64_t ax = wrap_dim(axis, x.ndim(), op);
   const int64_t len = x.size(ax), base = len / n, extra = len % n;
+  // More sections than elements along the axis would only add empty views: bound the list by
+  // what could be allocated at all rather than let a huge n exhaust memory.
+  DL_CHECK(n <= std::max<int64_t>(len, 1) * 1024 + 1024, Value, op, "number of sections ", n,
+           " is too large for dim ", ax, " of size ", len);
   std::vector<int64_t> sizes;
   for (int64_t i = 0; i < n; ++i) sizes.push_back(base + (i < extra ? 1 : 0));
-  return split(x, sizes, ax);
+  return split(x, sizes, ax, op);
 }
 
 // ---- copy_into's transpose path --------------------------------------------------------------

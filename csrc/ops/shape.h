@@ -118,17 +118,17 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
 Tensor expand(const Tensor& x, const Shape& shape, const char* op = "expand");  // -1 keeps a dim
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
-Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length, const char* op = "narrow");
 Tensor contiguous(const Tensor& x);
 
 Tensor cat(const std::vector<Tensor>& xs, int64_t axis, const char* op = "cat");
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis);
 // sizes: explicit section sizes (sum must equal the dim) or, when `n_sections` > 0, split into
 // that many equal parts (torch.tensor_split-like remainder goes to the first parts).
-std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis);
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int64_t axis, const char* op = "split");
 std::vector<Tensor> split_n(const Tensor& x, int64_t n_sections, int64_t axis);
 
-Tensor index(const Tensor& x, const std::vector<IndexItem>& key);
+Tensor index(const Tensor& x, const std::vector<IndexItem>& key, const char* op = "index");
 void index_put_(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& value);
 Tensor index_select(const Tensor& x, int64_t axis, const Tensor& indices, const char* op = "index_select");
 Tensor index_select_backward(const Tensor& grad, int64_t axis, const Tensor& indices, const Shape& input_shape);

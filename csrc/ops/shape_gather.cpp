@@ -3,7 +3,9 @@
 // and masked_fill.
 #include <algorithm>
 #include <cstring>
+#include <new>
 
+#include "core/checked.h"
 #include "dispatch/registry.h"
 #include "ops/shape.h"
 
@@ -61,15 +63,15 @@ Tensor scatter_add_rows(const Tensor& grad, const int64_t* idx, int64_t n, int64
 
 // ---- basic indexing --------------------------------------------------------------------------
 
-Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
+Tensor index(const Tensor& x, const std::vector<IndexItem>& key, const char* op) {
   const int64_t nd = x.ndim();
   int64_t consumed = 0, ellipses = 0;
   for (const IndexItem& it : key) {
     if (it.kind == IndexItem::Int || it.kind == IndexItem::Slice) ++consumed;
     if (it.kind == IndexItem::Ellipsis) ++ellipses;
   }
-  DL_CHECK(ellipses <= 1, Index, "index", "an index can only have a single ellipsis ('...')");
-  DL_CHECK(consumed <= nd, Index, "index", "too many indices for a tensor of dimension ", nd, " (got ", consumed,
+  DL_CHECK(ellipses <= 1, Index, op, "an index can only have a single ellipsis ('...')");
+  DL_CHECK(consumed <= nd, Index, op, "too many indices for a tensor of dimension ", nd, " (got ", consumed,
            ")");
   Shape ns, st;
   int64_t off = x.offset(), d = 0;
@@ -77,7 +79,7 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
     switch (it.kind) {
       case IndexItem::NewAxis:
         ns.push_back(1);
-        st.push_back(d < nd ? x.stride(d) * x.size(d) : 1);
+        st.push_back(d < nd ? checked_mul(x.stride(d), x.size(d), op) : 1);
         break;
       case IndexItem::Ellipsis:
         for (int64_t e = 0; e < nd - consumed; ++e, ++d) {
@@ -87,16 +89,16 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
         break;
       case IndexItem::Int: {
         const int64_t len = x.size(d);
-        DL_CHECK(it.value >= -len && it.value < len, Index, "index", "index ", it.value,
+        DL_CHECK(it.value >= -len && it.value < len, Index, op, "index ", it.value,
                  " is out of bounds for dimension ", d, " with size ", len);
-        off += (it.value < 0 ? it.value + len : it.value) * x.stride(d);
+        off = checked_add(off, checked_mul(it.value < 0 ? it.value + len : it.value, x.stride(d), op), op);
         ++d;
         break;
       }
       case IndexItem::Slice: {
         // PySlice_AdjustIndices, on the values PySlice_Unpack produced.
         const int64_t len = x.size(d), step = it.step;
-        DL_CHECK(step != 0, Value, "index", "slice step cannot be zero");
+        DL_CHECK(step != 0, Value, op, "slice step cannot be zero");
         int64_t start = it.start, stop = it.stop;
         auto adjust = [&](int64_t& v) {
           if (v < 0) {
@@ -113,9 +115,9 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
         } else if (start < stop) {
           count = (stop - start - 1) / step + 1;
         }
-        if (count > 0) off += start * x.stride(d);
+        if (count > 0) off = checked_add(off, checked_mul(start, x.stride(d), op), op);
         ns.push_back(count);
-        st.push_back(x.stride(d) * step);
+        st.push_back(count > 1 ? checked_mul(x.stride(d), step, op) : x.stride(d));
         ++d;
         break;
       }
@@ -125,12 +127,12 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key) {
     ns.push_back(x.size(d));
     st.push_back(x.stride(d));
   }
-  return x.view(ns, st, off);
+  return x.checked_view(ns, st, off, op);
 }
 
 void index_put_(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& value) {
   check_cpu(x, "index_put_");
-  Tensor v = index(x, key);
+  Tensor v = index(x, key, "index_put_");
   DL_CHECK(value.dtype() == x.dtype(), Type, "index_put_", "expected a value of dtype ", dtype_name(x.dtype()),
            ", got ", dtype_name(value.dtype()));
   // NumPy lets a value carry extra leading size-1 dims.
@@ -280,6 +282,9 @@ struct PadPlan {
   std::vector<std::vector<int64_t>> maps;
 };
 
+void build_pad_maps(PadPlan& p, const Shape& in_shape, const std::vector<int64_t>& pad, const std::string& mode_name,
+                    const char* op);
+
 PadPlan plan_pad(const Shape& in_shape, const std::vector<int64_t>& pad, const std::string& mode_name,
                  const char* op) {
   PadPlan p;
@@ -302,7 +307,7 @@ PadPlan plan_pad(const Shape& in_shape, const std::vector<int64_t>& pad, const s
   p.out_full = in_shape;
   for (int64_t j = 0; j < np; ++j) {
     const int64_t d = nd - 1 - j, l = pad[2 * j], r = pad[2 * j + 1], len = in_shape[d];
-    const int64_t o = len + l + r;
+    const int64_t o = checked_add(checked_add(len, l, op), r, op);
     DL_CHECK(o >= 0, Value, op, "padding (", l, ", ", r, ") makes dim ", d, " of size ", len, " negative");
     if (p.mode == PadMode::Reflect)
       DL_CHECK(l < len && r < len, Value, op, "padding size should be less than the corresponding input dimension, "
@@ -314,7 +319,20 @@ PadPlan plan_pad(const Shape& in_shape, const std::vector<int64_t>& pad, const s
       DL_CHECK(len > 0 || o == 0, Value, op, "cannot replicate-pad dimension ", d, " of size 0");
     p.out_full[d] = o;
   }
-  checked_numel(p.out_full, op);
+  // An empty result needs no maps (and a huge pad of an empty dim must not allocate them).
+  if (checked_numel(p.out_full, op) == 0) return p;
+  try {
+    build_pad_maps(p, in_shape, pad, mode_name, op);
+  } catch (const std::bad_alloc&) {
+    fail(ErrorKind::Memory, op, "cannot allocate the index maps for an output of shape ", shape_str(p.out_full));
+  }
+  return p;
+}
+
+void build_pad_maps(PadPlan& p, const Shape& in_shape, const std::vector<int64_t>& pad, const std::string&,
+                    const char* op) {
+  const int64_t nd = static_cast<int64_t>(in_shape.size());
+  const int64_t np = static_cast<int64_t>(pad.size()) / 2;
   // Leading padded dims without padding join the batch; everything before the padded dims too.
   int64_t first = nd - np;
   while (first < nd - 1 && pad[2 * (nd - 1 - first)] == 0 && pad[2 * (nd - 1 - first) + 1] == 0) ++first;
@@ -326,7 +344,9 @@ PadPlan plan_pad(const Shape& in_shape, const std::vector<int64_t>& pad, const s
     const int64_t o = len + l + r;
     std::vector<int64_t> m(static_cast<size_t>(o));
     for (int64_t t = 0; t < o; ++t) {
-      int64_t u = t - l;
+      // t - l overflows only for a huge negative l (cropping), which puts t past the input's end.
+      int64_t u;
+      if (__builtin_sub_overflow(t, l, &u)) u = INT64_MAX;
       switch (p.mode) {
         case PadMode::Constant: u = (u >= 0 && u < len) ? u : -1; break;
         case PadMode::Reflect:
@@ -351,7 +371,6 @@ PadPlan plan_pad(const Shape& in_shape, const std::vector<int64_t>& pad, const s
   }
   p.k = static_cast<int>(p.in.size());
   DL_CHECK(p.k <= kPadMaxDims, Value, op, "at most ", kPadMaxDims, " padded dims are supported, got ", p.k);
-  return p;
 }
 
 }  // namespace
