@@ -158,3 +158,77 @@ def test_expand_reshape_and_dims_extreme_values():
         raises_named(ValueError, "transpose", ops.transpose, x, v, 0)
         raises_named(ValueError, "permute", ops.permute, x, (v, 0))
         raises_named(ValueError, "squeeze", ops.squeeze, x, v)
+
+
+# ---- item 3: size-1 dims with odd strides and stride-0 broadcasts in linear / GEMM ----------------
+
+def odd_views(a):
+    """Views of `a` (same values) whose layout a contiguity shortcut would misread: a size-1 dim
+    inserted with stride 0 or a huge odd stride, leading broadcast dims, reversed rows, a transpose."""
+    st = np.lib.stride_tricks.as_strided
+    out = {
+        "newaxis": a[:, None, :],
+        "odd_stride_1": st(a, (a.shape[0], 1, a.shape[1]), (a.strides[0], 7 * a.strides[0], a.strides[1])),
+        "lead_1": st(a, (1, a.shape[0], a.shape[1]), (12345 * 4, a.strides[0], a.strides[1])),
+        "reversed": a[::-1].copy()[::-1],
+        "transposed": np.asfortranarray(a),
+    }
+    return out
+
+
+def test_linear_with_odd_layouts_matches_numpy():
+    r = np.random.default_rng(3)
+    x = r.standard_normal((5, 16))
+    w = r.standard_normal((8, 16))
+    b = r.standard_normal(8)
+    for dt in (np.float32, np.float64):
+        xd, wd, bd = x.astype(dt), w.astype(dt), b.astype(dt)
+        for name, v in odd_views(xd).items():
+            want = np.asarray(v, np.float64) @ w.T + b
+            assert_close(ops.linear(v, wd, bd), want.astype(dt), dtype=dt, scale=10), name
+            g = r.standard_normal(want.shape).astype(dt)
+            gx, gw, gb = ops.linear_backward(g, v, wd)
+            g2 = g.reshape(-1, 8).astype(np.float64)
+            v2 = np.asarray(v, np.float64).reshape(-1, 16)
+            assert_close(gx, (g2 @ w).reshape(v.shape).astype(dt), dtype=dt, scale=10), name
+            assert_close(gw, (g2.T @ v2).astype(dt), dtype=dt, scale=10), name
+            assert_close(gb, g2.sum(0).astype(dt), dtype=dt, scale=10), name
+            # The gradient given with the same odd layout as x.
+            gv = odd_views(g.reshape(5, 8))[name] if g.ndim == 2 else g
+            _, gw2, _ = ops.linear_backward(gv, v, wd)
+            assert_close(gw2, (np.asarray(gv, np.float64).reshape(-1, 8).T @ v2).astype(dt), dtype=dt, scale=10)
+        for name, v in odd_views(wd).items():
+            if v.ndim == 2:
+                assert_close(ops.linear(xd, v), (x @ w.T).astype(dt), dtype=dt, scale=10), name
+
+
+def test_linear_broadcast_input_matches_numpy():
+    # A stride-0 broadcast input gave NaN.
+    r = np.random.default_rng(4)
+    base = r.standard_normal((1, 1, 100, 64)).astype(F32)
+    w = r.standard_normal((32, 64)).astype(F32)
+    x = np.broadcast_to(base, (3, 1, 100, 64))
+    assert_close(ops.linear(x, w), (x.astype(np.float64) @ w.T).astype(F32), scale=10)
+    rows = np.broadcast_to(base[0, 0, :1], (7, 64))  # every row the same memory
+    assert_close(ops.linear(rows, w), (rows.astype(np.float64) @ w.T).astype(F32), scale=10)
+    g = r.standard_normal((3, 1, 100, 32)).astype(F32)
+    gx, gw, gb = ops.linear_backward(g, x, w)
+    assert_close(gw, (g.reshape(-1, 32).astype(np.float64).T @ x.reshape(-1, 64)).astype(F32), scale=50)
+
+
+def test_nn_linear_and_matmul_with_size1_dims():
+    r = np.random.default_rng(5)
+    x = r.standard_normal((5, 16)).astype(F32)
+    lin = dlcore.nn.Linear(16, 8)
+    w, b = lin.weight.numpy(), lin.bias.numpy()
+    xt = dlcore.tensor(x, requires_grad=True)
+    y = lin(xt[:, None, :])
+    assert_close(y.numpy(), (x @ w.T + b)[:, None, :], scale=10)
+    y.sum().backward()
+    assert_close(lin.weight.grad.numpy(), np.ones((5, 8), F32).T @ x, scale=10)
+    for name, v in odd_views(x).items():
+        a = v.reshape(v.shape) if v.ndim == 2 else v
+        want = np.asarray(a, np.float64) @ w.T.astype(np.float64)
+        assert_close(ops.matmul(a, w.T), want.astype(F32), scale=10), name
+        if a.ndim == 2:
+            assert_close(ops.gemm(a, w, trans_b=True), want.astype(F32), scale=10), name

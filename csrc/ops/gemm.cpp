@@ -139,21 +139,33 @@ int parse_act(const std::string& s, const char* op) {
 }
 
 // Views a (..., n) tensor as a 2-D (rows, n) matrix without copying when its leading dims
-// merge into one evenly strided dim; otherwise copies it once.
+// merge into one evenly strided dim; otherwise copies it once.  Size-1 dims are skipped when
+// merging and never supply the row stride: their stride is arbitrary (x[:, None] has stride 0
+// there, a transposed view anything), and is_contiguous() ignores them, so neither "contiguous"
+// nor the stride of dim -2 says how far apart the rows are.
 MatView rows_view(const Tensor& t) {
   const int64_t nd = t.ndim();
-  int64_t rows = 1;
-  for (int64_t d = 0; d + 1 < nd; ++d) rows *= t.size(d);
-  Tensor u = t;
-  bool mergeable = true;
-  for (int64_t d = 0; d + 2 < nd; ++d)
-    if (t.size(d) != 1 && t.stride(d) != t.stride(d + 1) * t.size(d + 1)) mergeable = false;
-  if (!mergeable) u = t.contiguous();
   MatView v;
-  v.t = u;
-  v.rows = rows, v.cols = t.size(nd - 1);
-  v.rs = nd >= 2 ? u.stride(nd - 2) : 0;
-  v.cs = u.stride(nd - 1);
+  v.rows = 1, v.cols = t.size(nd - 1), v.cs = t.stride(nd - 1);
+  for (int64_t d = 0; d + 1 < nd; ++d) v.rows *= t.size(d);
+  // The leading dims of size > 1, innermost first: each must step by the extent of the one inside.
+  // The row stride is the innermost such dim's.
+  int64_t prev = -1, row_stride = 0;
+  bool mergeable = true;
+  for (int64_t d = nd - 2; d >= 0 && mergeable; --d) {
+    if (t.size(d) == 1) continue;
+    if (prev < 0) row_stride = t.stride(d);
+    if (prev >= 0 && t.stride(d) != t.stride(prev) * t.size(prev)) mergeable = false;
+    else prev = d;
+  }
+  if (!mergeable) {
+    // Not contiguous either (contiguity implies mergeable), so this is a real copy.
+    v.t = t.contiguous();
+    v.rs = v.cols, v.cs = 1;
+    return v;
+  }
+  v.t = t;
+  v.rs = prev >= 0 ? row_stride : v.cols * v.cs;  // one row: any row stride is right
   return v;
 }
 
