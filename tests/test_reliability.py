@@ -232,3 +232,25 @@ def test_nn_linear_and_matmul_with_size1_dims():
         assert_close(ops.matmul(a, w.T), want.astype(F32), scale=10), name
         if a.ndim == 2:
             assert_close(ops.gemm(a, w, trans_b=True), want.astype(F32), scale=10), name
+
+
+# ---- item 4: thread counts are bounded up front ----------------------------------------------------
+
+def test_thread_count_is_bounded():
+    top = _core.max_num_threads()
+    assert 4 <= top <= 1024
+    old = dlcore.get_num_threads()
+    try:
+        for n in (100000, top + 1, 2**40):
+            raises_named(ValueError, "set_num_threads", dlcore.set_num_threads, n)
+        assert dlcore.get_num_threads() == old  # a refused count changes nothing
+        # The largest allowed count works and gives the same bits as one thread.
+        a = np.random.default_rng(6).standard_normal((70, 90)).astype(F32)
+        dlcore.set_num_threads(1)
+        want = ops.matmul(a, a.T)
+        dlcore.set_num_threads(top)
+        np.testing.assert_array_equal(ops.matmul(a, a.T), want)
+    finally:
+        dlcore.set_num_threads(old)
+    for n in (4096, top + 1, 2**40, 0):
+        raises_named(ValueError, "fma_peak_gflops", ops.fma_peak_gflops, threads=n, seconds=0.01)

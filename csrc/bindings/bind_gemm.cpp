@@ -1,5 +1,6 @@
 // gemm family: matmul, gemm, linear, linear_backward, fma_peak_gflops.
 #include "bindings/common.h"
+#include "bindings/int_args.h"
 #include "core/parallel.h"
 #include "ops/gemm.h"
 
@@ -54,7 +55,9 @@ void bind_gemm(py::module_& m) {
   }, py::arg("grad_out"), py::arg("x"), py::arg("weight"), py::arg("need_x") = true, py::arg("need_weight") = true,
      py::arg("need_bias") = true);
   m.def("fma_peak_gflops", [](py::object threads, double seconds) {
-    const int n = threads.is_none() ? num_threads() : threads.cast<int>();
+    const int64_t want = threads.is_none() ? num_threads() : int_arg(threads, "fma_peak_gflops", "threads");
+    check_thread_count(want, "fma_peak_gflops");  // before narrowing to int
+    const int n = static_cast<int>(want);
     DL_NOGIL;
     return fma_peak_gflops(n, seconds);
   }, py::arg("threads") = py::none(), py::arg("seconds") = 0.2,

@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 
 #include "bindings/common.h"
+#include "bindings/int_args.h"
 #include "core/cpu_features.h"
 #include "core/parallel.h"
 #include "core/storage.h"
@@ -118,8 +119,13 @@ void bind_tensor(py::module_& m) {
   }, py::arg("dst"), py::arg("src"), "Copy src into dst (same shape and dtype; any strides; across devices).");
 
   // Threads and instruction sets.
-  m.def("set_num_threads", &set_num_threads, py::arg("n"));
+  m.def("set_num_threads", [](py::handle n) {
+    const int64_t v = int_arg(n, "set_num_threads", "n");
+    check_thread_count(v, "set_num_threads");  // before narrowing to int
+    set_num_threads(static_cast<int>(v));
+  }, py::arg("n"));
   m.def("get_num_threads", &num_threads);
+  m.def("max_num_threads", &max_num_threads);
   m.def("host_cache_stats", [] {
     const HostCacheStats s = host_cache_stats();
     py::dict d;

@@ -28,8 +28,26 @@ int num_threads() {
 #endif
 }
 
+int max_num_threads() {
+  // Oversubscribing a few times over can make sense (threads that wait on memory); thousands of
+  // threads only exhaust the process's stack/thread limits, and libgomp aborts the whole process
+  // (not an exception) when it cannot create one.  So the count is bounded here, up front.
+#if defined(_OPENMP)
+  const int procs = omp_get_num_procs() > 0 ? omp_get_num_procs() : 1;
+#else
+  const int procs = 1;
+#endif
+  return procs >= kMaxThreadsCap / 4 ? kMaxThreadsCap : 4 * procs;
+}
+
+void check_thread_count(int64_t n, const char* op) {
+  DL_CHECK(n >= 1, Value, op, "expected threads >= 1, got ", n);
+  DL_CHECK(n <= max_num_threads(), Value, op, "expected threads <= ", max_num_threads(),
+           " (4 x the hardware threads, at most ", kMaxThreadsCap, "), got ", n);
+}
+
 void set_num_threads(int n) {
-  DL_CHECK(n >= 1, Value, "set_num_threads", "expected a thread count >= 1, got ", n);
+  check_thread_count(n, "set_num_threads");
   threads().store(n, std::memory_order_relaxed);
 }
 

@@ -10,7 +10,12 @@
 namespace dl {
 
 int num_threads();            // what dlcore.set_num_threads set (default: OpenMP's default)
-void set_num_threads(int n);  // n >= 1
+void set_num_threads(int n);  // 1 <= n <= max_num_threads(), else ValueError
+// The most threads a kernel may ask for: 4 x the hardware threads, at most kMaxThreadsCap.
+constexpr int kMaxThreadsCap = 1024;
+int max_num_threads();
+// Raises ValueError naming op unless 1 <= n <= max_num_threads().
+void check_thread_count(int64_t n, const char* op);
 bool openmp_enabled();
 
 // fn(i) for i in [0, count) on up to `nthreads` threads (the calling thread alone when 1), for

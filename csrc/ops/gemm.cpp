@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/parallel.h"
 #include "dispatch/registry.h"
 #include "ops/fill.h"
 
@@ -305,7 +306,7 @@ void linear_backward(const Tensor& grad_out, const Tensor& x, const Tensor& weig
 }
 
 double fma_peak_gflops(int threads, double seconds) {
-  DL_CHECK(threads >= 1, Value, "fma_peak_gflops", "expected threads >= 1, got ", threads);
+  check_thread_count(threads, "fma_peak_gflops");
   DL_CHECK(seconds > 0 && seconds <= 10, Value, "fma_peak_gflops", "expected 0 < seconds <= 10, got ", seconds);
   double g = 0;
   DL_OP(FmaPeakFn, "gemm_fma_peak").get(cpu_device())(FmaPeakArgs{threads, seconds, &g});
