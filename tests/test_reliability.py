@@ -254,3 +254,55 @@ def test_thread_count_is_bounded():
         dlcore.set_num_threads(old)
     for n in (4096, top + 1, 2**40, 0):
         raises_named(ValueError, "fma_peak_gflops", ops.fma_peak_gflops, threads=n, seconds=0.01)
+
+
+# ---- item 5: log_softmax / cross_entropy with large logits -----------------------------------------
+
+def _log_softmax_ref(x, axis):
+    x = np.asarray(x, np.float64)
+    z = x - x.max(axis=axis, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_log_softmax_large_logits(isa, dt):
+    for M in (1e3, 1e4, 1e6):
+        row = np.array([M, M - 10], dt)
+        want = _log_softmax_ref(row, -1)
+        # The inner == 1 path (last axis) and the tiled path (axis 0 of a column).
+        np.testing.assert_allclose(ops.log_softmax(row), want, rtol=1e-3)
+        np.testing.assert_allclose(ops.log_softmax(row[:, None], axis=0)[:, 0], want, rtol=1e-3)
+        assert ops.log_softmax(row)[0] != 0.0
+    big = np.full((3, 4), 1e38, dt)
+    np.testing.assert_allclose(ops.log_softmax(big), np.full((3, 4), -np.log(4)), rtol=1e-6)
+    np.testing.assert_allclose(ops.log_softmax(big, axis=0), np.full((3, 4), -np.log(3)), rtol=1e-6)
+    # The backward reuses the forward's output: exp(y) must sum to 1 on such rows.
+    y = ops.log_softmax(np.array([[1e4, 1e4 - 10, 1e4 - 3]], dt))
+    g = np.array([[1.0, 0.0, 0.0]], dt)
+    gx = ops.log_softmax_backward(g, y)
+    p = np.exp(_log_softmax_ref([[1e4, 1e4 - 10, 1e4 - 3]], -1))
+    np.testing.assert_allclose(gx, g - p, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_cross_entropy_of_confident_prediction_is_not_zero(isa, dt):
+    for M in (1e3, 1e4, 1e6):
+        logits = np.array([[M, M - 10], [M - 10, M]], dt)
+        target = np.array([0, 1])
+        want = -_log_softmax_ref(logits, -1)[[0, 1], [0, 1]]
+        np.testing.assert_allclose(ops.cross_entropy(logits, target, reduction="none"), want, rtol=1e-3)
+        loss = ops.cross_entropy(logits, target)
+        assert loss != 0.0
+        np.testing.assert_allclose(loss, want.mean(), rtol=1e-3)
+        # Label smoothing, class weights and probability targets go through the same formula.
+        w = np.array([2.0, 0.5], dt)
+        ls = -_log_softmax_ref(logits, -1)
+        sm = 0.1
+        q = np.eye(2)[target] * (1 - sm) + sm / 2
+        want_sm = (q * w * ls).sum(1)
+        np.testing.assert_allclose(
+            ops.cross_entropy(logits, target, weight=w, label_smoothing=sm, reduction="none"), want_sm, rtol=1e-3)
+        probs = np.array([[1.0, 0.0], [0.0, 1.0]], dt)
+        np.testing.assert_allclose(ops.cross_entropy(logits, probs, reduction="none"), want, rtol=1e-3)
+    row = np.full((1, 4), 1e38, dt)
+    np.testing.assert_allclose(ops.cross_entropy(row, np.array([2])), np.log(4), rtol=1e-6)

@@ -108,9 +108,11 @@ void softmax_typed(const SoftmaxArgs& a) {
       T* __restrict yr = y + o * L;
       const T m = row_max(xr, L);
       if (a.log) {
-        const T lse = m + std::log(row_expsum<T>(xr, nullptr, L, m));
+        // (x - max) - log(sum): x - (max + log(sum)) rounds the small log(sum) away against a
+        // large max (a row of 1e38 gave 0 instead of -log 4).
+        const T ls = std::log(row_expsum<T>(xr, nullptr, L, m));
 #pragma omp simd
-        for (int64_t i = 0; i < L; ++i) yr[i] = xr[i] - lse;
+        for (int64_t i = 0; i < L; ++i) yr[i] = (xr[i] - m) - ls;
       } else {
         const T inv = T(1) / row_expsum(xr, yr, L, m);
 #pragma omp simd
@@ -149,13 +151,13 @@ void softmax_typed(const SoftmaxArgs& a) {
         }
       }
     }
-    for (int64_t j = 0; j < w; ++j) s[j] = a.log ? m[j] + std::log(s[j]) : T(1) / s[j];
+    for (int64_t j = 0; j < w; ++j) s[j] = a.log ? std::log(s[j]) : T(1) / s[j];
     for (int64_t r = 0; r < L; ++r) {
       const T* __restrict xr = xb + r * I;
       T* __restrict yr = yb + r * I;
       if (a.log) {
 #pragma omp simd
-        for (int64_t j = 0; j < w; ++j) yr[j] = xr[j] - s[j];
+        for (int64_t j = 0; j < w; ++j) yr[j] = (xr[j] - m[j]) - s[j];
       } else {
 #pragma omp simd
         for (int64_t j = 0; j < w; ++j) yr[j] *= s[j];
@@ -249,17 +251,19 @@ void cross_entropy_typed(const CrossEntropyArgs& a) {
     const T m = row_max(xr, C);
     const T* __restrict pr = p ? p + r * C : nullptr;
     if (loss) {
-      const T lse = m + std::log(row_expsum<T>(xr, nullptr, C, m));
+      // -log_softmax_c = log(sum) - (x_c - max), never (max + log(sum)) - x_c: see softmax_typed.
+      const T ls = std::log(row_expsum<T>(xr, nullptr, C, m));
       T acc[kLanes] = {};
       if (pr) {  // sum_c w_c ((1-eps) p_c + eps/C) (lse - x_c)
-        for (int64_t c = 0; c < C; ++c) acc[c % kLanes] += (w ? w[c] : T(1)) * (keep * pr[c] + eps_c) * (lse - xr[c]);
+        for (int64_t c = 0; c < C; ++c)
+          acc[c % kLanes] += (w ? w[c] : T(1)) * (keep * pr[c] + eps_c) * (ls - (xr[c] - m));
         loss[r] = fold(acc);
         return;
       }
       const T wt = w ? w[t] : T(1);
-      T l = keep * wt * (lse - xr[t]);
+      T l = keep * wt * (ls - (xr[t] - m));
       if (a.smoothing != 0.0) {
-        for (int64_t c = 0; c < C; ++c) acc[c % kLanes] += (w ? w[c] : T(1)) * (lse - xr[c]);
+        for (int64_t c = 0; c < C; ++c) acc[c % kLanes] += (w ? w[c] : T(1)) * (ls - (xr[c] - m));
         l += eps_c * fold(acc);
       }
       loss[r] = l;
