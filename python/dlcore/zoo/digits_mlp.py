@@ -106,8 +106,9 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
         if log:
             bar.write(line, log)
         if epoch - best["epoch"] >= patience:
+            bar.stop_early(epoch)
             if log:
-                log(f"early stop after epoch {epoch}: no better validation loss since epoch {best['epoch']}")
+                bar.write(f"early stop after epoch {epoch}: no better validation loss since epoch {best['epoch']}", log)
             break
     bar.close()
     seconds = time.perf_counter() - start
@@ -127,9 +128,11 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
         curves = os.path.join(out_dir, "mlp_digits.png")
         _plot(history, curves)
         result.update(weights=weights, curves=curves)
-    if log:
-        log(f"test accuracy {test_acc:.4f} (weights of epoch {best['epoch']}, val acc {val_acc:.4f}, "
-            f"{seconds:.1f} s)")
+        if log:
+            log(f"saved {weights} and {curves}")
+    if log:  # the headline metric once, last
+        log(f"kept the weights of epoch {best['epoch']} (val acc {val_acc:.4f}); {seconds:.1f} s")
+        log(f"test accuracy {test_acc:.4f}")
     return result
 
 
@@ -147,11 +150,17 @@ class _Bar:
             if tqdm is not None:
                 self.bar = tqdm(total=total, desc="train mlp", unit="epoch")
 
+    def stop_early(self, epoch):
+        """The bar ends short of its total: say so on it."""
+        if self.bar is not None:
+            self.bar.set_description_str(f"train mlp (early stop at epoch {epoch})")
+
     def update(self, n):
         if self.bar is not None:
             self.bar.update(n)
 
     def write(self, line, log):
+        # Printed through the bar (tqdm.write), a line does not land glued to the bar's own line.
         if self.bar is not None and log is print:
             self.bar.write(line)
         else:
