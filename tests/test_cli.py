@@ -144,3 +144,13 @@ def test_train_heteroscedastic_command(capsys):
     assert cli.main(["train", "heteroscedastic", "--epochs", "2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert "mean abs error" in lines[-2] and lines[-1].startswith("final nll")
+
+
+def test_library_hints_name_the_working_install_command(monkeypatch):
+    from dlcore import _extras
+    from dlcore.data import digits
+
+    monkeypatch.setattr(_extras, "missing", lambda mods: list(mods))
+    with pytest.raises(ImportError, match=r'^digits: needs scikit-learn; install with: pip install scikit-learn '
+                                          r'\(or pip install "\.\[zoo\]" from a dlcore checkout\)$'):
+        digits()
