@@ -197,3 +197,11 @@ def test_resume_from_a_checkpoint_gives_identical_steps(tmp_path):
         assert np.array_equal(a.numpy(), b.numpy()), k
     assert sched2.get_last_lr() == sched.get_last_lr()
     assert opt2.state_dict()["state"][0]["step"] == opt.state_dict()["state"][0]["step"] == 6.0
+
+
+def test_a_dtype_dlcore_cannot_load_is_named(tmp_path, torch):
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.ones(2), "h": torch.ones(2, dtype=torch.complex64)}, str(tmp_path / "c.safetensors"))
+    with pytest.raises(TypeError, match="load: tensor 'h' has dtype C64, which dlcore cannot load"):
+        dlcore.load(tmp_path / "c.safetensors")

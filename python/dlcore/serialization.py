@@ -240,7 +240,17 @@ def load(path, *, with_metadata=False):
     try:
         with safe_open(path, framework="numpy") as f:
             meta = dict(f.metadata() or {})
+            # Checked before reading: NumPy has no bfloat16, and safetensors' own message would
+            # not say which tensor or what to do.
+            known = set(_ST_NAMES.values())
+            for k in f.keys():
+                st_dtype = f.get_slice(k).get_dtype()
+                if st_dtype not in known:
+                    raise TypeError(f"load: tensor {k!r} has dtype {st_dtype}, which dlcore cannot load "
+                                    f"(supported: {', '.join(np.dtype(d).name for d in _supported())})")
             arrays = {k: f.get_tensor(k) for k in f.keys()}
+    except TypeError:
+        raise
     except Exception as e:  # safetensors raises its own error types for corrupt headers
         raise ValueError(f"load: {path!r} is not a valid safetensors file ({e})") from e
     tensors = {}
