@@ -66,3 +66,13 @@ def test_readme_has_no_machine_specific_prose_or_outside_pointers():
         assert phrase not in text, phrase
     assert (ROOT / "LICENSE").read_text().startswith("MIT License")
     assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_packaging_core_dependencies_and_out_of_tree_build():
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    deps = [d.split(">")[0].split("=")[0].strip() for d in meta["project"]["dependencies"]]
+    assert "safetensors" in deps  # dlcore.save / dlcore.load are core API
+    # No build-dir inside the source tree: `pip install .` must work from a read-only checkout.
+    assert "build-dir" not in meta["tool"]["scikit-build"]
+    assert meta["project"]["scripts"]["dlcore"] == "dlcore.cli:main"
