@@ -93,7 +93,8 @@ def test_missing_packages_are_reported_before_any_work(capsys, monkeypatch):
     monkeypatch.setattr("dlcore.zoo.train_digits_mlp", lambda **kw: work.append(kw))
     monkeypatch.setattr(cli, "missing", lambda mods: [m for m in mods if m in ("sklearn", "tqdm")])
     line = _fails(capsys, ["train", "mlp"])
-    assert "sklearn" in line and "pip install scikit-learn" in line and 'pip install ".[zoo]"' in line
+    assert "needs scikit-learn, tqdm (for the progress bar; or pass --no-progress); install with: pip install " \
+           'scikit-learn tqdm (or pip install ".[zoo]" from a dlcore checkout)' in line
     line = _fails(capsys, ["train", "mlp", "--no-progress", "--epochs", "1"])  # tqdm is not needed then
     assert "tqdm" not in line
     monkeypatch.setattr(cli, "missing", lambda mods: [m for m in mods if m == "tqdm"])

@@ -19,7 +19,7 @@ import argparse
 import os
 import sys
 
-from ._extras import install_hint, missing
+from ._extras import PIP_NAMES, install_hint, missing
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,10 +84,12 @@ def _writable_file(flag, path):
         raise _UsageError(f"{flag} {path}: is a folder, expected a file name")
 
 
-def _need(command, modules, extra, note=""):
+def _need(command, modules, extra, notes=None):
+    """Raise _UsageError naming every missing package of `modules` (notes: {module: why, appended})."""
     gone = missing(modules)
     if gone:
-        raise _UsageError(f"'{command}' needs {', '.join(gone)}{note}; install with: {install_hint(gone, extra)}")
+        names = ", ".join(PIP_NAMES.get(m, m) + (notes or {}).get(m, "") for m in gone)
+        raise _UsageError(f"'{command}' needs {names}; install with: {install_hint(gone, extra)}")
 
 
 # ---- subcommands: check(args) runs before any work, run(args) does it ----------------------------
@@ -101,9 +103,8 @@ def _info(args) -> int:
 
 def _check_train_mlp(args):
     _writable_folder("--out", args.out)
-    _need("dlcore train mlp", ["sklearn", "matplotlib"], "zoo")
-    if not args.no_progress:
-        _need("dlcore train mlp", ["tqdm"], "zoo", note=" for its progress bar (or pass --no-progress)")
+    _need("dlcore train mlp", ["sklearn", "matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
 
 
 def _train_mlp(args) -> int:
