@@ -74,6 +74,8 @@ def test_errors(tmp_path):
         dlcore.save({(1, 2): np.zeros(2)}, tmp_path / "x")
     with pytest.raises(TypeError, match="save: value of 'a.b' must be a tensor"):
         dlcore.save({"a": {"b": object()}}, tmp_path / "x")
+    with pytest.raises(TypeError, match=r"save: value of 'model' .* got Linear \(save its .state_dict\(\)"):
+        dlcore.save({"model": nn.Linear(2, 2)}, tmp_path / "x")
     with pytest.raises(TypeError, match="save: value of 'a' has unsupported dtype"):
         dlcore.save({"a": np.zeros(2, np.complex64)}, tmp_path / "x")
     with pytest.raises(TypeError, match="save: metadata must be a dict of str -> str"):

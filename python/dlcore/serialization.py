@@ -109,8 +109,9 @@ class _Writer:
         if isinstance(value, (list, tuple)):
             kind = "tuple" if isinstance(value, tuple) else "list"
             return {kind: [self.node(v, path + [i], depth + 1) for i, v in enumerate(value)]}
+        hint = " (save its .state_dict(): objects are not pickled)" if hasattr(value, "state_dict") else ""
         raise TypeError(f"save: value of {where!r} must be a tensor, dict, list, tuple, int, float, str, bool "
-                        f"or None, got {type(value).__name__}")
+                        f"or None, got {type(value).__name__}{hint}")
 
 
 def _header_and_data(arrays, metadata):
