@@ -70,14 +70,23 @@ def test_torch_tensors_can_be_saved(tmp_path, torch):
 
 
 def test_errors(tmp_path):
-    with pytest.raises(TypeError, match="save: expected a mapping"):
-        dlcore.save([1, 2], tmp_path / "x")
-    with pytest.raises(TypeError, match="save: keys must be str"):
-        dlcore.save({1: np.zeros(2)}, tmp_path / "x")
-    with pytest.raises(TypeError, match="save: value of 'a'"):
-        dlcore.save({"a": "text"}, tmp_path / "x")
+    with pytest.raises(TypeError, match="save: keys must be str or int"):
+        dlcore.save({(1, 2): np.zeros(2)}, tmp_path / "x")
+    with pytest.raises(TypeError, match="save: value of 'a.b' must be a tensor"):
+        dlcore.save({"a": {"b": object()}}, tmp_path / "x")
+    with pytest.raises(TypeError, match=r"save: value of 'model' .* got Linear \(save its .state_dict\(\)"):
+        dlcore.save({"model": nn.Linear(2, 2)}, tmp_path / "x")
     with pytest.raises(TypeError, match="save: value of 'a' has unsupported dtype"):
-        dlcore.save({"a": np.zeros(2, np.int8)}, tmp_path / "x")
+        dlcore.save({"a": np.zeros(2, np.complex64)}, tmp_path / "x")
+    with pytest.raises(TypeError, match="save: metadata must be a dict of str -> str"):
+        dlcore.save({}, tmp_path / "x", metadata={"epoch": 3})
+    with pytest.raises(ValueError, match="save: metadata key 'dlcore.structure' is reserved"):
+        dlcore.save({}, tmp_path / "x", metadata={"dlcore.structure": "{}"})
+    cyclic = []
+    cyclic.append(cyclic)
+    with pytest.raises(ValueError, match="save: .* nested more than 100 levels"):
+        dlcore.save(cyclic, tmp_path / "x")
+    assert not (tmp_path / "x").exists() and list(tmp_path.iterdir()) == []  # nothing half-written
     with pytest.raises(FileNotFoundError, match="load: no such file"):
         dlcore.load(tmp_path / "missing.safetensors")
     bad = tmp_path / "bad.safetensors"

@@ -6,8 +6,6 @@
 
 Array-level kernels (NumPy in -> NumPy out, Tensor in -> Tensor out) live in ``dlcore.ops``.
 """
-from __future__ import annotations
-
 from . import _core
 
 __version__ = _core.__version__
@@ -24,6 +22,10 @@ from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand,
 from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bare import dlcore)
+from . import _aliases, _docs  # noqa: E402
+
+_docs.install()  # docstrings of one-line definitions (Tensor methods, ...), where they have none
+_aliases.install()  # dim= on dlcore.ops reductions, axis= on the Tensor ones (see _aliases)
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",

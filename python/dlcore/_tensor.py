@@ -207,6 +207,21 @@ class Tensor:
     def __dlpack_device__(self):
         return self._impl.__dlpack_device__()
 
+    def __deepcopy__(self, memo):
+        """copy.deepcopy: a leaf with its own copy of the data (same device, dtype, shape),
+        requires_grad and a copy of .grad, as torch.  RuntimeError for a non-leaf (as torch)."""
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol; call .detach() first")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = object.__new__(type(self))  # a Parameter stays a Parameter
+        Tensor.__init__(new, self._impl.clone(), requires_grad=self._requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
     def __repr__(self):
         if self.is_cuda:
             body = np.array2string(self.cpu().numpy(), separator=", ", prefix="tensor(")

@@ -4,11 +4,13 @@ same thread count, on the canonical shapes; with the share of this machine's mea
 """
 from __future__ import annotations
 
-import importlib.util
 import sys
 import time
 
 import numpy as np
+
+from .._extras import missing
+from ._report import missing_peers, peak_summary
 
 # (name, a shape, b shape)
 SHAPES = [
@@ -127,7 +129,7 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         np_arch = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
     except ImportError:
         np_arch = None
-    have_torch = importlib.util.find_spec("torch") is not None
+    have_torch = not missing(["torch"])
 
     # The strongest OPENBLAS_CORETYPE overall (sum over the shapes of the median time of two
     # interleaved rounds) becomes a peer column.
@@ -149,11 +151,11 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         impls[f"numpy[{best_ct}]"] = ("numpy", _numpy_env(threads, best_ct))
     with il.Workers("dlcore.bench.gemm", impls, threads, required=("dlcore",)) as w:
         # The FMA peak once a round, after the products (a burn just before them slowed the small
-        # ones), so the share of peak sees the same drift as the products; the median is reported.
+        # ones), so it sees the same drift as the products; reported as a range (see _report).
         peaks = []
         samples = il.interleaved(w, list(impls), names, rounds, repeat,
                                  after_round=lambda: peaks.append(w.measure("dlcore", "peak", 1)))
-        peak = il.median([np.nan if v is None else v for v in peaks])
+        absent = missing_peers({"torch": "torch"}, w)
 
     peers = [k for k in samples if k != "dlcore"]
     rows = []
@@ -162,11 +164,15 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
         row = {"shape": name, "gflops": {k: f / il.median(v[name]) / 1e9 for k, v in samples.items()}}
         row["speedup"] = {p: il.paired_ratio(samples[p][name], samples["dlcore"][name]) for p in peers}
         row["spread"] = {p: il.paired_ratio_spread(samples[p][name], samples["dlcore"][name]) for p in peers}
-        row["peak_share"] = row["gflops"]["dlcore"] / peak
         rows.append(row)
+    peak, peak_line = peak_summary(peaks, [row["gflops"]["dlcore"] for row in rows])
+    for row in rows:
+        row["peak_share"] = row["gflops"]["dlcore"] / peak
 
-    print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}  "
-          f"measured FMA peak {peak:.1f} GFLOP/s (float32, median of one burn per round)", file=file)
+    print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}", file=file)
+    print(peak_line, file=file)
+    for line in absent:
+        print(line, file=file)
     print(f"numpy as installed: OpenBLAS core {np_arch}; OPENBLAS_CORETYPE tried in subprocesses:", file=file)
     for ct, r in core_results.items():
         print(f"  {ct:9s} -> core {r['arch']}, total {r['total'] * 1e3:8.2f} ms{'  (fastest)' if ct == best_ct else ''}",
@@ -174,11 +180,12 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
     head = f"{'shape':32s}" + "".join(f"{k:>16s}" for k in samples) + "".join(f"{'x ' + p:>18s}" for p in peers)
     print(f"\nGFLOP/s (median over {rounds} interleaved rounds of {repeat} samples each), and dlcore's speedup "
           "(median over rounds of peer time / dlcore time)", file=file)
-    print(head + f"{'% peak':>9s}", file=file)
+    has_peak = np.isfinite(peak)
+    print(head + (f"{'% peak':>9s}" if has_peak else ""), file=file)
     for row in rows:
         line = f"{row['shape']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):16.1f}" for k in samples)
         line += "".join(f"{row['speedup'].get(p, float('nan')):18.2f}" for p in peers)
-        print(line + f"{100 * row['peak_share']:8.1f}%", file=file)
+        print(line + (f"{100 * row['peak_share']:8.1f}%" if has_peak else ""), file=file)
     print("\nSpread of the speedups: first - third quartile over rounds", file=file)
     print(f"{'shape':32s}" + "".join(f"{'x ' + p:>18s}" for p in peers), file=file)
     for row in rows:
@@ -187,7 +194,8 @@ def run_gemm_bench(threads: int = 2, repeat: int = 7, plot_path: str | None = No
     if plot_path:
         plot(rows, list(samples), peak, plot_path, threads)
         print(f"\nsaved {plot_path}", file=file)
-    return {"peak_gflops": peak, "rows": rows, "coretypes": {k: v["arch"] for k, v in core_results.items()},
+    return {"peak_gflops": peak, "peak_burns": peaks, "missing_peers": absent, "rows": rows,
+            "coretypes": {k: v["arch"] for k, v in core_results.items()},
             "best_coretype": best_ct}
 
 
@@ -202,7 +210,8 @@ def plot(rows, impls, peak, path, threads):
     xs = np.arange(len(rows))
     for i, k in enumerate(impls):
         ax.bar(xs + i * width - 0.4 + width / 2, [r["gflops"].get(k, 0) for r in rows], width, label=k)
-    ax.axhline(peak, color="k", ls="--", lw=1, label=f"measured FMA peak ({peak:.0f})")
+    if np.isfinite(peak):
+        ax.axhline(peak, color="k", ls="--", lw=1, label=f"measured FMA peak ({peak:.0f})")
     ax.set_xticks(xs)
     ax.set_xticklabels([r["shape"] for r in rows], rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("GFLOP/s (float32)")

@@ -128,40 +128,43 @@ def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=Non
     """Times every case in dlcore and in torch, each in its own process, interleaved (see
     _interleave); reports the median over rounds of each sample's median time, and the speedup
     as the median over rounds of torch time / dlcore time; returns the rows."""
-    import importlib.util
-
     import dlcore
 
+    from .._extras import missing
     from . import _interleave as il
+    from ._report import missing_peers
 
     file = file or sys.stdout
     impls = {"dlcore": ("dlcore", {"OPENBLAS_NUM_THREADS": "1"})}
-    if importlib.util.find_spec("torch") is not None:
+    if not missing(["torch"]):
         impls["torch"] = ("torch", {"OPENBLAS_NUM_THREADS": "1"})
     cases = [name for name, _, _ in CASES] + ["overhead"]
     with il.Workers("dlcore.bench.train", impls, threads, required=("dlcore",)) as w:
         samples = il.interleaved(w, list(impls), cases, rounds, repeat)
-    nan = [float("nan")] * rounds
-    ours_s, torch_s = samples["dlcore"], samples.get("torch", {c: nan for c in cases})
+        absent = missing_peers({"torch": "torch"}, w)
+    ours_s, torch_s = samples["dlcore"], samples.get("torch")
 
     print(f"dlcore {dlcore.__version__}  ISA {dlcore.info()['isa_active']}  threads {threads}  "
-          f"(median over {rounds} interleaved rounds of {repeat} samples each; speedup = median over rounds "
-          "of torch time / dlcore time)", file=file)
-    print(f"{'case':36s}{'dlcore ms':>12s}{'torch ms':>12s}{'speedup':>10s}{'q1 - q3':>14s}{'dlcore GFLOP/s':>16s}",
-          file=file)
+          f"(median over {rounds} interleaved rounds of {repeat} samples each"
+          + ("; speedup = median over rounds of torch time / dlcore time)" if torch_s else ")"), file=file)
+    for line in absent:  # a missing peer is named once, not shown as columns of nan
+        print(line, file=file)
+    peer_head = f"{'torch ms':>12s}{'speedup':>10s}{'q1 - q3':>14s}" if torch_s else ""
+    print(f"{'case':36s}{'dlcore ms':>12s}{peer_head}{'dlcore GFLOP/s':>16s}", file=file)
     rows = []
-    for name, widths, batch in CASES:
-        ours, t = il.median(ours_s[name]), il.median(torch_s[name])
-        row = {"case": name, "dlcore_s": ours, "torch_s": t, "speedup": il.paired_ratio(torch_s[name], ours_s[name]),
-               "spread": il.paired_ratio_spread(torch_s[name], ours_s[name]),
-               "gflops": step_flops(widths, batch) / ours / 1e9}
+    for name, widths, batch in [*CASES, ("overhead", None, None)]:
+        ours = il.median(ours_s[name])
+        row = {"case": name if widths else "autograd a*b+c fwd+bwd", "dlcore_s": ours}
+        scale = 1e3 if widths else 1e6
+        label = name if widths else "autograd a*b+c, sum, backward (us)"
+        line = f"{label:36s}{scale * ours:12.2f}"
+        if torch_s:
+            row.update(torch_s=il.median(torch_s[name]), speedup=il.paired_ratio(torch_s[name], ours_s[name]),
+                       spread=il.paired_ratio_spread(torch_s[name], ours_s[name]))
+            line += f"{scale * row['torch_s']:12.2f}{row['speedup']:10.2f}{'%.2f - %.2f' % row['spread']:>14s}"
+        if widths:
+            row["gflops"] = step_flops(widths, batch) / ours / 1e9
+            line += f"{row['gflops']:16.1f}"
         rows.append(row)
-        print(f"{name:36s}{1e3 * ours:12.2f}{1e3 * t:12.2f}{row['speedup']:10.2f}{'%.2f - %.2f' % row['spread']:>14s}"
-              f"{row['gflops']:16.1f}", file=file)
-    ours, t = il.median(ours_s["overhead"]), il.median(torch_s["overhead"])
-    sp = il.paired_ratio(torch_s["overhead"], ours_s["overhead"])
-    spread = il.paired_ratio_spread(torch_s["overhead"], ours_s["overhead"])
-    rows.append({"case": "autograd a*b+c fwd+bwd", "dlcore_s": ours, "torch_s": t, "speedup": sp, "spread": spread})
-    print(f"{'autograd a*b+c, sum, backward (us)':36s}{1e6 * ours:12.1f}{1e6 * t:12.1f}{sp:10.2f}"
-          f"{'%.2f - %.2f' % spread:>14s}", file=file)
+        print(line, file=file)
     return rows

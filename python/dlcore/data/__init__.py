@@ -1,6 +1,4 @@
 """Data: Dataset, TensorDataset, DataLoader and the bundled real data sets (no downloads)."""
-from __future__ import annotations
-
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset
 from .digits import digits

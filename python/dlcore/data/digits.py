@@ -15,11 +15,14 @@ N_TRAIN, N_VAL = 1257, 270
 
 def digits(flatten: bool = True, dtype=np.float32):
     """Returns {"train": (x, y), "val": (x, y), "test": (x, y)} with x float32 in [0, 1] of shape
-    (n, 64) (or (n, 1, 8, 8) when flatten=False) and y int64 class labels 0..9."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("digits: needs scikit-learn (pip install 'dlcore[zoo]')") from e
+    (n, 64) (or (n, 1, 8, 8) when flatten=False) and y int64 class labels 0..9 (NumPy arrays).
+
+    Raises ImportError naming the install command when scikit-learn is missing."""
+    from .._extras import require
+
+    require("digits", ["sklearn"], extra="zoo")
+    from sklearn.datasets import load_digits
+
     bunch = load_digits()
     x = (bunch.data / 16.0).astype(dtype)
     y = bunch.target.astype(np.int64)

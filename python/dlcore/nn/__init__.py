@@ -4,8 +4,6 @@
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
     loss = nn.functional.cross_entropy(model(x), y)
 """
-from __future__ import annotations
-
 from . import functional, init, utils  # noqa: F401
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU,

@@ -5,17 +5,16 @@ Activations and most losses are compositions of differentiable Tensor operations
 dlcore kernel); cross_entropy, nll_loss, binary_cross_entropy and embedding are fused autograd
 Functions (nn/_functions.py).
 """
-from __future__ import annotations
+import math as _math
 
-import math
+import numpy as _np
 
-import numpy as np
-
-from .. import _core, ops
+from .. import _core
+from .. import ops as _ops
 from .._tensor import Tensor
-from ..autograd import functions as AF
+from ..autograd import functions as _AF
 from ..autograd.grad_mode import no_grad
-from . import _functions as NF
+from . import _functions as _NF
 
 __all__ = [
     "relu", "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "softplus", "softmax", "log_softmax", "linear",
@@ -29,8 +28,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 def _tensor(x, op, name="input"):
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, np.ndarray) or hasattr(x, "__dlpack__"):
-        return Tensor(_core.as_tensor(np.asarray(x))) if isinstance(x, np.ndarray) else Tensor(_core.from_dlpack(x))
+    if isinstance(x, _np.ndarray) or hasattr(x, "__dlpack__"):
+        return Tensor(_core.as_tensor(_np.asarray(x))) if isinstance(x, _np.ndarray) else Tensor(_core.from_dlpack(x))
     raise TypeError(f"{op}: expected {name} to be a dlcore.Tensor, got {type(x).__name__}")
 
 
@@ -38,10 +37,10 @@ def _index_tensor(x, op):
     """Class labels / embedding indices: any int64 array-like, as a TensorImpl."""
     if isinstance(x, Tensor):
         return x._impl
-    a = np.asarray(x)
-    if a.dtype.kind in "iu" and a.dtype != np.int64:
-        a = a.astype(np.int64)
-    return _core.as_tensor(np.ascontiguousarray(a))
+    a = _np.asarray(x)
+    if a.dtype.kind in "iu" and a.dtype != _np.int64:
+        a = a.astype(_np.int64)
+    return _core.as_tensor(_np.ascontiguousarray(a))
 
 
 def _reduce(loss, reduction, op):
@@ -61,47 +60,47 @@ def _check_reduction(reduction, op, allowed=_REDUCTIONS):
 
 # ---- activations ---------------------------------------------------------------------------------
 def relu(input, inplace=False):
-    return AF.Relu.apply(_tensor(input, "relu"))
+    return _AF.Relu.apply(_tensor(input, "relu"))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return AF.LeakyRelu.apply(_tensor(input, "leaky_relu"), float(negative_slope))
+    return _AF.LeakyRelu.apply(_tensor(input, "leaky_relu"), float(negative_slope))
 
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return AF.Gelu.apply(_tensor(input, "gelu"), approximate)
+    return _AF.Gelu.apply(_tensor(input, "gelu"), approximate)
 
 
 def silu(input, inplace=False):
-    return AF.Silu.apply(_tensor(input, "silu"))
+    return _AF.Silu.apply(_tensor(input, "silu"))
 
 
 def sigmoid(input):
-    return AF.Sigmoid.apply(_tensor(input, "sigmoid"))
+    return _AF.Sigmoid.apply(_tensor(input, "sigmoid"))
 
 
 def tanh(input):
-    return AF.Tanh.apply(_tensor(input, "tanh"))
+    return _AF.Tanh.apply(_tensor(input, "tanh"))
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    return AF.Softplus.apply(_tensor(input, "softplus"), float(beta), float(threshold))
+    return _AF.Softplus.apply(_tensor(input, "softplus"), float(beta), float(threshold))
 
 
 def softmax(input, dim):
-    return AF.Softmax.apply(_tensor(input, "softmax"), dim)
+    return _AF.Softmax.apply(_tensor(input, "softmax"), dim)
 
 
 def log_softmax(input, dim):
-    return AF.LogSoftmax.apply(_tensor(input, "log_softmax"), dim)
+    return _AF.LogSoftmax.apply(_tensor(input, "log_softmax"), dim)
 
 
 # ---- layers ----------------------------------------------------------------------------------------
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias (one fused GEMM; weight is (out_features, in_features))."""
-    return AF.Linear.apply(_tensor(input, "linear"), weight, bias, None)
+    return _AF.Linear.apply(_tensor(input, "linear"), weight, bias, None)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -112,11 +111,11 @@ def dropout(input, p=0.5, training=True, inplace=False):
     x = _tensor(input, "dropout")
     if not training or p == 0.0:
         return x
-    mask = ops.dropout_mask(x.shape, p, dtype=str(x.dtype))
+    mask = _ops.dropout_mask(x.shape, p, dtype=str(x.dtype))
     mask_impl = _core.as_tensor(mask)
     if x.is_cuda:
         mask_impl = mask_impl.to(x._impl.device)
-    return AF.Mul.apply(x, mask_impl)
+    return _AF.Mul.apply(x, mask_impl)
 
 
 def embedding(input, weight, padding_idx=None):
@@ -127,7 +126,7 @@ def embedding(input, weight, padding_idx=None):
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx %= n
-    return NF.Embedding.apply(weight, _index_tensor(input, "embedding"), padding_idx)
+    return _NF.Embedding.apply(weight, _index_tensor(input, "embedding"), padding_idx)
 
 
 # ---- regression losses ----------------------------------------------------------------------------
@@ -158,16 +157,16 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         elif not (input.shape[:-1] == var.shape[:-1] and var.shape[-1:] == (1,)):
             raise ValueError(f"gaussian_nll_loss: var is of incorrect size: expected {input.shape} (or with the "
                              f"last dim 1 or dropped), got {var.shape}")
-    if var.numel() and float(ops.min(var._impl).item()) < 0:
+    if var.numel() and float(_ops.min(var._impl).item()) < 0:
         raise ValueError("gaussian_nll_loss: var has negative entry/entries")
     var = var.clone()
     with no_grad():
-        ops.copy_(var._impl, ops.maximum(var._impl, float(eps)))
+        _ops.copy_(var._impl, _ops.maximum(var._impl, float(eps)))
         var._bump_version()
     d = input - target
     loss = (var.log() + d * d / var) * 0.5
     if full:
-        loss = loss + 0.5 * math.log(2 * math.pi)
+        loss = loss + 0.5 * _math.log(2 * _math.pi)
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
@@ -180,10 +179,10 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     t = _tensor(target, "binary_cross_entropy", "target")
     if t.shape != x.shape:
         raise ValueError(f"binary_cross_entropy: expected target of the input's size {x.shape}, got {t.shape}")
-    if x.numel() and (float(ops.min(x._impl).item()) < 0 or float(ops.max(x._impl).item()) > 1):
+    if x.numel() and (float(_ops.min(x._impl).item()) < 0 or float(_ops.max(x._impl).item()) > 1):
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
     w = None if weight is None else _tensor(weight, "binary_cross_entropy", "weight")
-    return _reduce(NF.BinaryCrossEntropy.apply(x, t, w), reduction, "binary_cross_entropy")
+    return _reduce(_NF.BinaryCrossEntropy.apply(x, t, w), reduction, "binary_cross_entropy")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
@@ -194,7 +193,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     if t.shape != x.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: expected target of the input's size {x.shape}, "
                          f"got {t.shape}")
-    sp = AF.Softplus.apply(-x, 1.0, 20.0)  # log(1 + exp(-x)), linear past the threshold: no overflow
+    sp = _AF.Softplus.apply(-x, 1.0, 20.0)  # log(1 + exp(-x)), linear past the threshold: no overflow
     if pos_weight is not None:
         pw = _tensor(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
         loss = (1 - t) * x + ((pw - 1) * t + 1) * sp
@@ -214,7 +213,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     x = _tensor(input, "cross_entropy")
     t = target._impl if isinstance(target, Tensor) else _index_tensor(target, "cross_entropy")
     w = None if weight is None else _tensor(weight, "cross_entropy", "weight")._impl
-    return NF.CrossEntropy.apply(x, t, w, int(ignore_index), reduction, float(label_smoothing))
+    return _NF.CrossEntropy.apply(x, t, w, int(ignore_index), reduction, float(label_smoothing))
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -223,7 +222,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     x = _tensor(input, "nll_loss")
     t = _index_tensor(target, "nll_loss")
     w = None if weight is None else _tensor(weight, "nll_loss", "weight")._impl
-    return NF.NllLoss.apply(x, t, w, int(ignore_index), reduction)
+    return _NF.NllLoss.apply(x, t, w, int(ignore_index), reduction)
 
 
 def kl_div(input, target, reduction="mean", log_target=False):
@@ -239,7 +238,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         loss = t.exp() * (t - x)
     else:
         positive = t > 0
-        safe = AF.Where.apply(positive, t, 1.0)  # log(1) = 0 where t == 0, so 0 * log stays 0
+        safe = _AF.Where.apply(positive, t, 1.0)  # log(1) = 0 where t == 0, so 0 * log stays 0
         loss = t * safe.log() - t * x
     if reduction == "batchmean":
         return loss.sum() / (x.shape[0] if x.ndim else 1)

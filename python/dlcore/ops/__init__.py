@@ -4,8 +4,6 @@ Every op validates its input and raises ValueError / TypeError / IndexError / Ru
 message that starts with the op's name.  Forward and backward kernels are both public, so the
 ops can serve someone else's autograd.
 """
-from __future__ import annotations
-
 from ._memory import copy_, fill_  # noqa: F401
 from .elementwise import *  # noqa: F401,F403,E402
 from .reduce import *  # noqa: F401,F403,E402

@@ -12,8 +12,6 @@ Each ``step()`` updates all parameters of a group with one fused C++ kernel (``d
 sgd_step / adam_step / rmsprop_step), with torch's formulas: the same gradients give PyTorch's
 parameter trajectories.  Gradient clipping lives in ``dlcore.nn.utils``, as in torch.
 """
-from __future__ import annotations
-
 from . import lr_scheduler
 from .adam import Adam, AdamW
 from .optimizer import Optimizer

@@ -63,10 +63,25 @@ def _plot(history, path):
 
 def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidden=1024, dropout=0.3,
                      patience=15, seed=0, out_dir=None, progress=True, log=print):
-    """Trains the recipe above; returns a dict with test/validation accuracy, the epoch whose
-    weights were kept, the history and, with `out_dir`, the paths of the saved weights
-    (safetensors, with the input normalisation in the file's metadata) and of the PNG of the
-    loss and accuracy curves."""
+    """Trains the recipe above.
+
+    Args:
+        epochs, lr, weight_decay, batch_size, dropout, patience, seed: as in the module docstring.
+        hidden: one width (int) or a list of widths.
+        out_dir: folder (created if missing) for ``mlp_digits.safetensors`` (the best weights, the
+            model config and input normalisation in its metadata) and ``mlp_digits.png`` (curves).
+        progress: show a tqdm bar over the epochs (when tqdm is installed); lines logged meanwhile
+            go through the bar, and a bar that ends early says so.
+        log: a print-like function for one line per epoch, the early stop, and last the headline
+            ``test accuracy 0.xxxx``; None for silence.
+
+    Returns:
+        dict with test_accuracy, val_accuracy, best_epoch, epochs_run, seconds, history and, with
+        `out_dir`, the paths ``weights`` and ``curves``.
+
+    Raises:
+        ImportError: scikit-learn (the data) or, with `out_dir`, matplotlib missing.
+        ValueError: bad hyper-parameters (from MLP, AdamW and the DataLoader)."""
     manual_seed(seed)
     data = digits()
     (xtr, ytr), (xva, yva), (xte, yte) = data["train"], data["val"], data["test"]
@@ -106,8 +121,9 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
         if log:
             bar.write(line, log)
         if epoch - best["epoch"] >= patience:
+            bar.stop_early(epoch)
             if log:
-                log(f"early stop after epoch {epoch}: no better validation loss since epoch {best['epoch']}")
+                bar.write(f"early stop after epoch {epoch}: no better validation loss since epoch {best['epoch']}", log)
             break
     bar.close()
     seconds = time.perf_counter() - start
@@ -127,9 +143,11 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
         curves = os.path.join(out_dir, "mlp_digits.png")
         _plot(history, curves)
         result.update(weights=weights, curves=curves)
-    if log:
-        log(f"test accuracy {test_acc:.4f} (weights of epoch {best['epoch']}, val acc {val_acc:.4f}, "
-            f"{seconds:.1f} s)")
+        if log:
+            log(f"saved {weights} and {curves}")
+    if log:  # the headline metric once, last
+        log(f"kept the weights of epoch {best['epoch']} (val acc {val_acc:.4f}); {seconds:.1f} s")
+        log(f"test accuracy {test_acc:.4f}")
     return result
 
 
@@ -147,11 +165,17 @@ class _Bar:
             if tqdm is not None:
                 self.bar = tqdm(total=total, desc="train mlp", unit="epoch")
 
+    def stop_early(self, epoch):
+        """The bar ends short of its total: say so on it."""
+        if self.bar is not None:
+            self.bar.set_description_str(f"train mlp (early stop at epoch {epoch})")
+
     def update(self, n):
         if self.bar is not None:
             self.bar.update(n)
 
     def write(self, line, log):
+        # Printed through the bar (tqdm.write), a line does not land glued to the bar's own line.
         if self.bar is not None and log is print:
             self.bar.write(line)
         else:

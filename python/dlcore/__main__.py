@@ -1,0 +1,6 @@
+"""``python -m dlcore ...``: the same as the ``dlcore`` command (see dlcore.cli)."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
