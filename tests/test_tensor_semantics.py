@@ -140,3 +140,73 @@ def test_view_never_copies():
     g = dlcore.randn(2, 3, requires_grad=True)
     g.view(6).sum().backward()
     np.testing.assert_array_equal(_np(g.grad), np.ones((2, 3)))
+
+
+# ---- creation -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [
+    lambda: dlcore.rand(2, 3, requires_grad=True), lambda: dlcore.randn(2, 3, requires_grad=True),
+    lambda: dlcore.randint(0, 5, (2, 3), dtype=dlcore.float32, requires_grad=True),
+    lambda: dlcore.zeros(2, 3, requires_grad=True), lambda: dlcore.ones(2, 3, requires_grad=True),
+    lambda: dlcore.full((2, 3), 1.5, requires_grad=True), lambda: dlcore.arange(0.0, 6.0, requires_grad=True),
+    lambda: dlcore.tensor([1.0, 2.0], requires_grad=True), lambda: dlcore.empty(2, requires_grad=True),
+    lambda: dlcore.rand_like(dlcore.zeros(2), requires_grad=True),
+    lambda: dlcore.randn_like(dlcore.zeros(2), requires_grad=True),
+    lambda: dlcore.zeros_like(dlcore.zeros(2), requires_grad=True),
+    lambda: dlcore.ones_like(dlcore.zeros(2), requires_grad=True),
+    lambda: dlcore.full_like(dlcore.zeros(2), 3.0, requires_grad=True),
+    lambda: dlcore.empty_like(dlcore.zeros(2), requires_grad=True),
+    lambda: dlcore.linspace(0, 1, 5, requires_grad=True), lambda: dlcore.eye(3, requires_grad=True),
+])
+def test_factories_take_requires_grad(make):
+    t = make()
+    assert t.requires_grad and t.is_leaf
+    (t * 2).sum().backward()
+    np.testing.assert_array_equal(_np(t.grad), np.full(t.shape, 2.0))
+
+
+def test_integer_factories_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="^requires_grad: only floating point"):
+        dlcore.randint(0, 5, (3,), requires_grad=True)
+    with pytest.raises(RuntimeError, match="^requires_grad: only floating point"):
+        dlcore.zeros_like(dlcore.arange(3), requires_grad=True)
+
+
+def test_like_factories_keep_shape_dtype_and_allow_overrides():
+    src = dlcore.arange(6).reshape(2, 3)
+    for fn, val in ((dlcore.zeros_like, 0), (dlcore.ones_like, 1)):
+        t = fn(src)
+        assert t.shape == (2, 3) and t.dtype == np.int64 and (t.numpy() == val).all()
+    t = dlcore.full_like(src, 2.7)
+    assert t.dtype == np.int64 and (t.numpy() == 2).all()  # torch casts the fill value to the dtype
+    t = dlcore.full_like(src, 2.5, dtype=dlcore.float64)
+    assert t.dtype == np.float64 and (t.numpy() == 2.5).all()
+    e = dlcore.empty_like(src, dtype=dlcore.float32)
+    assert e.shape == (2, 3) and e.dtype == np.float32
+    with pytest.raises(TypeError, match="^zeros_like: expected a dlcore.Tensor"):
+        dlcore.zeros_like(np.zeros(3))
+
+
+def test_linspace_and_eye_match_torch():
+    torch = pytest.importorskip("torch")
+    for start, end, steps in ((0, 1, 5), (-3.3, 7.1, 11), (0, 1, 1), (0, 1, 0), (2, -1, 8), (-1e3, 3.3, 1001)):
+        for dt in ("float32", "float64"):
+            got = dlcore.linspace(start, end, steps, dtype=dt)
+            want = torch.linspace(start, end, steps, dtype=getattr(torch, dt)).numpy()
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-7 * max(abs(start), abs(end)))
+            if steps:
+                assert got[0].item() == want[0] and got[-1].item() == want[-1]  # both ends exact
+    np.testing.assert_array_equal(dlcore.linspace(0, 10, 5, dtype=dlcore.int64).numpy(),
+                                  torch.linspace(0, 10, 5, dtype=torch.int64).numpy())
+    assert dlcore.linspace(0, 1, 3).dtype == np.float32
+    for args in ((3,), (2, 4), (4, 2), (0,)):
+        np.testing.assert_array_equal(dlcore.eye(*args).numpy(), torch.eye(*args).numpy())
+    assert dlcore.eye(2, dtype=dlcore.int64).dtype == np.int64
+    with pytest.raises(ValueError, match="^linspace: number of steps must be non-negative"):
+        dlcore.linspace(0, 1, -1)
+    with pytest.raises(TypeError, match="^linspace: steps must be an int"):
+        dlcore.linspace(0, 1, 2.0)
+    with pytest.raises(ValueError, match="^eye: n must be greater or equal to 0"):
+        dlcore.eye(-1)
+    with pytest.raises(TypeError, match="^eye: m must be an int"):
+        dlcore.eye(2, 1.5)
