@@ -210,3 +210,85 @@ def test_linspace_and_eye_match_torch():
         dlcore.eye(-1)
     with pytest.raises(TypeError, match="^eye: m must be an int"):
         dlcore.eye(2, 1.5)
+
+
+# ---- repr, format and Python number protocols ------------------------------------------------------
+def test_repr_like_torch():
+    torch = pytest.importorskip("torch")
+    cases = [
+        (dlcore.tensor([[1.0, 2.0], [3.0, 4.0]]) * 1.5, torch.tensor([[1.0, 2.0], [3.0, 4.0]]) * 1.5),
+        (dlcore.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])),
+        (dlcore.tensor([1e-5, 1e5]), torch.tensor([1e-5, 1e5])),
+        (dlcore.arange(3), torch.arange(3)),
+        (dlcore.tensor([True, False]), torch.tensor([True, False])),
+        (dlcore.tensor(3.0), torch.tensor(3.0)),
+        (dlcore.zeros(0, 3), torch.zeros(0, 3)),
+        (dlcore.zeros(0), torch.zeros(0)),
+        (dlcore.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)),
+    ]
+    for ours, theirs in cases:
+        assert repr(ours) == repr(theirs)
+    w = dlcore.tensor([1.0, 2.0], requires_grad=True)
+    assert repr(w * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
+    assert repr(dlcore.zeros(0, 3, dtype=dlcore.float64)) == "tensor([], size=(0, 3), dtype=dlcore.float64)"
+    assert repr(dlcore.tensor([1.0], dtype=dlcore.float64)) == "tensor([1.], dtype=dlcore.float64)"
+
+
+def test_format_index_int_float_bool():
+    loss = (dlcore.tensor([1.5, 2.0], requires_grad=True) ** 2).sum()
+    assert f"{loss:.4f}" == "6.2500" and f"{dlcore.tensor([3]):>3d}" == "  3"
+    assert f"{dlcore.ones(2)}" == repr(dlcore.ones(2))
+    with pytest.raises(TypeError, match="^__format__: unsupported format string"):
+        f"{dlcore.ones(2):.2f}"
+    assert list(range(dlcore.tensor(3))) == [0, 1, 2]
+    assert ["a", "b", "c"][dlcore.tensor(2)] == "c" and ["a", "b"][dlcore.tensor([1])] == "b"
+    for bad in (dlcore.tensor(2.0), dlcore.tensor([1, 2])):
+        with pytest.raises(TypeError, match="^__index__: only integer tensors of a single element"):
+            range(bad)
+    assert int(dlcore.tensor([2.7])) == 2 and float(dlcore.tensor(3)) == 3.0
+    for fn, name in ((int, "__int__"), (float, "__float__")):
+        with pytest.raises(RuntimeError, match=f"^{name}: a Tensor with 2 elements cannot be converted"):
+            fn(dlcore.ones(2))
+    with pytest.raises(RuntimeError, match="^bool: the truth value of a tensor with 0 elements"):
+        bool(dlcore.zeros(0))
+    assert bool(dlcore.tensor([1])) and not bool(dlcore.tensor(0.0))
+
+
+# ---- pickle and deepcopy ----------------------------------------------------------------------------
+def test_pickle_and_deepcopy_keep_values_dtype_and_requires_grad():
+    import copy
+    import pickle
+
+    for t in (dlcore.tensor([1.5, -2.0], requires_grad=True), dlcore.arange(6).reshape(2, 3).t(),
+              dlcore.tensor(True), dlcore.zeros(0, 2, dtype=dlcore.float64)):
+        for c in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t)):
+            assert type(c) is dlcore.Tensor and c.dtype == t.dtype and c.shape == t.shape
+            assert c.requires_grad == t.requires_grad and c.is_leaf
+            np.testing.assert_array_equal(c.detach().numpy(), t.detach().numpy())
+            if t.numel():
+                assert not np.shares_memory(c.detach().numpy(), t.detach().numpy())
+    w = dlcore.ones(2, requires_grad=True)
+    (w * 3).sum().backward()
+    c = copy.deepcopy(w)
+    np.testing.assert_array_equal(c.grad.numpy(), [3, 3])  # torch copies .grad too
+    with pytest.raises(RuntimeError, match="^deepcopy: only tensors created explicitly by the user"):
+        copy.deepcopy(w * 2)
+
+
+def test_deepcopy_of_state_dict_and_parameters():
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    sd = copy.deepcopy(model.state_dict())
+    assert list(sd) == list(model.state_dict())
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(sd[k].numpy(), v.detach().numpy())
+    with dlcore.no_grad():
+        for p in model.parameters():
+            p += 1  # the copy must not change with the model
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(sd[k].numpy() + 1, v.detach().numpy())
+    m2 = copy.deepcopy(model)
+    p = next(iter(m2.parameters()))
+    assert isinstance(p, nn.Parameter) and p.requires_grad
+    m2.load_state_dict(sd)

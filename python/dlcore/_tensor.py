@@ -150,12 +150,21 @@ class Tensor:
         return _core.to_numpy(self._impl)
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` (NumPy 2 protocol): a view of the tensor's memory when neither
+        `dtype` nor ``copy=True`` asks for a copy; ``copy=False`` with a dtype change raises
+        ValueError; a CUDA tensor raises TypeError (call ``.cpu()``)."""
         a = self.numpy()
         if dtype is not None and np.dtype(dtype) != a.dtype:
             if copy is False:
                 raise ValueError("__array__: a dtype change needs a copy, but copy=False")
             return a.astype(dtype)
         return a.copy() if copy else a
+
+    @property
+    def __array_interface__(self):
+        """NumPy's array interface (version 3) describing the tensor's own memory (CPU only), so
+        ``np.asarray`` views it without a copy and keeps the tensor alive."""
+        return self.numpy().__array_interface__
 
     def item(self):
         return self._impl.item()
@@ -208,11 +217,81 @@ class Tensor:
         return self._impl.__dlpack_device__()
 
     def __repr__(self):
+        """torch's layout: ``tensor([...])`` plus, where they apply, ``device='cuda:0'``, the
+        shape of an empty tensor (``size=(0, 3)``), a non-default dtype (float32, int64 and bool
+        are the defaults) and ``grad_fn=<MulBackward0>`` or ``requires_grad=True``."""
+        a = (self.cpu() if self.is_cuda else self).numpy()
+        extra = []
         if self.is_cuda:
-            body = np.array2string(self.cpu().numpy(), separator=", ", prefix="tensor(")
-            return f"tensor({body}, device='{self._impl.device}', dtype={self.dtype})"
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        return f"tensor({body}, dtype={self.dtype})"
+            extra.append(f"device='{self._impl.device}'")
+        if a.size == 0:
+            body = "[]"
+            if a.shape != (0,):
+                extra.append(f"size={a.shape}")
+        else:
+            fixed = a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.trunc(a)))
+            body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
+                                   floatmode="fixed" if fixed else "maxprec")
+        if a.dtype.name not in ("float32", "int64", "bool"):
+            extra.append(f"dtype=dlcore.{a.dtype.name}")
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extra]) + ")"
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its Python number; with an empty
+        spec any tensor formats as its repr; a spec on a larger tensor raises TypeError."""
+        if self._impl.numel() == 1:
+            return format(self._impl.item(), spec)
+        if not spec:
+            return repr(self)
+        raise TypeError(f"__format__: unsupported format string {spec!r} passed to a Tensor of "
+                        f"{self._impl.numel()} elements (only one-element tensors take a format spec)")
+
+    def __index__(self):
+        """``range(t)``, ``lst[t]``: a one-element integer (or bool) tensor as a Python int;
+        TypeError for anything else, as in torch."""
+        if self._impl.dtype not in ("int64", "bool") and not self._impl.dtype.startswith(("int", "uint")) \
+                or self._impl.numel() != 1:
+            raise TypeError("__index__: only integer tensors of a single element can be converted to an index")
+        return int(self._impl.item())
+
+    # ---- copying and pickling ---------------------------------------------------------------
+    # A tensor pickles as (a copy of its values as a NumPy array, requires_grad, device): no
+    # graph, no memory shared with the original, as torch's pickling of a leaf.
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.array(self.detach().cpu().numpy(), copy=True), self._requires_grad,
+                           str(self.device), type(self)))
+
+    def __deepcopy__(self, memo):
+        """A new leaf with copied values, requires_grad and (deep-copied) .grad; the subclass
+        (nn.Parameter) is kept.  RuntimeError for a non-leaf, as in torch."""
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment; use .detach().clone()")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = Tensor.__new__(type(self))
+        Tensor.__init__(new, self._impl.clone(), self._requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            import copy
+
+            new.grad = copy.deepcopy(self.grad, memo)
+        return new
+
+
+def _rebuild(array, requires_grad, device="cpu", cls=None):
+    """Unpickles a Tensor (see ``Tensor.__reduce_ex__``)."""
+    cls = Tensor if cls is None else cls
+    t = Tensor.__new__(cls)
+    Tensor.__init__(t, _core.as_tensor(np.require(array, requirements="C")))
+    if device != "cpu":
+        t._impl = t._impl.to(device)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _from_impl(impl) -> Tensor:

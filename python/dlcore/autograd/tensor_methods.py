@@ -78,8 +78,18 @@ def _no_bool(self):
 
 
 Tensor.__bool__ = _no_bool
-Tensor.__float__ = lambda self: float(self.item())
-Tensor.__int__ = lambda self: int(self.item())
+def _scalar(name, cast):
+    def method(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"{name}: a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return cast(self.item())
+
+    method.__name__ = name
+    return method
+
+
+Tensor.__float__ = _scalar("__float__", float)
+Tensor.__int__ = _scalar("__int__", int)
 
 
 # ---- elementwise functions ---------------------------------------------------------------------
