@@ -292,3 +292,48 @@ def test_deepcopy_of_state_dict_and_parameters():
     p = next(iter(m2.parameters()))
     assert isinstance(p, nn.Parameter) and p.requires_grad
     m2.load_state_dict(sd)
+
+
+# ---- NumPy / buffer interop -----------------------------------------------------------------------
+def test_memoryview_and_frombuffer_share_memory():
+    import sys
+
+    t = dlcore.arange(6.0).reshape(2, 3)
+    m = memoryview(t)
+    assert m.shape == (2, 3) and m.strides == (12, 4) and m.format == "f" and not m.readonly
+    a = np.frombuffer(t, dtype=np.float32)
+    a[0] = 42.0
+    m[1, 2] = -1.0
+    assert t[0, 0].item() == 42.0 and t[1, 2].item() == -1.0
+    del t
+    assert a[0] == 42.0  # the buffer keeps the memory alive
+    # Strided tensors export their strides; a contiguous-only consumer gets BufferError.
+    s = dlcore.arange(12).reshape(3, 4).t()[1:]
+    ms = memoryview(s)
+    assert ms.shape == (3, 3) and ms.strides == (8, 32) and ms.tolist() == s.tolist()
+    with pytest.raises(BufferError):
+        np.frombuffer(s, dtype=np.int64)
+    ro = np.ones(3, np.float32)
+    ro.flags.writeable = False
+    assert memoryview(dlcore.from_numpy(ro)).readonly
+    p = nn.Parameter(dlcore.ones(2))
+    assert bytes(memoryview(p)) == np.ones(2, np.float32).tobytes()
+    if sys.version_info >= (3, 12):
+        assert hasattr(dlcore.Tensor, "__buffer__")
+
+
+def test_array_protocols_do_not_copy():
+    t = dlcore.arange(6.0).reshape(2, 3)
+    for a in (np.asarray(t), np.array(t, copy=False), t.__array__(), np.asarray(t.t())):
+        assert np.shares_memory(a, t.numpy())
+    c = np.array(t)  # copy=True by default
+    assert not np.shares_memory(c, t.numpy()) and (c == t.numpy()).all()
+    d = np.asarray(t, dtype=np.float64)
+    assert d.dtype == np.float64 and not np.shares_memory(d, t.numpy())
+    with pytest.raises(ValueError, match="^__array__: a dtype change needs a copy"):
+        t.__array__(dtype=np.float64, copy=False)
+    iface = t.__array_interface__
+    assert iface["shape"] == (2, 3) and iface["typestr"] == "<f4" and iface["data"][0] == t._impl.data_ptr
+    v = np.asarray(type("Holder", (), {"__array_interface__": iface})())
+    v[0, 1] = 7.0
+    assert t[0, 1].item() == 7.0

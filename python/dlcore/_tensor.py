@@ -11,8 +11,12 @@ from . import _core
 from ._dtype import as_dtype, device as _device
 
 
-class Tensor:
+class Tensor(_core.BufferExporter):
     """A tensor: C++ memory and metadata (``_impl``) plus the autograd state.
+
+    CPU tensors export the buffer protocol (the C-level base class forwards it to ``_impl``,
+    which works on every Python version): ``memoryview(t)``, ``np.frombuffer(t, ...)`` and
+    ``np.asarray(t)`` view the tensor's memory without a copy.
 
     requires_grad / grad / grad_fn behave as in PyTorch: leaves are tensors the user created
     (grad_fn None); operations on tensors that require grad record a graph for backward().
