@@ -337,3 +337,67 @@ def test_array_protocols_do_not_copy():
     v = np.asarray(type("Holder", (), {"__array_interface__": iface})())
     v[0, 1] = 7.0
     assert t[0, 1].item() == 7.0
+
+
+# ---- autograd through dlcore.ops ------------------------------------------------------------------
+def _grads(fn, *arrays):
+    ts = [dlcore.tensor(a, dtype=dlcore.float64, requires_grad=True) for a in arrays]
+    out = fn(*ts)
+    out = out[0] if isinstance(out, tuple) else out
+    (out * dlcore.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(out.shape))).sum().backward()
+    return [None if t.grad is None else t.grad.numpy() for t in ts], out
+
+
+@pytest.mark.parametrize("op_fn, method_fn", [
+    (lambda a, b: dlcore.ops.mul(dlcore.ops.add(a, b), dlcore.ops.exp(b)), lambda a, b: (a + b) * b.exp()),
+    (lambda a, b: dlcore.ops.div(dlcore.ops.pow(a, 2.0), dlcore.ops.sigmoid(b)), lambda a, b: a ** 2.0 / b.sigmoid()),
+    (lambda a, b: dlcore.ops.matmul(a, dlcore.ops.transpose(b, 0, 1)), lambda a, b: a @ b.t()),
+    (lambda a, b: dlcore.ops.linear(a, b), lambda a, b: dlcore.nn.functional.linear(a, b)),
+    (lambda a, b: dlcore.ops.sum(dlcore.ops.tanh(a), axis=1, keepdims=True), lambda a, b: a.tanh().sum(1, keepdim=True)),
+    (lambda a, b: dlcore.ops.var(a, axis=0), lambda a, b: a.var(0)),
+    (lambda a, b: dlcore.ops.max(a, axis=1), lambda a, b: a.max(1).values),
+    (lambda a, b: dlcore.ops.softmax(a, axis=-1), lambda a, b: a.softmax(-1)),
+    (lambda a, b: dlcore.ops.log_softmax(dlcore.ops.reshape(a, (-1,)), 0), lambda a, b: a.reshape(-1).log_softmax(0)),
+    (lambda a, b: dlcore.ops.cat([a, b], 0), lambda a, b: dlcore.cat([a, b], 0)),
+    (lambda a, b: dlcore.ops.stack([a, b], axis=1), lambda a, b: dlcore.stack([a, b], 1)),
+    (lambda a, b: dlcore.ops.index(a, (slice(None), 1)), lambda a, b: a[:, 1]),
+    (lambda a, b: dlcore.ops.split(a, 1, axis=1)[2], lambda a, b: a[:, 2:3]),
+    (lambda a, b: dlcore.ops.flatten(dlcore.ops.unsqueeze(a, 0)), lambda a, b: a.reshape(-1)),
+    (lambda a, b: dlcore.ops.gelu(a, "tanh"), lambda a, b: a.gelu("tanh")),
+    (lambda a, b: dlcore.ops.where(dlcore.ops.gt(a, 0.0), a, b), lambda a, b: dlcore.where(a > 0, a, b)),
+    (lambda a, b: dlcore.ops.cross_entropy(a, dlcore.tensor([0, 2])),
+     lambda a, b: dlcore.nn.functional.cross_entropy(a, dlcore.tensor([0, 2]))),
+])
+def test_ops_record_autograd_like_tensor_methods(op_fn, method_fn):
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    g_op, out = _grads(op_fn, a, b)
+    g_m, ref = _grads(method_fn, a, b)
+    assert out.requires_grad and out.grad_fn is not None
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+    assert g_op[0] is not None
+    for x, y in zip(g_op, g_m):
+        assert (x is None) == (y is None)
+        if x is not None:
+            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15)
+
+
+def test_ops_without_autograd_raise_and_others_run_unchanged():
+    w = dlcore.randn(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"^pad: dlcore.ops.pad does not record autograd.*nn.functional"):
+        dlcore.ops.pad(w, (1, 1))
+    with pytest.raises(RuntimeError, match="^maximum: dlcore.ops.maximum does not record autograd"):
+        dlcore.ops.maximum(w, 0.0)
+    with pytest.raises(RuntimeError, match="^exp_backward: "):
+        dlcore.ops.exp_backward(w, w)
+    with dlcore.no_grad():
+        assert dlcore.ops.pad(w, (1, 1)).shape == (2, 5)
+    assert dlcore.ops.pad(w.detach(), (1, 1)).shape == (2, 5)
+    # Non-differentiable results (as in torch): comparisons, argmax.
+    assert dlcore.ops.gt(w, 0.0).dtype == np.bool_ and dlcore.ops.argmax(w).dtype == np.int64
+    # Plain NumPy and tensors that need no grad take the kernel itself.
+    out = dlcore.ops.add(np.ones(2), np.ones(2))
+    assert type(out) is np.ndarray and (out == 2).all()
+    y = dlcore.ops.mul(dlcore.ones(2), 3.0)
+    assert type(y) is dlcore.Tensor and not y.requires_grad
+    assert "a * b" in dlcore.ops.mul.__doc__ and dlcore.ops.mul.__name__ == "mul"

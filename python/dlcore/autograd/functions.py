@@ -325,22 +325,14 @@ class Reshape(Function):
 
 
 class View(Function):
-    """``Tensor.view``: always a view; RuntimeError (pointing to reshape) when the strides make
-    it impossible, where Reshape would copy."""
+    """``view``: always a view (ops.view raises ValueError where Reshape would copy)."""
 
     is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.in_shape = in_shape = tuple(x.shape)
-        try:
-            return ops.view(x, shape)
-        except ValueError as e:
-            if "spans across two contiguous subspaces" not in str(e):
-                raise
-            raise RuntimeError(f"view: size {tuple(shape)} is not compatible with the input's size {in_shape} "
-                               f"and stride {tuple(x.strides)} (at least one dimension spans across two "
-                               "contiguous subspaces). Use .reshape(...) instead.") from None
+        ctx.in_shape = tuple(x.shape)
+        return ops.view(x, shape)
 
     @staticmethod
     def backward(ctx, g):

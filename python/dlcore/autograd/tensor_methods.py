@@ -185,8 +185,21 @@ def _expand(self, *shape):
     return F.Expand.apply(self, _dims(shape))
 
 
+def _view(self, *shape):
+    """``torch.Tensor.view``: a view with the new shape; RuntimeError (as in torch, pointing to
+    reshape) when the strides make a view impossible, where reshape would copy."""
+    try:
+        return F.View.apply(self, _dims(shape))
+    except ValueError as e:
+        if "spans across two contiguous subspaces" not in str(e):
+            raise
+        raise RuntimeError(f"view: size {_dims(shape)} is not compatible with the input's size {self.shape} and "
+                           f"stride {self.stride()} (at least one dimension spans across two contiguous "
+                           "subspaces). Use .reshape(...) instead.") from None
+
+
 Tensor.reshape = _reshape
-Tensor.view = lambda self, *shape: F.View.apply(self, _dims(shape))
+Tensor.view = _view
 Tensor.flatten = _flatten
 Tensor.squeeze = _squeeze
 Tensor.unsqueeze = _unsqueeze
