@@ -401,3 +401,22 @@ def test_ops_without_autograd_raise_and_others_run_unchanged():
     y = dlcore.ops.mul(dlcore.ones(2), 3.0)
     assert type(y) is dlcore.Tensor and not y.requires_grad
     assert "a * b" in dlcore.ops.mul.__doc__ and dlcore.ops.mul.__name__ == "mul"
+
+
+# ---- losses whose operands broadcast --------------------------------------------------------------
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss"])
+def test_regression_losses_warn_on_size_mismatch_like_torch(name):
+    import warnings
+
+    x, y = dlcore.randn(4, 1), dlcore.randn(4)
+    with pytest.warns(UserWarning, match=r"^Using a target size \(\(4,\)\) that is different to the input size "
+                                         r"\(\(4, 1\)\)\. This will likely lead to incorrect results due to "
+                                         r"broadcasting\. Please ensure they have the same size\.$") as rec:
+        getattr(dlcore.nn.functional, name)(x, y)
+    assert rec[0].filename == __file__  # points at the caller, as torch's does
+    module = {"mse_loss": nn.MSELoss, "l1_loss": nn.L1Loss}[name]()
+    with pytest.warns(UserWarning, match="^Using a target size"):
+        module(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        getattr(dlcore.nn.functional, name)(x, dlcore.randn(4, 1))
