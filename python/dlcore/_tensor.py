@@ -257,8 +257,8 @@ class Tensor(_core.BufferExporter):
     def __index__(self):
         """``range(t)``, ``lst[t]``: a one-element integer (or bool) tensor as a Python int;
         TypeError for anything else, as in torch."""
-        if self._impl.dtype not in ("int64", "bool") and not self._impl.dtype.startswith(("int", "uint")) \
-                or self._impl.numel() != 1:
+        dt = self._impl.dtype
+        if not (dt == "bool" or dt.startswith(("int", "uint"))) or self._impl.numel() != 1:
             raise TypeError("__index__: only integer tensors of a single element can be converted to an index")
         return int(self._impl.item())
 
