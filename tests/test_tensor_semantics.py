@@ -110,6 +110,32 @@ def test_inplace_on_non_leaf_is_recorded():
         v *= 2
 
 
+@pytest.mark.parametrize("update", [
+    lambda h, b: h.zero_(), lambda h, b: h.fill_(3.0), lambda h, b: h.copy_(b),
+    lambda h, b: h.masked_fill_(b > 0, 1.0), lambda h, b: h.add_(b, alpha=2.0), lambda h, b: h.mul_(b),
+])
+def test_inplace_fills_and_copies_are_recorded_like_torch(update):
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (dlcore, torch):
+        a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        b = lib.tensor([-1.0, 2.0, 0.5], requires_grad=True)
+        h = a * 2
+        assert update(h, b) is h
+        (h * h + a).sum().backward()
+        got.append([np.asarray(x.detach().numpy()) if x is not None else None for x in (h, a.grad, b.grad)])
+    for ours, theirs in zip(*got):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    w = dlcore.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="^fill_: a leaf tensor that requires grad"):
+        w.fill_(0.0)
+    with dlcore.no_grad():
+        w.zero_()
+    assert (w.detach().numpy() == 0).all() and w.is_leaf
+
+
 def test_inplace_dunders_are_generic():
     # Every augmented operator is defined; those whose binary operator does not exist (yet) give
     # Python's TypeError rather than a silent out-of-place result.

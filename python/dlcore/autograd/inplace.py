@@ -134,15 +134,20 @@ Tensor.div_ = _dunder("div_", "__truediv__")
 Tensor.pow_ = _dunder("pow_", "__pow__")
 
 
-# ---- updates that are not an out-of-place operation plus a copy ---------------------------------
-# They refuse the graph case: torch records them, but nothing here needs that yet.
-def _kernel_inplace(name, kernel):
+# ---- fills and copies ----------------------------------------------------------------------------
+# Outside the graph they run their kernel straight into self's memory (no temporary).  In the
+# graph they go through _apply_inplace like the arithmetic: the new contents come from a
+# masked_fill / where over an all-true mask, so the old contents get a zero gradient and a
+# copied Tensor source gets its gradient, as in torch (FillBackward0 / CopyBackwards).
+def _all_true(t):
+    return Tensor(_core.full(t.shape, 1.0, "bool", t._impl.device))
+
+
+def _kernel_inplace(name, kernel, graph_op):
     def method(self, *args):
-        self._check_inplace(name)
         if _needs_graph(self, args):
-            raise RuntimeError(f"{name}: in-place operation on a tensor that requires grad (or with an operand "
-                               "that requires grad) is not supported under grad mode; use dlcore.no_grad() or an "
-                               "out-of-place operation")
+            return _apply_inplace(self, name, graph_op, args)
+        self._check_inplace(name)
         kernel(self._impl, *[a._impl if isinstance(a, Tensor) else a for a in args])
         self._bump_version()
         return self
@@ -159,11 +164,15 @@ def _copy_into(dst, src):
     ops.copy_(dst, src)
 
 
-Tensor.zero_ = _kernel_inplace("zero_", lambda t: ops.fill_(t, 0.0))
-Tensor.fill_ = _kernel_inplace("fill_", lambda t, v: ops.fill_(t, v))
-Tensor.copy_ = _kernel_inplace("copy_", _copy_into)
-Tensor.masked_fill_ = _kernel_inplace("masked_fill_", lambda t, m, v: ops.masked_fill_(t, m, v))
-Tensor.zero_.__doc__ = "Fills self with zeros; returns self."
-Tensor.fill_.__doc__ = "Fills self with a scalar value; returns self."
-Tensor.copy_.__doc__ = "Copies src (broadcast to self's shape) into self's memory; returns self."
-Tensor.masked_fill_.__doc__ = "Writes value where the bool mask (broadcast to self's shape) is True; returns self."
+Tensor.zero_ = _kernel_inplace("zero_", lambda t: ops.fill_(t, 0.0), lambda s: s.masked_fill(_all_true(s), 0.0))
+Tensor.fill_ = _kernel_inplace("fill_", lambda t, v: ops.fill_(t, v),
+                               lambda s, v: s.masked_fill(_all_true(s), float(v)))
+Tensor.copy_ = _kernel_inplace("copy_", _copy_into, lambda s, src: F.Where.apply(_all_true(s), src, s))
+Tensor.masked_fill_ = _kernel_inplace("masked_fill_", lambda t, m, v: ops.masked_fill_(t, m, v),
+                                      lambda s, m, v: s.masked_fill(m, v))
+Tensor.zero_.__doc__ = "Fills self with zeros; returns self (recorded in grad mode like the arithmetic updates)."
+Tensor.fill_.__doc__ = "Fills self with a scalar value; returns self (recorded in grad mode)."
+Tensor.copy_.__doc__ = ("Copies src (broadcast to self's shape) into self's memory; returns self.  In grad mode "
+                        "a src that requires grad receives the gradient.")
+Tensor.masked_fill_.__doc__ = ("Writes value where the bool mask (broadcast to self's shape) is True; returns self "
+                               "(recorded in grad mode).")
