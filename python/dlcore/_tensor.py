@@ -5,6 +5,8 @@ and from NumPy (buffer protocol / ``__array__``) and any DLPack producer without
 """
 from __future__ import annotations
 
+import copy as _copy
+
 import numpy as np
 
 from . import _core
@@ -275,15 +277,11 @@ class Tensor(_core.BufferExporter):
         if self.grad_fn is not None:
             raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support "
                                "the deepcopy protocol at the moment; use .detach().clone()")
-        if id(self) in memo:
-            return memo[id(self)]
         new = Tensor.__new__(type(self))
         Tensor.__init__(new, self._impl.clone(), self._requires_grad)
         memo[id(self)] = new
         if self.grad is not None:
-            import copy
-
-            new.grad = copy.deepcopy(self.grad, memo)
+            new.grad = _copy.deepcopy(self.grad, memo)
         return new
 
 
