@@ -169,7 +169,11 @@ class Tensor(_core.BufferExporter):
     @property
     def __array_interface__(self):
         """NumPy's array interface (version 3) describing the tensor's own memory (CPU only), so
-        ``np.asarray`` views it without a copy and keeps the tensor alive."""
+        ``np.asarray`` views it without a copy and keeps the tensor alive.  A CUDA tensor has none
+        (AttributeError, so ``hasattr`` checks and NumPy's fallback to ``__array__`` work)."""
+        if self.is_cuda:
+            raise AttributeError("__array_interface__: a CUDA tensor has no array interface; use __dlpack__ "
+                                 "or .cpu()")
         return self.numpy().__array_interface__
 
     def item(self):
