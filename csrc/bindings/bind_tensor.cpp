@@ -40,9 +40,36 @@ py::object item(const Tensor& t) {
   return py::none();
 }
 
+// dlcore.Tensor is a Python class holding a TensorImpl in `_impl`. Before Python 3.12 a class
+// defined in Python cannot export the buffer protocol, so memoryview(t) / np.frombuffer(t) need
+// a C-level base class: this one forwards every buffer request to `self._impl` (pybind11 gives
+// TensorImpl the protocol, with its strides, read-only flag and contiguity checks), so the
+// buffer views the tensor's memory and keeps it alive. On 3.12+ the slot also appears as
+// Tensor.__buffer__ (and __release_buffer__ through the impl).
+int tensor_getbuffer(PyObject* self, Py_buffer* view, int flags) {
+  PyObject* impl = PyObject_GetAttrString(self, "_impl");
+  if (impl == nullptr) return -1;
+  const int rc = PyObject_GetBuffer(impl, view, flags);  // view->obj is the impl: it releases
+  Py_DECREF(impl);
+  return rc;
+}
+
+void add_buffer_exporter(py::module_& m) {
+  static PyType_Slot slots[] = {
+      {Py_bf_getbuffer, reinterpret_cast<void*>(&tensor_getbuffer)},
+      {Py_tp_doc, const_cast<char*>("Base class of dlcore.Tensor: exports the buffer protocol of self._impl.")},
+      {0, nullptr}};
+  static PyType_Spec spec = {"dlcore._core.BufferExporter", static_cast<int>(sizeof(PyObject)), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
+  PyObject* type = PyType_FromSpec(&spec);
+  if (type == nullptr) throw py::error_already_set();
+  m.add_object("BufferExporter", py::reinterpret_steal<py::object>(type));
+}
+
 }  // namespace
 
 void bind_tensor(py::module_& m) {
+  add_buffer_exporter(m);
   py::class_<Tensor>(m, "TensorImpl", py::buffer_protocol(),
                      "dlcore's C++ tensor: a strided view of host or CUDA memory. Use dlcore.Tensor in Python code.")
       .def_buffer([](const Tensor& t) -> py::buffer_info {

@@ -20,6 +20,7 @@ from ._info import available_isas, get_num_threads, info, set_isa, set_num_threa
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
                       randint, randn, randn_like, randperm, seed, set_rng_state)
 from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
+from ._creation import empty_like, eye, full_like, linspace, ones_like, zeros_like  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bare import dlcore)
 from . import _aliases, _docs  # noqa: E402
@@ -29,6 +30,7 @@ _aliases.install()  # dim= on dlcore.ops reductions, axis= on the Tensor ones (s
 
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
+    "zeros_like", "ones_like", "full_like", "empty_like", "linspace", "eye",
     "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn", "randint",
     "randperm", "bernoulli", "rand_like", "randn_like",

@@ -78,27 +78,32 @@ def _float_dtype(dtype, op):
     return str(d)
 
 
-def _finish(impl, device, dtype=None):
+def _finish(impl, device, dtype=None, requires_grad=False):
     t = Tensor(impl)
     dev = _device(device)
     if dtype is not None:
         t = t.to(dtype=dtype)
-    return t if dev.type == "cpu" else t.to(dev)
+    t = t if dev.type == "cpu" else t.to(dev)
+    return t.requires_grad_(True) if requires_grad else t
 
 
-def rand(*size, dtype=None, device="cpu") -> Tensor:
-    """Uniform samples on [0, 1) (``torch.rand``)."""
-    return _finish(_core.uniform(_size(size, "rand"), 0.0, 1.0, _float_dtype(dtype, "rand")), device)
+def rand(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Uniform samples on [0, 1) (``torch.rand``); float32 unless `dtype` (float32/float64) says
+    otherwise; a leaf that requires grad when `requires_grad`.  TypeError for another dtype."""
+    return _finish(_core.uniform(_size(size, "rand"), 0.0, 1.0, _float_dtype(dtype, "rand")), device,
+                   requires_grad=requires_grad)
 
 
-def randn(*size, dtype=None, device="cpu") -> Tensor:
-    """Standard normal samples (``torch.randn``)."""
-    return _finish(_core.normal(_size(size, "randn"), 0.0, 1.0, _float_dtype(dtype, "randn")), device)
+def randn(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:
+    """Standard normal samples (``torch.randn``); dtype and requires_grad as in :func:`rand`."""
+    return _finish(_core.normal(_size(size, "randn"), 0.0, 1.0, _float_dtype(dtype, "randn")), device,
+                   requires_grad=requires_grad)
 
 
-def randint(*args, size=None, dtype=None, device="cpu") -> Tensor:
+def randint(*args, size=None, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``
-    (``torch.randint``); int64 unless ``dtype`` says otherwise."""
+    (``torch.randint``); int64 unless ``dtype`` says otherwise (a float dtype gives the same
+    integers as floats, which may then require grad; an integer tensor cannot: RuntimeError)."""
     if size is None:
         if not args:
             raise TypeError("randint: missing size")
@@ -113,7 +118,7 @@ def randint(*args, size=None, dtype=None, device="cpu") -> Tensor:
         if not isinstance(v, numbers.Integral) or isinstance(v, bool):
             raise TypeError(f"randint: expected an integer {name}, got {type(v).__name__}")
     shape = (size,) if isinstance(size, numbers.Integral) else _size(tuple(size), "randint")
-    return _finish(_core.randint(int(low), int(high), shape), device, dtype)
+    return _finish(_core.randint(int(low), int(high), shape), device, dtype, requires_grad)
 
 
 def randperm(n, dtype=None, device="cpu") -> Tensor:
@@ -131,11 +136,15 @@ def bernoulli(input) -> Tensor:
     return Tensor(_core.bernoulli(impl))
 
 
-def rand_like(input, dtype=None, device=None) -> Tensor:
+def rand_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """:func:`rand` with `input`'s shape, and its dtype and device unless given."""
     dtype = dtype if dtype is not None else input.dtype
-    return rand(*input.shape, dtype=dtype, device=device if device is not None else input.device)
+    return rand(*input.shape, dtype=dtype, device=device if device is not None else input.device,
+                requires_grad=requires_grad)
 
 
-def randn_like(input, dtype=None, device=None) -> Tensor:
+def randn_like(input, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """:func:`randn` with `input`'s shape, and its dtype and device unless given."""
     dtype = dtype if dtype is not None else input.dtype
-    return randn(*input.shape, dtype=dtype, device=device if device is not None else input.device)
+    return randn(*input.shape, dtype=dtype, device=device if device is not None else input.device,
+                 requires_grad=requires_grad)

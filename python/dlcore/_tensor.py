@@ -5,14 +5,20 @@ and from NumPy (buffer protocol / ``__array__``) and any DLPack producer without
 """
 from __future__ import annotations
 
+import copy as _copy
+
 import numpy as np
 
 from . import _core
 from ._dtype import as_dtype, device as _device
 
 
-class Tensor:
+class Tensor(_core.BufferExporter):
     """A tensor: C++ memory and metadata (``_impl``) plus the autograd state.
+
+    CPU tensors export the buffer protocol (the C-level base class forwards it to ``_impl``,
+    which works on every Python version): ``memoryview(t)``, ``np.frombuffer(t, ...)`` and
+    ``np.asarray(t)`` view the tensor's memory without a copy.
 
     requires_grad / grad / grad_fn behave as in PyTorch: leaves are tensors the user created
     (grad_fn None); operations on tensors that require grad record a graph for backward().
@@ -150,12 +156,25 @@ class Tensor:
         return _core.to_numpy(self._impl)
 
     def __array__(self, dtype=None, copy=None):
+        """``np.asarray(t)`` (NumPy 2 protocol): a view of the tensor's memory when neither
+        `dtype` nor ``copy=True`` asks for a copy; ``copy=False`` with a dtype change raises
+        ValueError; a CUDA tensor raises TypeError (call ``.cpu()``)."""
         a = self.numpy()
         if dtype is not None and np.dtype(dtype) != a.dtype:
             if copy is False:
                 raise ValueError("__array__: a dtype change needs a copy, but copy=False")
             return a.astype(dtype)
         return a.copy() if copy else a
+
+    @property
+    def __array_interface__(self):
+        """NumPy's array interface (version 3) describing the tensor's own memory (CPU only), so
+        ``np.asarray`` views it without a copy and keeps the tensor alive.  A CUDA tensor has none
+        (AttributeError, so ``hasattr`` checks and NumPy's fallback to ``__array__`` work)."""
+        if self.is_cuda:
+            raise AttributeError("__array_interface__: a CUDA tensor has no array interface; use __dlpack__ "
+                                 "or .cpu()")
+        return self.numpy().__array_interface__
 
     def item(self):
         return self._impl.item()
@@ -223,11 +242,77 @@ class Tensor:
         return new
 
     def __repr__(self):
+        """torch's layout: ``tensor([...])`` plus, where they apply, ``device='cuda:0'``, the
+        shape of an empty tensor (``size=(0, 3)``), a non-default dtype (float32, int64 and bool
+        are the defaults) and ``grad_fn=<MulBackward0>`` or ``requires_grad=True``."""
+        a = (self.cpu() if self.is_cuda else self).numpy()
+        extra = []
         if self.is_cuda:
-            body = np.array2string(self.cpu().numpy(), separator=", ", prefix="tensor(")
-            return f"tensor({body}, device='{self._impl.device}', dtype={self.dtype})"
-        body = np.array2string(self.numpy(), separator=", ", prefix="tensor(")
-        return f"tensor({body}, dtype={self.dtype})"
+            extra.append(f"device='{self._impl.device}'")
+        if a.size == 0:
+            body = "[]"
+            if a.shape != (0,):
+                extra.append(f"size={a.shape}")
+        else:
+            fixed = a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.trunc(a)))
+            body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
+                                   floatmode="fixed" if fixed else "maxprec")
+        if a.dtype.name not in ("float32", "int64", "bool"):
+            extra.append(f"dtype=dlcore.{a.dtype.name}")
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn={self.grad_fn!r}")
+        elif self._requires_grad:
+            extra.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extra]) + ")"
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"``: a one-element tensor formats as its Python number; with an empty
+        spec any tensor formats as its repr; a spec on a larger tensor raises TypeError."""
+        if self._impl.numel() == 1:
+            return format(self._impl.item(), spec)
+        if not spec:
+            return repr(self)
+        raise TypeError(f"__format__: unsupported format string {spec!r} passed to a Tensor of "
+                        f"{self._impl.numel()} elements (only one-element tensors take a format spec)")
+
+    def __index__(self):
+        """``range(t)``, ``lst[t]``: a one-element integer (or bool) tensor as a Python int;
+        TypeError for anything else, as in torch."""
+        dt = self._impl.dtype
+        if not (dt == "bool" or dt.startswith(("int", "uint"))) or self._impl.numel() != 1:
+            raise TypeError("__index__: only integer tensors of a single element can be converted to an index")
+        return int(self._impl.item())
+
+    # ---- copying and pickling ---------------------------------------------------------------
+    # A tensor pickles as (a copy of its values as a NumPy array, requires_grad, device): no
+    # graph, no memory shared with the original, as torch's pickling of a leaf.
+    def __reduce_ex__(self, protocol):
+        return (_rebuild, (np.array(self.detach().cpu().numpy(), copy=True), self._requires_grad,
+                           str(self.device), type(self)))
+
+    def __deepcopy__(self, memo):
+        """A new leaf with copied values, requires_grad and (deep-copied) .grad; the subclass
+        (nn.Parameter) is kept.  RuntimeError for a non-leaf, as in torch."""
+        if self.grad_fn is not None:
+            raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment; use .detach().clone()")
+        new = Tensor.__new__(type(self))
+        Tensor.__init__(new, self._impl.clone(), self._requires_grad)
+        memo[id(self)] = new
+        if self.grad is not None:
+            new.grad = _copy.deepcopy(self.grad, memo)
+        return new
+
+
+def _rebuild(array, requires_grad, device="cpu", cls=None):
+    """Unpickles a Tensor (see ``Tensor.__reduce_ex__``)."""
+    cls = Tensor if cls is None else cls
+    t = Tensor.__new__(cls)
+    Tensor.__init__(t, _core.as_tensor(np.require(array, requirements="C")))
+    if device != "cpu":
+        t._impl = t._impl.to(device)
+    t.requires_grad = requires_grad
+    return t
 
 
 def _from_impl(impl) -> Tensor:

@@ -71,7 +71,7 @@ class Node:
         self.out_meta = out_meta  # (shape, dtype, device) per output, for zero grads of unused outputs
 
     def name(self):
-        return self.function.__name__ + "Backward"
+        return self.function.__name__ + "Backward0"  # torch's names: MulBackward0
 
     def __repr__(self):
         return f"<{self.name()}>"

@@ -324,6 +324,21 @@ class Reshape(Function):
         return ops.reshape(g, ctx.in_shape), None
 
 
+class View(Function):
+    """``view``: always a view (ops.view raises ValueError where Reshape would copy)."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = tuple(x.shape)
+        return ops.view(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ops.reshape(g, ctx.in_shape), None
+
+
 class Permute(Function):
     is_view = True
 

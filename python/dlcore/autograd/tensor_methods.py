@@ -78,8 +78,18 @@ def _no_bool(self):
 
 
 Tensor.__bool__ = _no_bool
-Tensor.__float__ = lambda self: float(self.item())
-Tensor.__int__ = lambda self: int(self.item())
+def _scalar(name, cast):
+    def method(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"{name}: a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return cast(self.item())
+
+    method.__name__ = name
+    return method
+
+
+Tensor.__float__ = _scalar("__float__", float)
+Tensor.__int__ = _scalar("__int__", int)
 
 
 # ---- elementwise functions ---------------------------------------------------------------------
@@ -175,8 +185,21 @@ def _expand(self, *shape):
     return F.Expand.apply(self, _dims(shape))
 
 
+def _view(self, *shape):
+    """``torch.Tensor.view``: a view with the new shape; RuntimeError (as in torch, pointing to
+    reshape) when the strides make a view impossible, where reshape would copy."""
+    try:
+        return F.View.apply(self, _dims(shape))
+    except ValueError as e:
+        if "spans across two contiguous subspaces" not in str(e):
+            raise
+        raise RuntimeError(f"view: size {_dims(shape)} is not compatible with the input's size {self.shape} and "
+                           f"stride {self.stride()} (at least one dimension spans across two contiguous "
+                           "subspaces). Use .reshape(...) instead.") from None
+
+
 Tensor.reshape = _reshape
-Tensor.view = _reshape
+Tensor.view = _view
 Tensor.flatten = _flatten
 Tensor.squeeze = _squeeze
 Tensor.unsqueeze = _unsqueeze
@@ -241,86 +264,4 @@ def _setitem(self, key, value):
 Tensor.__getitem__ = _getitem
 Tensor.__setitem__ = _setitem
 
-
-# ---- in-place updates ----------------------------------------------------------------------------
-# Outside the graph (no grad mode, or nothing involved requires grad) they run the kernel into
-# self's memory.  When a gradient must flow through them (self is a non-leaf that requires grad,
-# or an operand requires grad) they run the out-of-place Function, copy the result into self's
-# memory and make self the output of that node, as torch does.  Views are refused in that case:
-# their base's graph would not see the change.  Every path bumps the version counter, so a node
-# that saved the old contents refuses to backward.
-def _needs_graph(self, args):
-    if not is_grad_enabled():
-        return False
-    return self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
-
-
-def _rebase(self, name, out):
-    if self._is_view:
-        raise RuntimeError(f"{name}: in-place operation on a view of a tensor that requires grad (or with an "
-                           "operand that requires grad) is not supported; use the out-of-place form")
-    ops.copy_(self._impl, out._impl)
-    self._bump_version()
-    self.grad_fn = out.grad_fn
-    self._output_nr = out._output_nr
-    self._requires_grad = out._requires_grad
-    return self
-
-
-def _inplace_arith(name, fn, kernel, saves_self=False):
-    def method(self, other, *extra, **kw):
-        self._check_inplace(name)
-        if _needs_graph(self, (other,)):
-            src = self
-            if saves_self and isinstance(other, Tensor) and other._requires_grad:
-                src = F.Clone.apply(self)  # the node keeps self's old contents, which the copy overwrites
-            return _rebase(self, name, fn(src, other, *extra, **kw))
-        kernel(self._impl, other._impl if isinstance(other, Tensor) else other, *extra, **kw)
-        self._bump_version()
-        return self
-
-    method.__name__ = name
-    return method
-
-
-def _inplace(name, kernel):
-    def method(self, *args):
-        self._check_inplace(name)
-        if _needs_graph(self, args):
-            raise RuntimeError(f"{name}: in-place operation on a tensor that requires grad (or with an operand "
-                               "that requires grad) is not supported under grad mode; use dlcore.no_grad() or an "
-                               "out-of-place operation")
-        kernel(self._impl, *[a._impl if isinstance(a, Tensor) else a for a in args])
-        self._bump_version()
-        return self
-
-    method.__name__ = name
-    return method
-
-
-def _copy_into(dst, src):
-    if type(src) is not _T:
-        src = _core.as_tensor(np.asarray(src, dtype=np.dtype(dst.dtype)))
-    if tuple(src.shape) != tuple(dst.shape):
-        src = ops.contiguous(ops.broadcast_to(src, tuple(dst.shape)))
-    ops.copy_(dst, src)
-
-
-def _add_out(t, o, alpha=1.0):
-    return F.Add.apply(t, o if alpha == 1.0 else F.Mul.apply(o, alpha))
-
-
-def _sub_out(t, o, alpha=1.0):
-    return F.Sub.apply(t, o if alpha == 1.0 else F.Mul.apply(o, alpha))
-
-
-Tensor.zero_ = _inplace("zero_", lambda t: ops.fill_(t, 0.0))
-Tensor.fill_ = _inplace("fill_", lambda t, v: ops.fill_(t, v))
-Tensor.copy_ = _inplace("copy_", _copy_into)
-Tensor.add_ = _inplace_arith("add_", _add_out, lambda t, o, alpha=1.0: ops.copy_(
-    t, ops.add(t, o if alpha == 1.0 else ops.mul(o, alpha))))
-Tensor.sub_ = _inplace_arith("sub_", _sub_out, lambda t, o, alpha=1.0: ops.copy_(
-    t, ops.sub(t, o if alpha == 1.0 else ops.mul(o, alpha))))
-Tensor.mul_ = _inplace_arith("mul_", F.Mul.apply, lambda t, o: ops.copy_(t, ops.mul(t, o)), saves_self=True)
-Tensor.div_ = _inplace_arith("div_", F.Div.apply, lambda t, o: ops.copy_(t, ops.div(t, o)))
-Tensor.masked_fill_ = _inplace("masked_fill_", lambda t, m, v: ops.masked_fill_(t, m, v))
+# In-place updates (add_, +=, copy_, ...) live in inplace.py.

@@ -130,15 +130,33 @@ def embedding(input, weight, padding_idx=None):
 
 
 # ---- regression losses ----------------------------------------------------------------------------
+def _same_size(input, target):
+    """PyTorch's warning (same text) when target and input differ in shape: broadcasting them
+    (say (N, 1) against (N,)) silently gives an (N, N) loss."""
+    if input.shape != target.shape:
+        import warnings
+
+        warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+                      "This will likely lead to incorrect results due to broadcasting. Please ensure they have "
+                      "the same size.", UserWarning, stacklevel=3)
+    return input, target
+
+
 def mse_loss(input, target, reduction="mean"):
+    """``torch.nn.functional.mse_loss``: mean (or sum, or none) of (input - target)^2; warns like
+    torch when the shapes differ."""
     _check_reduction(reduction, "mse_loss")
-    d = _tensor(input, "mse_loss") - _tensor(target, "mse_loss", "target")
+    input, target = _same_size(_tensor(input, "mse_loss"), _tensor(target, "mse_loss", "target"))
+    d = input - target
     return _reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input, target, reduction="mean"):
+    """``torch.nn.functional.l1_loss``: mean (or sum, or none) of |input - target|; warns like
+    torch when the shapes differ."""
     _check_reduction(reduction, "l1_loss")
-    return _reduce((_tensor(input, "l1_loss") - _tensor(target, "l1_loss", "target")).abs(), reduction, "l1_loss")
+    input, target = _same_size(_tensor(input, "l1_loss"), _tensor(target, "l1_loss", "target"))
+    return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):

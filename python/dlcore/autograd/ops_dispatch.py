@@ -1,0 +1,123 @@
+"""Autograd for the array-level ``dlcore.ops``: the differentiable version of each op that has
+an autograd Function, with the op's own signature.
+
+``dlcore.ops.<name>`` given a Tensor that requires grad, in grad mode, runs ``GRAD_OPS[name]``
+instead of the bare kernel (see ``dlcore.ops._util.install_autograd``), so ``ops.mul(w, x)``
+records the graph exactly as ``w * x`` does.  Ops without an entry raise RuntimeError in that
+case (they would silently drop the gradient), except those in ``NON_DIFFERENTIABLE``, whose
+results carry no gradient in torch either (comparisons, argmax, random draws).
+"""
+from __future__ import annotations
+
+from .. import ops
+from . import functions as F
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _max_min(is_min):
+    def op(x, axis=None, keepdims=False):
+        if axis is None:
+            out = F.MaxAll.apply(x, is_min)
+            return out.reshape((1,) * x.ndim) if keepdims else out
+        if isinstance(axis, int):
+            return F.MaxDim.apply(x, axis, keepdims, is_min)[0]
+        raise RuntimeError(f"{'min' if is_min else 'max'}: autograd through a reduction over several axes is not "
+                           "supported; reduce one axis at a time")
+
+    return op
+
+
+def _unary(fn):
+    return lambda x: fn.apply(x)
+
+
+def _reshape_like(kernel):
+    """Views whose result shape the kernel computes: recorded as a Reshape to that shape."""
+    return lambda x, *args: F.Reshape.apply(x, tuple(kernel(x._impl, *args).shape))
+
+
+def _split(x, split_size_or_sections, axis=0):
+    pieces = ops.split(x._impl, split_size_or_sections, axis)
+    ax = axis % x.ndim
+    out, start = [], 0
+    for p in pieces:
+        n = p.shape[ax]
+        key = (slice(None),) * ax + (slice(start, start + n),)
+        out.append(F.Index.apply(x, key))
+        start += n
+    return tuple(out)
+
+
+def _narrow(x, dim, start, length):
+    ax = dim % x.ndim
+    return F.Index.apply(x, (slice(None),) * ax + (slice(start, start + length),))
+
+
+def _linear(x, weight, bias=None, activation=None):
+    return F.Linear.apply(x, weight, bias, activation)
+
+
+def _nn():
+    from ..nn import _functions as NF  # nn imports autograd: look it up when first needed
+
+    return NF
+
+
+GRAD_OPS = {
+    "add": lambda a, b: F.Add.apply(a, b),
+    "sub": lambda a, b: F.Sub.apply(a, b),
+    "mul": lambda a, b: F.Mul.apply(a, b),
+    "div": lambda a, b: F.Div.apply(a, b),
+    "pow": lambda a, b: F.Pow.apply(a, b),
+    "neg": _unary(F.Neg), "abs": _unary(F.Abs), "exp": _unary(F.Exp), "log": _unary(F.Log),
+    "sqrt": _unary(F.Sqrt), "rsqrt": _unary(F.Rsqrt), "tanh": _unary(F.Tanh), "sigmoid": _unary(F.Sigmoid),
+    "relu": _unary(F.Relu), "silu": _unary(F.Silu),
+    "leaky_relu": lambda x, negative_slope=0.01: F.LeakyRelu.apply(x, float(negative_slope)),
+    "gelu": lambda x, approximate="none": F.Gelu.apply(x, str(approximate)),
+    "softplus": lambda x, beta=1.0, threshold=20.0: F.Softplus.apply(x, float(beta), float(threshold)),
+    "where": lambda condition, x, y: F.Where.apply(condition, x, y),
+    "matmul": lambda a, b: F.MatMul.apply(a, b),
+    "linear": _linear,
+    "sum": lambda x, axis=None, keepdims=False: F.Sum.apply(x, _axis(axis), keepdims),
+    "mean": lambda x, axis=None, keepdims=False: F.Mean.apply(x, _axis(axis), keepdims),
+    "var": lambda x, axis=None, correction=1, keepdims=False: F.Var.apply(x, _axis(axis), correction, keepdims),
+    "max": _max_min(False), "min": _max_min(True),
+    "max_with_indices": lambda x, axis, keepdims=False: F.MaxDim.apply(x, axis, keepdims, False),
+    "min_with_indices": lambda x, axis, keepdims=False: F.MaxDim.apply(x, axis, keepdims, True),
+    "softmax": lambda x, axis=-1: F.Softmax.apply(x, axis),
+    "log_softmax": lambda x, axis=-1: F.LogSoftmax.apply(x, axis),
+    "cross_entropy": lambda logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0:
+        _nn().CrossEntropy.apply(logits, target, weight, int(ignore_index), reduction, float(label_smoothing)),
+    "nll_loss": lambda log_probs, target, weight=None, ignore_index=-100, reduction="mean":
+        _nn().NllLoss.apply(log_probs, target, weight, int(ignore_index), reduction),
+    "embedding": lambda weight, indices, padding_idx=None: _nn().Embedding.apply(weight, indices, padding_idx),
+    "reshape": lambda x, shape: F.Reshape.apply(x, tuple(shape) if isinstance(shape, list) else shape),
+    "view": lambda x, shape: F.View.apply(x, tuple(shape) if isinstance(shape, list) else shape),
+    "flatten": _reshape_like(ops.flatten), "squeeze": _reshape_like(ops.squeeze),
+    "unsqueeze": _reshape_like(ops.unsqueeze),
+    "transpose": lambda x, dim0, dim1: F.Transpose.apply(x, dim0, dim1),
+    "permute": lambda x, dims: F.Permute.apply(x, tuple(dims)),
+    "contiguous": lambda x: F.Contiguous.apply(x) if not x.is_contiguous() else x,
+    "expand": lambda x, shape: F.Expand.apply(x, tuple(shape)),
+    "broadcast_to": lambda x, shape: F.Expand.apply(x, tuple(shape)),
+    "narrow": _narrow,
+    "cat": lambda tensors, axis=0: F.Cat.apply(*tensors, axis),
+    "concatenate": lambda tensors, axis=0: F.Cat.apply(*tensors, axis),
+    "stack": lambda tensors, axis=0: F.Stack.apply(*tensors, axis),
+    "split": _split,
+    "index": lambda x, key: F.Index.apply(x, key),
+    "slice_copy": lambda x, key: F.Clone.apply(F.Index.apply(x, key)),
+    "index_select": lambda x, axis, indices: F.IndexSelect.apply(x, axis, indices),
+    "masked_fill": lambda x, mask, value: F.MaskedFill.apply(x, mask, value),
+}
+
+# Given a Tensor that requires grad these just run: results that carry no gradient in torch either,
+# and the fused optimizer steps, which update leaves outside the graph by design (torch.optim's
+# step runs under no_grad; dlcore.optim calls these directly).
+NON_DIFFERENTIABLE = frozenset((
+    "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "bernoulli", "dropout_mask", "result_type",
+    "sgd_step", "adam_step", "rmsprop_step",
+))
