@@ -8,6 +8,10 @@ the autograd layer passes them) give TensorImpl results, with no wrapping at all
 """
 from __future__ import annotations
 
+import functools
+import inspect
+import numbers
+import re
 
 from .. import _core
 from .._tensor import Tensor
@@ -44,4 +48,81 @@ def wants_tensor(*inputs) -> bool:
     return any(isinstance(i, Tensor) for i in inputs)
 
 
-__all__ = ["unwrap", "wrap", "wants_tensor", "_core"]
+# ---- error messages (issue 22 item 8) ------------------------------------------------------------
+# A binding called with an argument pybind11 cannot convert raises "<binding>(): incompatible
+# function arguments ..." with the binding's name (not always the public op's: min_with_indices
+# calls max_with_indices) and a listing of C++ types.  name_binding_errors rewrites that one
+# message into the house style, in one place, for every public op.
+
+_TYPING = ((re.compile(r"typing\.SupportsInt \| typing\.SupportsIndex"), "int"),
+           (re.compile(r"typing\.SupportsFloat \| typing\.SupportsIndex"), "float"),
+           (re.compile(r"dlcore\._core\.TensorImpl"), "array"), (re.compile(r"typing\.|collections\.abc\."), ""))
+
+
+def _expected(msg, params):
+    """What the op takes, as "name: type, ...": the public parameters, typed from the first
+    overload pybind11 lists (its C++ types in plain words; parameters only the binding has, such
+    as max_with_indices' is_min, are left out)."""
+    m = re.search(r"1\. \((.*?)\)(?: -> |\n|$)", msg)
+    sig = m.group(1) if m else ""
+    for pattern, plain in _TYPING:
+        sig = pattern.sub(plain, sig)
+    types = {}
+    for part in re.split(r", (?=\w+: )", sig):
+        name, _, typ = part.partition(": ")
+        types[name.strip()] = re.sub(r"\bobject\b", "array", typ.split(" = ")[0].strip())
+    if params is None:
+        return sig
+    return ", ".join(f"{p}: {types[p]}" if p in types else p for p in params.parameters)
+
+
+def name_binding_errors(fn, op=None):
+    """Wrap the public op `fn` so that pybind11's "incompatible function arguments" TypeError
+    becomes ``TypeError("<op>: expected (<parameters>), got (<name>=<type>, ...)")``.
+
+    `op` defaults to ``fn.__name__``.  Every other exception passes through unchanged; so does the
+    result.  The wrapper keeps `fn`'s name, docstring and signature (``__wrapped__``)."""
+    op = op or fn.__name__
+    try:
+        params = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: report positions only
+        params = None
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TypeError as e:
+            msg = str(e)
+            if "incompatible function arguments" not in msg:
+                raise
+            try:
+                bound = params.bind_partial(*args, **kwargs).arguments.items()
+            except (AttributeError, TypeError):
+                bound = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+            got = ", ".join(f"{k}={type(v).__name__}" for k, v in bound)
+            raise TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})") from None
+
+    return checked
+
+
+def as_float(value, op, name):
+    """`value` as a Python float for the binding, or TypeError "<op>: expected a real number for
+    <name>, got <type>" (bools count as numbers, as in NumPy; strings do not)."""
+    if isinstance(value, numbers.Real) or (hasattr(value, "__float__") and not isinstance(value, (str, bytes))):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise TypeError(f"{op}: expected a real number for {name}, got {type(value).__name__}")
+
+
+def as_int(value, op, name):
+    """`value` as a Python int (anything with ``__index__``: int, numpy integers), or TypeError
+    "<op>: expected an integer for <name>, got <type>" (floats are refused, not truncated)."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(f"{op}: expected an integer for {name}, got {type(value).__name__}")
+    return value.__index__()
+
+
+__all__ = ["unwrap", "wrap", "wants_tensor", "_core", "name_binding_errors", "as_float", "as_int"]
