@@ -109,6 +109,16 @@ X = np.zeros((2, 3), np.float32)
     ("fill_", lambda: ops.fill_(X.copy(), "a")),
     ("sum_backward", lambda: ops.sum_backward(X, 3)),
     ("index_select_backward", lambda: ops.index_select_backward(X, 0, np.zeros(2, np.int64), None)),
+    ("sgd_step", lambda: ops.sgd_step([X.copy()], [X], lr=None)),
+    ("adam_step", lambda: ops.adam_step([X.copy()], [X], [X.copy()], [X.copy()], steps=[None])),
+    ("rmsprop_step", lambda: ops.rmsprop_step([X.copy()], [X], [X.copy()], alpha="a")),
+    ("philox4x32_10", lambda: ops.philox4x32_10(None, (1, 2))),
+    ("philox4x32_10", lambda: ops.philox4x32_10((0, 0, 0, 1.5), (1, 2))),
+    ("split", lambda: ops.split(None, 2)),
+    ("split", lambda: ops.split(X, 1.5)),
+    ("split", lambda: ops.split(X, 1, axis="0")),
+    ("permute", lambda: ops.permute(X, np.array(1))),
+    ("min_backward", lambda: ops.min_backward(X, X, None, 0)),   # was max_backward's function
 ])
 def test_bad_argument_types_name_the_public_op(op, call):
     with pytest.raises(TypeError) as info:

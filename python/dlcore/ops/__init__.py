@@ -24,7 +24,7 @@ def _name_all_binding_errors(namespace, bare=("matmul",)):
     import types
     for name, fn in list(namespace.items()):
         if not name.startswith("_") and isinstance(fn, types.FunctionType) and name not in bare:
-            namespace[name] = _name_binding_errors(fn)
+            namespace[name] = _name_binding_errors(fn, name)  # min_backward is max_backward's function
 
 
 _name_all_binding_errors(globals())

@@ -125,4 +125,15 @@ def as_int(value, op, name):
     return value.__index__()
 
 
-__all__ = ["unwrap", "wrap", "wants_tensor", "_core", "name_binding_errors", "as_float", "as_int"]
+def as_tuple(value, op, name):
+    """`value` (any iterable but a string) as a tuple, or TypeError "<op>: expected a sequence of
+    ints for <name>, got <type>" instead of tuple()'s message, which names no op."""
+    try:
+        if not isinstance(value, (str, bytes)):
+            return tuple(value)
+    except TypeError:  # not iterable (a 0-d array has __iter__ and still refuses)
+        pass
+    raise TypeError(f"{op}: expected a sequence of ints for {name}, got {type(value).__name__}")
+
+
+__all__ = ["unwrap", "wrap", "wants_tensor", "_core", "name_binding_errors", "as_float", "as_int", "as_tuple"]

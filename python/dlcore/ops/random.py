@@ -54,7 +54,13 @@ def philox4x32_10(counter, key):
 
     For known-answer tests against the Random123 distribution.
     """
-    counter, key = tuple(int(c) for c in counter), tuple(int(k) for k in key)
+    try:
+        counter, key = tuple(counter), tuple(key)
+    except TypeError:
+        raise TypeError("philox4x32_10: expected sequences of ints for counter and key, got "
+                        f"{type(counter).__name__} and {type(key).__name__}") from None
+    counter = tuple(as_int(c, "philox4x32_10", "a counter word") for c in counter)
+    key = tuple(as_int(k, "philox4x32_10", "a key word") for k in key)
     if len(counter) != 4 or len(key) != 2 or not all(0 <= v < 2**32 for v in counter + key):
         raise ValueError("philox4x32_10: expected 4 counter words and 2 key words in [0, 2**32)")
     return _core.philox4x32_10(counter, key)
@@ -95,7 +101,7 @@ def bernoulli(p, shape=None, dtype=None):
     must equal it).  Probabilities outside [0, 1] raise ValueError.
     """
     if isinstance(p, numbers.Real) and not isinstance(p, bool):
-        return np.asarray(_core.bernoulli_scalar(float(p), _shape(shape, "bernoulli"), dtype or "float32"))
+        return np.asarray(_core.bernoulli_scalar(as_float(p, "bernoulli", "p"), _shape(shape, "bernoulli"), dtype or "float32"))
     if shape is not None:
         pshape = tuple(p.shape) if hasattr(p, "shape") else np.shape(p)
         if tuple(_shape(shape, "bernoulli")) != pshape:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 
-from ._util import _core, as_float, as_int, unwrap, wrap
+from ._util import _core, as_float, as_int, as_tuple, unwrap, wrap
 
 __all__ = [
     "sum", "mean", "var", "max", "min", "argmax", "argmin",
@@ -33,12 +33,6 @@ __all__ = [
 
 def _axis(axis):
     return builtins.tuple(axis) if isinstance(axis, builtins.list) else axis
-
-
-def _tuple(v, op, name):
-    if isinstance(v, (builtins.str, bytes)) or not hasattr(v, "__iter__"):
-        raise TypeError(f"{op}: expected a sequence of ints for {name}, got {type(v).__name__}")
-    return builtins.tuple(v)
 
 
 def sum(x, axis=None, keepdims=False):
@@ -88,13 +82,13 @@ def min_with_indices(x, axis, keepdims=False):
 
 def sum_backward(grad, input_shape, axis=None, keepdims=False):
     """Gradient of ``sum``: `grad` broadcast back to `input_shape` (a new contiguous array)."""
-    return wrap(_core.sum_backward(unwrap(grad), _tuple(input_shape, "sum_backward", "input_shape"),
+    return wrap(_core.sum_backward(unwrap(grad), as_tuple(input_shape, "sum_backward", "input_shape"),
                                   _axis(axis), keepdims, False), grad)
 
 
 def mean_backward(grad, input_shape, axis=None, keepdims=False):
     """Gradient of ``mean``: `grad` / N broadcast back to `input_shape`."""
-    return wrap(_core.sum_backward(unwrap(grad), _tuple(input_shape, "mean_backward", "input_shape"),
+    return wrap(_core.sum_backward(unwrap(grad), as_tuple(input_shape, "mean_backward", "input_shape"),
                                   _axis(axis), keepdims, True), grad)
 
 
@@ -107,12 +101,18 @@ def var_backward(grad, x, axis=None, correction=1, keepdims=False):
 def max_backward(grad, indices, input_shape, axis, keepdims=False):
     """Gradient of ``max_with_indices`` (torch's ``max(dim)``): `grad` goes to the returned index
     along `axis`, zero elsewhere.  Also the gradient of ``min_with_indices``."""
-    return wrap(_core.max_backward(unwrap(grad), unwrap(indices),
-                                  _tuple(input_shape, "max_backward", "input_shape"), axis, keepdims),
-                grad)
+    return _index_backward("max_backward", grad, indices, input_shape, axis, keepdims)
 
 
-min_backward = max_backward
+def min_backward(grad, indices, input_shape, axis, keepdims=False):
+    """Gradient of ``min_with_indices`` (the same scatter as ``max_backward``): `grad` goes to
+    the returned index along `axis`, zero elsewhere."""
+    return _index_backward("min_backward", grad, indices, input_shape, axis, keepdims)
+
+
+def _index_backward(op, grad, indices, input_shape, axis, keepdims):
+    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), as_tuple(input_shape, op, "input_shape"), axis,
+                                   keepdims), grad)
 
 
 def softmax(x, axis=-1):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ._util import _core, as_float, unwrap, wrap
+from ._util import _core, as_float, as_int, as_tuple, unwrap, wrap
 
 __all__ = [
     "reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "contiguous",
@@ -40,15 +40,8 @@ def _shape_arg(shape):
     return tuple(shape) if isinstance(shape, (list, tuple)) else shape
 
 
-def _seq(v, op, name):
-    """A tuple from a sequence argument, or TypeError naming the op (not tuple()'s own message)."""
-    if isinstance(v, (str, bytes)) or not hasattr(v, "__iter__"):
-        raise TypeError(f"{op}: expected a sequence of ints for {name}, got {type(v).__name__}")
-    return tuple(v)
-
-
 def _pads(pad, op):
-    return _seq(pad, op, "pad")
+    return as_tuple(pad, op, "pad")
 
 
 def _array_list(tensors, op):
@@ -106,7 +99,7 @@ def transpose(x, dim0, dim1):
 
 def permute(x, dims):
     """``torch.permute``: reorders dims (view)."""
-    return wrap(_core.permute(unwrap(x), _seq(dims, "permute", "dims")), x)
+    return wrap(_core.permute(unwrap(x), as_tuple(dims, "permute", "dims")), x)
 
 
 def contiguous(x):
@@ -152,9 +145,13 @@ def split(x, split_size_or_sections, axis=0):
     every piece's size.  Returns a tuple of views."""
     s = split_size_or_sections
     if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-        shape = x.shape
+        try:  # any array (DLPack too), and a TypeError that names split
+            shape = tuple(_core.as_tensor(unwrap(x)).shape)
+        except TypeError:
+            raise TypeError(f"split: expected an array (numpy, dlcore, DLPack) for x, got {type(x).__name__}") from None
         if len(shape) == 0:
             raise ValueError("split: cannot split a zero-dimensional tensor")
+        axis = as_int(axis, "split", "axis")
         ax = axis + len(shape) if axis < 0 else axis
         if not 0 <= ax < len(shape):
             raise ValueError(f"split: axis {axis} is out of range for a tensor of {len(shape)} dimension(s)")
@@ -163,7 +160,7 @@ def split(x, split_size_or_sections, axis=0):
             raise ValueError(f"split: split_size must be positive, got {s}")
         sizes = [s] * (n // s) + ([n % s] if n % s else []) if n else [0]
     else:
-        sizes = list(s)
+        sizes = list(as_tuple(s, "split", "split_size_or_sections"))
     return tuple(wrap(p, x) for p in _core.split(unwrap(x), sizes, axis))
 
 
@@ -207,7 +204,7 @@ def index_select_backward(grad, axis, indices, input_shape):
     """Gradient of ``index_select``: scatter-adds grad's slices into zeros of input_shape
     (deterministic; repeated indices accumulate)."""
     return wrap(_core.index_select_backward(unwrap(grad), axis, unwrap(indices),
-                                                   _seq(input_shape, "index_select_backward", "input_shape")), grad)
+                                                   as_tuple(input_shape, "index_select_backward", "input_shape")), grad)
 
 
 # ---- pad ------------------------------------------------------------------------------------
@@ -222,7 +219,7 @@ def pad(x, pad, mode="constant", value=0.0):
 def pad_backward(grad_out, input_shape, pad, mode="constant"):
     """Gradient of ``pad`` w.r.t. its input: every output position adds its grad to the input
     element it read (edges accumulate for reflect/replicate/circular; deterministic)."""
-    return wrap(_core.pad_backward(unwrap(grad_out), _seq(input_shape, "pad_backward", "input_shape"),
+    return wrap(_core.pad_backward(unwrap(grad_out), as_tuple(input_shape, "pad_backward", "input_shape"),
                                    _pads(pad, "pad_backward"), mode), grad_out)
 
 
