@@ -119,6 +119,11 @@ X = np.zeros((2, 3), np.float32)
     ("split", lambda: ops.split(X, 1, axis="0")),
     ("permute", lambda: ops.permute(X, np.array(1))),
     ("min_backward", lambda: ops.min_backward(X, X, None, 0)),   # was max_backward's function
+    ("squeeze", lambda: ops.squeeze(np.zeros((1, 1)), ([1], 0))),
+    ("gemm", lambda: ops.gemm(X, X.T, trans_b=np.zeros(3))),
+    ("index_put_", lambda: ops.index_put_(X.copy(), (0,), "x")),
+    ("nll_loss", lambda: ops.nll_loss(X, np.zeros(2, np.int64), ignore_index=np.zeros(2, np.int64))),
+    ("sgd_step", lambda: ops.sgd_step([X.copy()], [X], [None], momentum=np.zeros(2))),
 ])
 def test_bad_argument_types_name_the_public_op(op, call):
     with pytest.raises(TypeError) as info:
@@ -126,6 +131,11 @@ def test_bad_argument_types_name_the_public_op(op, call):
     msg = str(info.value)
     assert msg.startswith(f"{op}: "), msg
     assert "incompatible function arguments" not in msg
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "var", "argmax"])
+def test_pybind_cast_failures_name_the_op(op):
+    _raises(RuntimeError, op, lambda: getattr(ops, op)(X, (2**64,) if op != "argmax" else 2**64))
 
 
 def test_the_binding_error_says_what_was_expected_and_what_came():

@@ -78,7 +78,8 @@ def _expected(msg, params):
 
 def name_binding_errors(fn, op=None):
     """Wrap the public op `fn` so that pybind11's "incompatible function arguments" TypeError
-    becomes ``TypeError("<op>: expected (<parameters>), got (<name>=<type>, ...)")``.
+    becomes ``TypeError("<op>: expected (<parameters>), got (<name>=<type>, ...)")``, and its
+    "Unable to cast Python instance" RuntimeError one that starts with "<op>: ".
 
     `op` defaults to ``fn.__name__``.  Every other exception passes through unchanged; so does the
     result.  The wrapper keeps `fn`'s name, docstring and signature (``__wrapped__``)."""
@@ -92,16 +93,21 @@ def name_binding_errors(fn, op=None):
     def checked(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except TypeError as e:
+        except (TypeError, RuntimeError) as e:
             msg = str(e)
-            if "incompatible function arguments" not in msg:
+            mismatch = isinstance(e, TypeError) and "incompatible function arguments" in msg
+            if not mismatch and not (isinstance(e, RuntimeError) and msg.startswith("Unable to cast Python instance")):
                 raise
             try:
                 bound = params.bind_partial(*args, **kwargs).arguments.items()
             except (AttributeError, TypeError):
                 bound = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
             got = ", ".join(f"{k}={type(v).__name__}" for k, v in bound)
-            raise TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})") from None
+            if mismatch:
+                raise TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})") from None
+            # pybind11's cast of an item (an int beyond int64 in an axis tuple, say): same type, op named
+            raise RuntimeError(f"{op}: an argument does not fit the kernel's C++ type (an integer beyond int64?); "
+                               f"got ({got})") from None
 
     return checked
 
@@ -120,9 +126,12 @@ def as_float(value, op, name):
 def as_int(value, op, name):
     """`value` as a Python int (anything with ``__index__``: int, numpy integers), or TypeError
     "<op>: expected an integer for <name>, got <type>" (floats are refused, not truncated)."""
-    if isinstance(value, bool) or not hasattr(value, "__index__"):
-        raise TypeError(f"{op}: expected an integer for {name}, got {type(value).__name__}")
-    return value.__index__()
+    if not isinstance(value, bool) and hasattr(value, "__index__"):
+        try:
+            return value.__index__()
+        except TypeError:  # an ndarray that is not a 0-d integer
+            pass
+    raise TypeError(f"{op}: expected an integer for {name}, got {type(value).__name__}")
 
 
 def as_tuple(value, op, name):

@@ -27,6 +27,9 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     `a` or `b`) and `c` is returned; without it a new array is returned and `beta` is unused.
     ``beta == 0`` does not read `c` (NaNs in it do not propagate), as in BLAS.  Transposes and
     strided views are read in place by the packing, never copied."""
+    for name, flag in (("trans_a", trans_a), ("trans_b", trans_b)):
+        if not isinstance(flag, (bool, np.bool_, int, np.integer)):
+            raise TypeError(f"gemm: expected a bool for {name}, got {type(flag).__name__}")
     out = _core.gemm(unwrap(a), unwrap(b), None if c is None else unwrap(c), as_float(alpha, "gemm", "alpha"),
                      as_float(beta, "gemm", "beta"),
                      bool(trans_a), bool(trans_b))

@@ -50,6 +50,7 @@ def sgd_step(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dam
     """
     op = "sgd_step"
     params = _as_list(params, op, "params")
+    momentum = as_float(momentum, op, "momentum")  # before the comparisons below
     fresh = []
     if momentum != 0:
         if momentum_buffers is None:
@@ -100,6 +101,7 @@ def rmsprop_step(params, grads, square_avgs, momentum_buffers=None, grad_avgs=No
     """
     op = "rmsprop_step"
     params = _as_list(params, op, "params")
+    momentum = as_float(momentum, op, "momentum")  # before the comparisons below
     if momentum > 0 and momentum_buffers is None:
         raise ValueError(f"{op}: momentum > 0 needs momentum_buffers (zeros before the first step)")
     if centered and grad_avgs is None:

@@ -80,7 +80,9 @@ def squeeze(x, dim=None):
         nd = getattr(x, "ndim", None)
         seen = set()
         for d in dim:
-            key = d % nd if isinstance(d, int) and nd and -nd <= d < nd else d
+            if not isinstance(d, int):  # not a dim at all: the kernel says so
+                break
+            key = d % nd if nd and -nd <= d < nd else d
             if key in seen:
                 raise ValueError(f"squeeze: dim {d} appears more than once in {tuple(dim)}")
             seen.add(key)
@@ -189,7 +191,10 @@ def index_put_(x, key, value):
     when it is a Python scalar or NumPy array.  Returns x."""
     if not isinstance(value, Tensor):
         target = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
-        value = np.asarray(value, dtype=target)
+        try:
+            value = np.asarray(value, dtype=target)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"index_put_: cannot convert the value to {target}: {e}") from None
     _core.index_put_(unwrap(x), key, unwrap(value))
     return x
 
