@@ -4,6 +4,8 @@ zero-size inputs, and its error inputs (type and message prefix)."""
 from __future__ import annotations
 
 import inspect
+import os
+import threading
 import types
 
 import numpy as np
@@ -11,7 +13,7 @@ import pytest
 
 import dlcore
 from dlcore import ops
-from tests.conftest import assert_close, finite_difference_grad, run_threads_bitwise
+from tests.conftest import assert_close, finite_difference_grad, run_in_python_threads, run_threads_bitwise
 from tests.opinfo import EXCLUDED, REGISTRY, SEED
 
 # ---- layout variants: the same shape, other strides (values may change; the reference sees them) --
@@ -107,9 +109,18 @@ def _compare(got, want, scale):
 CASES = [(name, v) for name, info in REGISTRY.items() if info.ref is not None for v in VARIANTS]
 
 
+# Known bugs that read or write out of bounds (issue 22 items 1-4) abort a sanitized run
+# (tools/sanitize) instead of failing: there they are skipped, not run as xfail.
+_MEMORY_ITEMS = ("item 1:", "item 2:", "item 3:", "item 4:")
+
+
 def _xfail(info, variant):
     reason = info.xfail.get(variant)
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+    if not reason:
+        return []
+    if os.environ.get("DLCORE_SANITIZED") and any(i in reason for i in _MEMORY_ITEMS):
+        return [pytest.mark.skip(reason=f"{reason} (out of bounds: not run under the sanitizer)")]
+    return [pytest.mark.xfail(strict=True, reason=reason)]
 
 
 @pytest.mark.parametrize("name, variant", [pytest.param(n, v, marks=_xfail(REGISTRY[n], v)) for n, v in CASES])
@@ -146,6 +157,29 @@ def test_one_two_three_threads_bitwise(name):
     for sample in info.samples(33)[:2]:
         run_threads_bitwise(lambda: _call(info, *_apply(info, sample, "stepped" if
                                                         _apply(info, sample, "stepped") else "contiguous")))
+
+
+def test_four_python_threads_get_the_single_threaded_results():
+    """Every (unseeded) op's first sample from 4 Python threads at once, each walking the ops in
+    its own order, equals the single-threaded result bitwise."""
+    names = [n for n, i in sorted(REGISTRY.items()) if not i.seeded]
+    calls = {n: REGISTRY[n].samples(9)[0] for n in names}
+    want = {n: [a.tobytes() for a in _as_tuple(_call(REGISTRY[n], *_apply(REGISTRY[n], s, "contiguous")))]
+            for n, s in calls.items()}
+    bad, lock, order = [], threading.Lock(), iter(range(4))
+
+    def work():
+        with lock:
+            k = next(order)
+        for n in names[k:] + names[:k]:
+            info = REGISTRY[n]
+            got = [a.tobytes() for a in _as_tuple(_call(info, *_apply(info, calls[n], "contiguous")))]
+            if got != want[n]:
+                with lock:
+                    bad.append(n)
+
+    run_in_python_threads(work, 4)
+    assert not bad, f"differ under 4 Python threads: {sorted(set(bad))}"
 
 
 def _scalar_fn(info, sample, pos, g):
