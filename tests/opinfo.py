@@ -9,7 +9,8 @@ the reference, 1/2/3 threads bitwise, gradcheck, error messages) and ``tests/tes
 
 Adding an op is a few lines: ``add(OpInfo("name", samples=..., ref=..., errors=[...]))``.
 Backward ops whose only spec is the derivative set ``grad_of="forward_name"``: the forward op's
-gradcheck (finite differences) is their reference.
+gradcheck (finite differences) is their reference, and on the layout variants they are compared
+with themselves on contiguous copies of the same values.
 """
 from __future__ import annotations
 
@@ -142,6 +143,9 @@ def _unary_samples(name):
 
 _KW = {"leaky_relu": {"negative_slope": 0.1}, "gelu": {"approximate": "tanh"}, "softplus": {"beta": 2.0}}
 _UNARIES = list(ref_ew.DERIV)
+# The backward kernels that take the forward output y: f'(x) written in y.
+_FROM_OUTPUT = {"exp": lambda g, y: g * y, "sqrt": lambda g, y: g / (2 * y), "rsqrt": lambda g, y: -g * y**3 / 2,
+                "tanh": lambda g, y: g * (1 - y * y), "sigmoid": lambda g, y: g * y * (1 - y)}
 for _name in _UNARIES:
     _kw = _KW.get(_name, {})
     _samples = _unary_samples(_name)
@@ -158,8 +162,8 @@ for _name in _UNARIES:
     add(OpInfo(
         _name + "_backward", (lambda n, _s=_samples, _k=_kw: [Sample((arr(*s.args[0].shape, seed=5),) + s.args, dict(_k))
                                                               for s in _s(n)]),
-        ref=None if _takes_y else (lambda g, x, _n=_name, **kw: ref_ew.unary_backward(_n, g, x, **kw)),
-        grad_of=_name if _takes_y else None,
+        ref=(lambda g, y, _n=_name: _FROM_OUTPUT[_n](np.asarray(g, np.float64), np.asarray(y, np.float64))) if _takes_y
+        else (lambda g, x, _n=_name, **kw: ref_ew.unary_backward(_n, g, x, **kw)),
         errors=[ErrorInput((arr(2, 3), arr(4))), ErrorInput((arr(2, dtype=np.int64), arr(2, dtype=np.int64)),
                                                             exc=TypeError)]))
 
@@ -217,9 +221,20 @@ for _name, _ref in (("max_with_indices", ref_reduce.max), ("min_with_indices", r
                grad=(lambda g, x, axis, keepdims=False, _n=_name: (ops.max_backward(
                    g, getattr(ops, _n)(x, axis, keepdims)[1], x.shape, axis, keepdims),)),
                empty=False, errors=[ErrorInput((arr(2, 3), 2))]))
+
+
+def _sum_backward(g, shape, axis, keepdims, mean):
+    ax = tuple(range(len(shape))) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    ax = tuple(a % len(shape) for a in ax)
+    g = np.asarray(g, np.float64) if keepdims else np.expand_dims(np.asarray(g, np.float64), ax)
+    n = np.prod([shape[a] for a in ax]) if mean else 1
+    return np.broadcast_to(g / n if n else g * np.nan, shape)
+
+
 for _name in ("sum_backward", "mean_backward"):
-    add(OpInfo(_name, lambda n: [S(arr(n, 1), (n, 5), axis=1, keepdims=True), S(arr(3), (n, 3), axis=0)], grad_of=_name[:-9],
-               errors=[ErrorInput((arr(4), (2, 3)), {"axis": 0})]))
+    add(OpInfo(_name, lambda n: [S(arr(n, 1), (n, 5), axis=1, keepdims=True), S(arr(3), (n, 3), axis=0)],
+               ref=lambda g, shape, axis=None, keepdims=False, _m=_name == "mean_backward": _sum_backward(
+                   g, shape, axis, keepdims, _m), errors=[ErrorInput((arr(4), (2, 3)), {"axis": 0})]))
 add(OpInfo("var_backward", lambda n: [S(arr(3), arr(n + 2, 3), axis=0)], ref=ref_reduce.var_backward, empty=False,
            errors=[ErrorInput((arr(4), arr(2, 3)), {"axis": 0})]))
 for _name in ("max_backward", "min_backward"):

@@ -106,7 +106,9 @@ def _compare(got, want, scale):
                      scale=scale)
 
 
-CASES = [(name, v) for name, info in REGISTRY.items() if info.ref is not None for v in VARIANTS]
+# Ops without a NumPy reference (backward kernels checked by their forward op's gradcheck) are
+# compared with themselves on contiguous copies of the same values: layout invariance.
+CASES = [(name, v) for name in REGISTRY for v in VARIANTS if REGISTRY[name].ref is not None or v != "contiguous"]
 
 
 # Known bugs that read or write out of bounds (issue 22 items 1-4) abort a sanitized run
@@ -132,8 +134,9 @@ def test_matches_reference_on_every_layout(name, variant):
         if call is None:
             continue
         args, kwargs = call
-        want = info.ref(*[np.array(a) if isinstance(a, np.ndarray) else
-                          [np.array(e) for e in a] if isinstance(a, list) else a for a in args], **kwargs)
+        plain = [np.array(a) if isinstance(a, np.ndarray) else [np.array(e) for e in a] if isinstance(a, list) else a
+                 for a in args]
+        want = info.ref(*plain, **kwargs) if info.ref is not None else _call(info, plain, kwargs)
         _compare(_call(info, args, kwargs), want, info.scale)
         ran = True
     if not ran:
