@@ -71,7 +71,8 @@ def random_bits(n, seed, offset=0):
     starting at counter block ``offset``.  Stateless: the global generator is not touched.
     Word i is word ``i % 4`` of ``philox4x32_10([lo32(b), hi32(b), 0, 0], [lo32(seed), hi32(seed)])``
     with ``b = offset + i // 4``."""
-    n, offset = as_int(n, "random_bits", "n"), as_int(offset, "random_bits", "offset")
+    n, seed = as_int(n, "random_bits", "n"), as_int(seed, "random_bits", "seed")
+    offset = as_int(offset, "random_bits", "offset")
     if not 0 <= offset < 2**64:  # a counter position: negative or past 2**64 would wrap around
         raise ValueError(f"random_bits: expected 0 <= offset < 2**64, got {offset}")
     return np.asarray(_core.random_bits(n, seed, offset))

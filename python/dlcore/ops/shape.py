@@ -149,8 +149,8 @@ def split(x, split_size_or_sections, axis=0):
     if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
         try:  # any array (DLPack too), and a TypeError that names split
             shape = tuple(_core.as_tensor(unwrap(x)).shape)
-        except TypeError:
-            raise TypeError(f"split: expected an array (numpy, dlcore, DLPack) for x, got {type(x).__name__}") from None
+        except (TypeError, ValueError) as e:  # as_tensor's message names as_tensor
+            raise type(e)(f"split: expected an array (numpy, dlcore, DLPack) for x, got {type(x).__name__}") from None
         if len(shape) == 0:
             raise ValueError("split: cannot split a zero-dimensional tensor")
         axis = as_int(axis, "split", "axis")
