@@ -140,6 +140,11 @@ def test_pybind_cast_failures_name_the_op(op):
     _raises(RuntimeError, op, lambda: getattr(ops, op)(X, (2**64,) if op != "argmax" else 2**64))
 
 
+def test_bare_bad_alloc_and_numpy_size_errors_name_the_op():
+    _raises(MemoryError, "pad", lambda: ops.pad(np.zeros(3, np.float32), (2**40, 0)))
+    _raises(ValueError, "expand", lambda: ops.expand(np.zeros((1, 1), np.float32), (2**31, 2**31)))
+
+
 def test_the_binding_error_says_what_was_expected_and_what_came():
     with pytest.raises(TypeError) as info:
         ops.min_with_indices(X, "x")

@@ -51,8 +51,9 @@ def wants_tensor(*inputs) -> bool:
 # ---- error messages (issue 22 item 8) ------------------------------------------------------------
 # A binding called with an argument pybind11 cannot convert raises "<binding>(): incompatible
 # function arguments ..." with the binding's name (not always the public op's: min_with_indices
-# calls max_with_indices) and a listing of C++ types.  name_binding_errors rewrites that one
-# message into the house style, in one place, for every public op.
+# calls max_with_indices) and a listing of C++ types.  name_binding_errors rewrites that message,
+# and the few others that come from pybind11, the C++ runtime or NumPy rather than from the op,
+# into the house style, in one place, for every public op.
 
 _TYPING = ((re.compile(r"typing\.SupportsInt \| typing\.SupportsIndex"), "int"),
            (re.compile(r"typing\.SupportsFloat \| typing\.SupportsIndex"), "float"),
@@ -76,10 +77,35 @@ def _expected(msg, params):
     return ", ".join(f"{p}: {types[p]}" if p in types else p for p in params.parameters)
 
 
+def _foreign_error(op, e, params, args, kwargs):
+    """The house-style replacement for an exception whose message comes from pybind11, the C++
+    runtime or NumPy rather than from the op (None: leave `e` alone)."""
+    msg = str(e)
+    if msg.startswith(f"{op}:"):
+        return None
+    if isinstance(e, MemoryError):  # a bare std::bad_alloc from a container inside the kernel
+        return MemoryError(f"{op}: out of memory ({msg or 'no details'})")
+    if isinstance(e, ValueError):  # NumPy refusing to view the result
+        return ValueError(f"{op}: the result is too large for NumPy ({msg})") if msg.startswith("array is too big") else None
+    mismatch = isinstance(e, TypeError) and "incompatible function arguments" in msg
+    if not mismatch and not (isinstance(e, RuntimeError) and msg.startswith("Unable to cast Python instance")):
+        return None
+    try:
+        bound = params.bind_partial(*args, **kwargs).arguments.items()
+    except (AttributeError, TypeError):
+        bound = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    got = ", ".join(f"{k}={type(v).__name__}" for k, v in bound)
+    if mismatch:
+        return TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})")
+    # pybind11's cast of an item (an int beyond int64 in an axis tuple, say): same type, op named
+    return RuntimeError(f"{op}: an argument does not fit the kernel's C++ type (an integer beyond int64?); got ({got})")
+
+
 def name_binding_errors(fn, op=None):
     """Wrap the public op `fn` so that pybind11's "incompatible function arguments" TypeError
     becomes ``TypeError("<op>: expected (<parameters>), got (<name>=<type>, ...)")``, and its
-    "Unable to cast Python instance" RuntimeError one that starts with "<op>: ".
+    "Unable to cast Python instance" RuntimeError, a bare std::bad_alloc MemoryError and NumPy's
+    "array is too big" ValueError messages that start with "<op>: " (same exception types).
 
     `op` defaults to ``fn.__name__``.  Every other exception passes through unchanged; so does the
     result.  The wrapper keeps `fn`'s name, docstring and signature (``__wrapped__``)."""
@@ -93,21 +119,11 @@ def name_binding_errors(fn, op=None):
     def checked(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (TypeError, RuntimeError) as e:
-            msg = str(e)
-            mismatch = isinstance(e, TypeError) and "incompatible function arguments" in msg
-            if not mismatch and not (isinstance(e, RuntimeError) and msg.startswith("Unable to cast Python instance")):
+        except (TypeError, RuntimeError, MemoryError, ValueError) as e:
+            renamed = _foreign_error(op, e, params, args, kwargs)
+            if renamed is None:
                 raise
-            try:
-                bound = params.bind_partial(*args, **kwargs).arguments.items()
-            except (AttributeError, TypeError):
-                bound = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
-            got = ", ".join(f"{k}={type(v).__name__}" for k, v in bound)
-            if mismatch:
-                raise TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})") from None
-            # pybind11's cast of an item (an int beyond int64 in an axis tuple, say): same type, op named
-            raise RuntimeError(f"{op}: an argument does not fit the kernel's C++ type (an integer beyond int64?); "
-                               f"got ({got})") from None
+            raise renamed from None
 
     return checked
 
