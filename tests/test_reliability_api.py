@@ -2,6 +2,7 @@
 error messages start with the public op's name; plus the fast leak and concurrency checks."""
 from __future__ import annotations
 
+import os
 import resource
 import threading
 
@@ -141,7 +142,8 @@ def test_pybind_cast_failures_name_the_op(op):
 
 
 def test_bare_bad_alloc_and_numpy_size_errors_name_the_op():
-    _raises(MemoryError, "pad", lambda: ops.pad(np.zeros(3, np.float32), (2**40, 0)))
+    if not os.environ.get("DLCORE_SANITIZED"):  # ASan's operator new reports a 4 TiB request, never throws
+        _raises(MemoryError, "pad", lambda: ops.pad(np.zeros(3, np.float32), (2**40, 0)))
     _raises(ValueError, "expand", lambda: ops.expand(np.zeros((1, 1), np.float32), (2**31, 2**31)))
 
 
@@ -193,7 +195,8 @@ def _mix(a, w, t):
     return s
 
 
-@pytest.mark.skipif(not __import__("os").path.exists("/proc/self/statm"), reason="needs /proc (Linux)")
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc (Linux)")
+@pytest.mark.skipif(bool(os.environ.get("DLCORE_SANITIZED")), reason="ASan's quarantine holds freed memory")
 def test_rss_stays_bounded_over_10000_calls():
     # Arrays of 6-8 KiB: one leaked result buffer a round would add over 6 MiB.
     a = np.random.default_rng(0).standard_normal((32, 64)).astype(np.float32)
