@@ -164,13 +164,8 @@ def _reshape(self, *shape):
 
 
 def _flatten(self, start_dim=0, end_dim=-1):
-    nd = self.ndim
-    if nd == 0:
-        return F.Reshape.apply(self, (1,))
-    s, e = start_dim % nd, end_dim % nd
-    shape = self.shape
-    new = shape[:s] + (int(np.prod(shape[s:e + 1], dtype=np.int64)),) + shape[e + 1:]
-    return F.Reshape.apply(self, new)
+    # The new shape from the kernel, which checks the dims (a modulo here wrapped flatten(5) around)
+    return F.Reshape.apply(self, tuple(ops.flatten(self._impl, start_dim, end_dim).shape))
 
 
 def _squeeze(self, dim=None):

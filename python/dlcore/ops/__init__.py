@@ -11,3 +11,18 @@ from .shape import *  # noqa: F401,F403,E402
 from .random import *  # noqa: F401,F403,E402
 from .gemm import *  # noqa: F401,F403,E402
 from .optim import *  # noqa: F401,F403,E402
+
+# Last, after every family's import: pybind11's argument-mismatch errors name the public op (issue
+# 22 item 8).  matmul is left bare: its binding takes plain objects and reports its own errors, and
+# its 1 x 1 call is tuned to the microsecond (the wrapper's frame would cost ~10%).
+from ._util import name_binding_errors as _name_binding_errors  # noqa: E402
+
+
+def _name_all_binding_errors(namespace, bare=("matmul",)):
+    import types
+    for name, fn in list(namespace.items()):
+        if not name.startswith("_") and isinstance(fn, types.FunctionType) and name not in bare:
+            namespace[name] = _name_binding_errors(fn, name)  # min_backward is max_backward's function
+
+
+_name_all_binding_errors(globals())

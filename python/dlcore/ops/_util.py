@@ -8,6 +8,10 @@ the autograd layer passes them) give TensorImpl results, with no wrapping at all
 """
 from __future__ import annotations
 
+import functools
+import inspect
+import numbers
+import re
 
 from .. import _core
 from .._tensor import Tensor
@@ -89,6 +93,7 @@ def _autograd_op(name, kernel, grad_op, non_differentiable):
     op.__doc__ = kernel.__doc__
     op.__module__ = kernel.__module__
     op.__wrapped__ = kernel  # inspect.signature shows the kernel's arguments
+    op._dl_autograd = True  # install_autograd is idempotent (the kernel may itself be a wrapper)
     return op
 
 
@@ -107,9 +112,124 @@ def install_autograd(namespace, grad_ops, non_differentiable, state):
         fn = getattr(namespace, name)
         if name.startswith("_") or not callable(fn) or isinstance(fn, type) or \
                 not getattr(fn, "__module__", "").startswith("dlcore.ops.") or \
-                fn.__module__ == __name__ or hasattr(fn, "__wrapped__"):
+                fn.__module__ == __name__ or getattr(fn, "_dl_autograd", False):
             continue
         setattr(namespace, name, _autograd_op(name, fn, grad_ops.get(name), name in non_differentiable))
 
 
-__all__ = ["unwrap", "wrap", "wants_tensor", "install_autograd", "_core"]
+
+# ---- error messages (issue 22 item 8) ------------------------------------------------------------
+# A binding called with an argument pybind11 cannot convert raises "<binding>(): incompatible
+# function arguments ..." with the binding's name (not always the public op's: min_with_indices
+# calls max_with_indices) and a listing of C++ types.  name_binding_errors rewrites that message,
+# and the few others that come from pybind11, the C++ runtime or NumPy rather than from the op,
+# into the house style, in one place, for every public op.
+
+_TYPING = ((re.compile(r"typing\.SupportsInt \| typing\.SupportsIndex"), "int"),
+           (re.compile(r"typing\.SupportsFloat \| typing\.SupportsIndex"), "float"),
+           (re.compile(r"dlcore\._core\.TensorImpl"), "array"), (re.compile(r"typing\.|collections\.abc\."), ""))
+
+
+def _expected(msg, params):
+    """What the op takes, as "name: type, ...": the public parameters, typed from the first
+    overload pybind11 lists (its C++ types in plain words; parameters only the binding has, such
+    as max_with_indices' is_min, are left out)."""
+    m = re.search(r"1\. \((.*?)\)(?: -> |\n|$)", msg)
+    sig = m.group(1) if m else ""
+    for pattern, plain in _TYPING:
+        sig = pattern.sub(plain, sig)
+    types = {}
+    for part in re.split(r", (?=\w+: )", sig):
+        name, _, typ = part.partition(": ")
+        types[name.strip()] = re.sub(r"\bobject\b", "array", typ.split(" = ")[0].strip())
+    if params is None:
+        return sig
+    return ", ".join(f"{p}: {types[p]}" if p in types else p for p in params.parameters)
+
+
+def _foreign_error(op, e, params, args, kwargs):
+    """The house-style replacement for an exception whose message comes from pybind11, the C++
+    runtime or NumPy rather than from the op (None: leave `e` alone)."""
+    msg = str(e)
+    if msg.startswith(f"{op}:"):
+        return None
+    if isinstance(e, MemoryError):  # a bare std::bad_alloc from a container inside the kernel
+        return MemoryError(f"{op}: out of memory ({msg or 'no details'})")
+    if isinstance(e, ValueError):  # NumPy refusing to view the result
+        return ValueError(f"{op}: the result is too large for NumPy ({msg})") if msg.startswith("array is too big") else None
+    mismatch = isinstance(e, TypeError) and "incompatible function arguments" in msg
+    if not mismatch and not (isinstance(e, RuntimeError) and msg.startswith("Unable to cast Python instance")):
+        return None
+    try:
+        bound = params.bind_partial(*args, **kwargs).arguments.items()
+    except (AttributeError, TypeError):
+        bound = [(f"arg{i}", a) for i, a in enumerate(args)] + list(kwargs.items())
+    got = ", ".join(f"{k}={type(v).__name__}" for k, v in bound)
+    if mismatch:
+        return TypeError(f"{op}: expected ({_expected(msg, params)}), got ({got})")
+    # pybind11's cast of an item (an int beyond int64 in an axis tuple, say): same type, op named
+    return RuntimeError(f"{op}: an argument does not fit the kernel's C++ type (an integer beyond int64?); got ({got})")
+
+
+def name_binding_errors(fn, op=None):
+    """Wrap the public op `fn` so that pybind11's "incompatible function arguments" TypeError
+    becomes ``TypeError("<op>: expected (<parameters>), got (<name>=<type>, ...)")``, and its
+    "Unable to cast Python instance" RuntimeError, a bare std::bad_alloc MemoryError and NumPy's
+    "array is too big" ValueError messages that start with "<op>: " (same exception types).
+
+    `op` defaults to ``fn.__name__``.  Every other exception passes through unchanged; so does the
+    result.  The wrapper keeps `fn`'s name, docstring and signature (``__wrapped__``)."""
+    op = op or fn.__name__
+    try:
+        params = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin without a signature: report positions only
+        params = None
+
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (TypeError, RuntimeError, MemoryError, ValueError) as e:
+            renamed = _foreign_error(op, e, params, args, kwargs)
+            if renamed is None:
+                raise
+            raise renamed from None
+
+    return checked
+
+
+def as_float(value, op, name):
+    """`value` as a Python float for the binding, or TypeError "<op>: expected a real number for
+    <name>, got <type>" (bools count as numbers, as in NumPy; strings do not)."""
+    if isinstance(value, numbers.Real) or (hasattr(value, "__float__") and not isinstance(value, (str, bytes))):
+        try:
+            return float(value)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise TypeError(f"{op}: expected a real number for {name}, got {type(value).__name__}")
+
+
+def as_int(value, op, name):
+    """`value` as a Python int (anything with ``__index__``: int, numpy integers), or TypeError
+    "<op>: expected an integer for <name>, got <type>" (floats are refused, not truncated)."""
+    if not isinstance(value, bool) and hasattr(value, "__index__"):
+        try:
+            return value.__index__()
+        except TypeError:  # an ndarray that is not a 0-d integer
+            pass
+    raise TypeError(f"{op}: expected an integer for {name}, got {type(value).__name__}")
+
+
+def as_tuple(value, op, name):
+    """`value` (any iterable but a string) as a tuple, or TypeError "<op>: expected a sequence of
+    ints for <name>, got <type>" instead of tuple()'s message, which names no op."""
+    try:
+        if not isinstance(value, (str, bytes)):
+            return tuple(value)
+    except TypeError:  # not iterable (a 0-d array has __iter__ and still refuses)
+        pass
+    raise TypeError(f"{op}: expected a sequence of ints for {name}, got {type(value).__name__}")
+
+
+__all__ = ["unwrap", "wrap", "wants_tensor", "install_autograd", "_core", "name_binding_errors", "as_float",
+           "as_int", "as_tuple"]

@@ -21,7 +21,7 @@ what PyTorch does).  Gradients follow PyTorch at the kinks: relu'(0) = 0, abs'(0
 """
 from __future__ import annotations
 
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, unwrap, wrap
 
 _BINARY_DOCS = {
     "add": "a + b",
@@ -121,12 +121,13 @@ def pow_backward(grad, a, b):
 def leaky_relu(x, negative_slope=0.01):
     """leaky_relu(x, negative_slope=0.01): x if x > 0 else x * negative_slope
     (torch.nn.functional.leaky_relu)."""
-    return wrap(_core.leaky_relu(unwrap(x), float(negative_slope)), x)
+    return wrap(_core.leaky_relu(unwrap(x), as_float(negative_slope, "leaky_relu", "negative_slope")), x)
 
 
 def leaky_relu_backward(grad, x, negative_slope=0.01):
     """leaky_relu_backward(grad, x, negative_slope=0.01): grad if x > 0 else grad * negative_slope."""
-    return wrap(_core.leaky_relu_backward(unwrap(grad), unwrap(x), float(negative_slope)), grad, x)
+    return wrap(_core.leaky_relu_backward(unwrap(grad), unwrap(x),
+                                         as_float(negative_slope, "leaky_relu_backward", "negative_slope")), grad, x)
 
 
 def gelu(x, approximate="none"):
@@ -144,13 +145,15 @@ def gelu_backward(grad, x, approximate="none"):
 def softplus(x, beta=1.0, threshold=20.0):
     """softplus(x, beta=1, threshold=20) as torch.nn.functional.softplus:
     log(1 + exp(beta x)) / beta, and x itself where beta x > threshold."""
-    return wrap(_core.softplus(unwrap(x), float(beta), float(threshold)), x)
+    return wrap(_core.softplus(unwrap(x), as_float(beta, "softplus", "beta"),
+                                as_float(threshold, "softplus", "threshold")), x)
 
 
 def softplus_backward(grad, x, beta=1.0, threshold=20.0):
     """softplus_backward(grad, x, beta=1, threshold=20): grad * sigmoid(beta x), and grad where
     beta x > threshold (takes the input x)."""
-    return wrap(_core.softplus_backward(unwrap(grad), unwrap(x), float(beta), float(threshold)), grad, x)
+    return wrap(_core.softplus_backward(unwrap(grad), unwrap(x), as_float(beta, "softplus_backward", "beta"),
+                                         as_float(threshold, "softplus_backward", "threshold")), grad, x)
 
 
 def result_type(a, b):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, unwrap, wrap
 
 __all__ = ["matmul", "gemm", "linear", "linear_backward", "fma_peak_gflops"]
 
@@ -27,7 +27,11 @@ def gemm(a, b, c=None, *, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     `a` or `b`) and `c` is returned; without it a new array is returned and `beta` is unused.
     ``beta == 0`` does not read `c` (NaNs in it do not propagate), as in BLAS.  Transposes and
     strided views are read in place by the packing, never copied."""
-    out = _core.gemm(unwrap(a), unwrap(b), None if c is None else unwrap(c), float(alpha), float(beta),
+    for name, flag in (("trans_a", trans_a), ("trans_b", trans_b)):
+        if not isinstance(flag, (bool, np.bool_, int, np.integer)):
+            raise TypeError(f"gemm: expected a bool for {name}, got {type(flag).__name__}")
+    out = _core.gemm(unwrap(a), unwrap(b), None if c is None else unwrap(c), as_float(alpha, "gemm", "alpha"),
+                     as_float(beta, "gemm", "beta"),
                      bool(trans_a), bool(trans_b))
     return c if c is not None else wrap(out, a, b)
 
@@ -52,4 +56,4 @@ def linear_backward(grad_out, x, weight, need=(True, True, True)):
 def fma_peak_gflops(threads=None, seconds=0.2):
     """Measured float32 FMA peak of this machine (GFLOP/s) for the active ISA: a register-only
     loop of independent FMA chains on `threads` threads (default: dlcore's thread count)."""
-    return _core.fma_peak_gflops(threads, float(seconds))
+    return _core.fma_peak_gflops(threads, as_float(seconds, "fma_peak_gflops", "seconds"))

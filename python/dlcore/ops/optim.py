@@ -16,7 +16,7 @@ buffers that overlap) raises ValueError / TypeError with a message starting with
 """
 from __future__ import annotations
 
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, unwrap, wrap
 
 __all__ = ["sgd_step", "adam_step", "rmsprop_step"]
 
@@ -25,6 +25,11 @@ def _as_list(x, op, name):
     if not isinstance(x, (list, tuple)):
         raise TypeError(f"{op}: expected {name} to be a list of arrays, got {type(x).__name__}")
     return x
+
+
+def _floats(op, **values):
+    """The hyper-parameters as floats, in order, or TypeError naming the op and the argument."""
+    return [as_float(v, op, k) for k, v in values.items()]
 
 
 def _impls(xs):
@@ -45,6 +50,7 @@ def sgd_step(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dam
     """
     op = "sgd_step"
     params = _as_list(params, op, "params")
+    momentum = as_float(momentum, op, "momentum")  # before the comparisons below
     fresh = []
     if momentum != 0:
         if momentum_buffers is None:
@@ -59,7 +65,8 @@ def sgd_step(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dam
                 ref = _core.as_tensor(unwrap(params[i]))
                 momentum_buffers[i] = wrap(_core.empty(ref.shape, ref.dtype), params[i])
     _core.sgd_step(_impls(params), _impls(grads), _impls(momentum_buffers) if momentum != 0 else None, fresh,
-                   float(lr), float(momentum), float(dampening), float(weight_decay), bool(nesterov), bool(maximize))
+                   *_floats(op, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay),
+                   bool(nesterov), bool(maximize))
 
 
 def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, steps, lr=1e-3, beta1=0.9,
@@ -75,14 +82,14 @@ def adam_step(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, ste
     op = "adam_step"
     params = _as_list(params, op, "params")
     if isinstance(steps, (list, tuple)):
-        steps = [float(s) for s in steps]
+        steps = [as_float(s, op, "steps") for s in steps]
     else:
-        steps = [float(steps)] * len(params)
+        steps = [as_float(steps, op, "steps")] * len(params)
     if amsgrad and max_exp_avg_sqs is None:
         raise ValueError(f"{op}: amsgrad=True needs max_exp_avg_sqs (zeros before the first step)")
     _core.adam_step(_impls(params), _impls(grads), _impls(exp_avgs), _impls(exp_avg_sqs),
-                    _impls(max_exp_avg_sqs) if amsgrad else None, steps, float(lr), float(beta1), float(beta2),
-                    float(eps), float(weight_decay), bool(amsgrad), bool(maximize), bool(decoupled_weight_decay))
+                    _impls(max_exp_avg_sqs) if amsgrad else None, steps,
+                    *_floats(op, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay), bool(amsgrad), bool(maximize), bool(decoupled_weight_decay))
 
 
 def rmsprop_step(params, grads, square_avgs, momentum_buffers=None, grad_avgs=None, *, lr=1e-2, alpha=0.99,
@@ -94,11 +101,13 @@ def rmsprop_step(params, grads, square_avgs, momentum_buffers=None, grad_avgs=No
     """
     op = "rmsprop_step"
     params = _as_list(params, op, "params")
+    momentum = as_float(momentum, op, "momentum")  # before the comparisons below
     if momentum > 0 and momentum_buffers is None:
         raise ValueError(f"{op}: momentum > 0 needs momentum_buffers (zeros before the first step)")
     if centered and grad_avgs is None:
         raise ValueError(f"{op}: centered=True needs grad_avgs (zeros before the first step)")
     _core.rmsprop_step(_impls(params), _impls(grads), _impls(square_avgs),
                        _impls(momentum_buffers) if momentum > 0 else None, _impls(grad_avgs) if centered else None,
-                       float(lr), float(alpha), float(eps), float(weight_decay), float(momentum), bool(centered),
+                       *_floats(op, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum),
+                       bool(centered),
                        bool(maximize))

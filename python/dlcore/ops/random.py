@@ -17,12 +17,15 @@ import numbers
 
 import numpy as np
 
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, as_int, unwrap, wrap
 
 __all__ = [
     "philox4x32_10", "random_bits", "uniform", "normal", "bernoulli", "dropout_mask", "randint",
     "randperm",
 ]
+
+
+_MAX_DIMS = 64  # NumPy's limit: a result with more dims cannot be returned as an ndarray
 
 
 def _shape(shape, op):
@@ -31,9 +34,19 @@ def _shape(shape, op):
     if isinstance(shape, numbers.Integral):
         return (int(shape),)
     try:
-        return tuple(shape)
+        shape = tuple(shape)
     except TypeError:
         raise TypeError(f"{op}: expected a shape (int or sequence of ints), got {type(shape).__name__}") from None
+    if len(shape) > _MAX_DIMS:
+        raise ValueError(f"{op}: expected at most {_MAX_DIMS} dims (NumPy's limit), got a shape of {len(shape)}")
+    return shape
+
+
+def _dtype(dtype, op):
+    """None is refused: NumPy reads dtype=None as float64, which would silently change the default."""
+    if dtype is None:
+        raise TypeError(f"{op}: expected dtype float32 or float64, got None")
+    return dtype
 
 
 def philox4x32_10(counter, key):
@@ -41,7 +54,13 @@ def philox4x32_10(counter, key):
 
     For known-answer tests against the Random123 distribution.
     """
-    counter, key = tuple(int(c) for c in counter), tuple(int(k) for k in key)
+    try:
+        counter, key = tuple(counter), tuple(key)
+    except TypeError:
+        raise TypeError("philox4x32_10: expected sequences of ints for counter and key, got "
+                        f"{type(counter).__name__} and {type(key).__name__}") from None
+    counter = tuple(as_int(c, "philox4x32_10", "a counter word") for c in counter)
+    key = tuple(as_int(k, "philox4x32_10", "a key word") for k in key)
     if len(counter) != 4 or len(key) != 2 or not all(0 <= v < 2**32 for v in counter + key):
         raise ValueError("philox4x32_10: expected 4 counter words and 2 key words in [0, 2**32)")
     return _core.philox4x32_10(counter, key)
@@ -52,7 +71,11 @@ def random_bits(n, seed, offset=0):
     starting at counter block ``offset``.  Stateless: the global generator is not touched.
     Word i is word ``i % 4`` of ``philox4x32_10([lo32(b), hi32(b), 0, 0], [lo32(seed), hi32(seed)])``
     with ``b = offset + i // 4``."""
-    return np.asarray(_core.random_bits(int(n), seed, offset))
+    n, seed = as_int(n, "random_bits", "n"), as_int(seed, "random_bits", "seed")
+    offset = as_int(offset, "random_bits", "offset")
+    if not 0 <= offset < 2**64:  # a counter position: negative or past 2**64 would wrap around
+        raise ValueError(f"random_bits: expected 0 <= offset < 2**64, got {offset}")
+    return np.asarray(_core.random_bits(n, seed, offset))
 
 
 def uniform(shape, low=0.0, high=1.0, dtype="float32"):
@@ -61,12 +84,14 @@ def uniform(shape, low=0.0, high=1.0, dtype="float32"):
     float32 uses 24 random bits per value, float64 53; ``high`` is never returned (a value that
     rounds up to it is replaced by the largest float below it).
     """
-    return np.asarray(_core.uniform(_shape(shape, "uniform"), float(low), float(high), dtype))
+    return np.asarray(_core.uniform(_shape(shape, "uniform"), as_float(low, "uniform", "low"),
+                                    as_float(high, "uniform", "high"), _dtype(dtype, "uniform")))
 
 
 def normal(shape, mean=0.0, std=1.0, dtype="float32"):
     """Samples of N(mean, std**2) by the Box-Muller transform (both outputs used)."""
-    return np.asarray(_core.normal(_shape(shape, "normal"), float(mean), float(std), dtype))
+    return np.asarray(_core.normal(_shape(shape, "normal"), as_float(mean, "normal", "mean"),
+                                   as_float(std, "normal", "std"), _dtype(dtype, "normal")))
 
 
 def bernoulli(p, shape=None, dtype=None):
@@ -77,7 +102,7 @@ def bernoulli(p, shape=None, dtype=None):
     must equal it).  Probabilities outside [0, 1] raise ValueError.
     """
     if isinstance(p, numbers.Real) and not isinstance(p, bool):
-        return np.asarray(_core.bernoulli_scalar(float(p), _shape(shape, "bernoulli"), dtype or "float32"))
+        return np.asarray(_core.bernoulli_scalar(as_float(p, "bernoulli", "p"), _shape(shape, "bernoulli"), dtype or "float32"))
     if shape is not None:
         pshape = tuple(p.shape) if hasattr(p, "shape") else np.shape(p)
         if tuple(_shape(shape, "bernoulli")) != pshape:
@@ -91,7 +116,8 @@ def bernoulli(p, shape=None, dtype=None):
 def dropout_mask(shape, p, dtype="float32"):
     """Inverted-dropout mask: each value is 0 with probability ``p``, else ``1/(1-p)``
     (rounded to ``dtype``); ``p == 1`` gives all zeros.  ``x * mask`` is ``dropout(x, p)``."""
-    return np.asarray(_core.dropout_mask(_shape(shape, "dropout_mask"), float(p), dtype))
+    return np.asarray(_core.dropout_mask(_shape(shape, "dropout_mask"), as_float(p, "dropout_mask", "p"),
+                                         _dtype(dtype, "dropout_mask")))
 
 
 def randint(low, high, shape):

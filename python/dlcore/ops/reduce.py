@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import builtins
 
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, as_int, as_tuple, unwrap, wrap
 
 __all__ = [
     "sum", "mean", "var", "max", "min", "argmax", "argmin",
@@ -47,7 +47,7 @@ def mean(x, axis=None, keepdims=False):
 
 def var(x, axis=None, correction=1, keepdims=False):
     """Variance over `axis`, dividing by ``max(N - correction, 0)`` (``torch.var``)."""
-    return wrap(_core.var(unwrap(x), _axis(axis), float(correction), keepdims), x)
+    return wrap(_core.var(unwrap(x), _axis(axis), as_float(correction, "var", "correction"), keepdims), x)
 
 
 def max(x, axis=None, keepdims=False):
@@ -82,27 +82,37 @@ def min_with_indices(x, axis, keepdims=False):
 
 def sum_backward(grad, input_shape, axis=None, keepdims=False):
     """Gradient of ``sum``: `grad` broadcast back to `input_shape` (a new contiguous array)."""
-    return wrap(_core.sum_backward(unwrap(grad), builtins.tuple(input_shape), _axis(axis), keepdims, False), grad)
+    return wrap(_core.sum_backward(unwrap(grad), as_tuple(input_shape, "sum_backward", "input_shape"),
+                                  _axis(axis), keepdims, False), grad)
 
 
 def mean_backward(grad, input_shape, axis=None, keepdims=False):
     """Gradient of ``mean``: `grad` / N broadcast back to `input_shape`."""
-    return wrap(_core.sum_backward(unwrap(grad), builtins.tuple(input_shape), _axis(axis), keepdims, True), grad)
+    return wrap(_core.sum_backward(unwrap(grad), as_tuple(input_shape, "mean_backward", "input_shape"),
+                                  _axis(axis), keepdims, True), grad)
 
 
 def var_backward(grad, x, axis=None, correction=1, keepdims=False):
     """Gradient of ``var``: ``grad * 2 (x - mean) / (N - correction)``."""
-    return wrap(_core.var_backward(unwrap(grad), unwrap(x), _axis(axis), float(correction), keepdims), grad, x)
+    return wrap(_core.var_backward(unwrap(grad), unwrap(x), _axis(axis),
+                                  as_float(correction, "var_backward", "correction"), keepdims), grad, x)
 
 
 def max_backward(grad, indices, input_shape, axis, keepdims=False):
     """Gradient of ``max_with_indices`` (torch's ``max(dim)``): `grad` goes to the returned index
     along `axis`, zero elsewhere.  Also the gradient of ``min_with_indices``."""
-    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), builtins.tuple(input_shape), axis, keepdims),
-                grad)
+    return _index_backward("max_backward", grad, indices, input_shape, axis, keepdims)
 
 
-min_backward = max_backward
+def min_backward(grad, indices, input_shape, axis, keepdims=False):
+    """Gradient of ``min_with_indices`` (the same scatter as ``max_backward``): `grad` goes to
+    the returned index along `axis`, zero elsewhere."""
+    return _index_backward("min_backward", grad, indices, input_shape, axis, keepdims)
+
+
+def _index_backward(op, grad, indices, input_shape, axis, keepdims):
+    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), as_tuple(input_shape, op, "input_shape"), axis,
+                                   keepdims), grad)
 
 
 def softmax(x, axis=-1):
@@ -135,8 +145,9 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     uniform distribution: ``(1 - eps) * onehot + eps / C``.  Returns a 0-d array for 'mean'/'sum'
     and the per-element loss for 'none'.
     """
-    return wrap(_core.cross_entropy(unwrap(logits), unwrap(target), unwrap(weight), int(ignore_index), reduction,
-                                    float(label_smoothing)), logits, target)
+    return wrap(_core.cross_entropy(unwrap(logits), unwrap(target), unwrap(weight),
+                                    as_int(ignore_index, "cross_entropy", "ignore_index"), reduction,
+                                    as_float(label_smoothing, "cross_entropy", "label_smoothing")), logits, target)
 
 
 def cross_entropy_backward(grad_loss, logits, target, weight=None, ignore_index=-100, reduction="mean",
@@ -144,18 +155,20 @@ def cross_entropy_backward(grad_loss, logits, target, weight=None, ignore_index=
     """Gradient of ``cross_entropy`` w.r.t. the logits: ``g * (softmax(x) * sum(a) - a)`` with ``a``
     the (weighted, smoothed) target distribution; `grad_loss` has the loss's shape."""
     return wrap(_core.cross_entropy_backward(unwrap(grad_loss), unwrap(logits), unwrap(target), unwrap(weight),
-                                             int(ignore_index), reduction, float(label_smoothing)),
+                                             as_int(ignore_index, "cross_entropy_backward", "ignore_index"),
+                                             reduction, as_float(label_smoothing, "cross_entropy_backward", "label_smoothing")),
                 grad_loss, logits, target)
 
 
 def nll_loss(log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
     """``torch.nn.functional.nll_loss``: ``-weight[t] * log_probs[n, t]`` with the same reductions as
     cross_entropy."""
-    return wrap(_core.nll_loss(unwrap(log_probs), unwrap(target), unwrap(weight), int(ignore_index), reduction),
-                log_probs, target)
+    return wrap(_core.nll_loss(unwrap(log_probs), unwrap(target), unwrap(weight),
+                               as_int(ignore_index, "nll_loss", "ignore_index"), reduction), log_probs, target)
 
 
 def nll_loss_backward(grad_loss, log_probs, target, weight=None, ignore_index=-100, reduction="mean"):
     """Gradient of ``nll_loss`` w.r.t. log_probs."""
     return wrap(_core.nll_loss_backward(unwrap(grad_loss), unwrap(log_probs), unwrap(target), unwrap(weight),
-                                        int(ignore_index), reduction), grad_loss, log_probs, target)
+                                        as_int(ignore_index, "nll_loss_backward", "ignore_index"), reduction),
+                grad_loss, log_probs, target)

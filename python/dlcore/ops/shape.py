@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ._util import _core, unwrap, wrap
+from ._util import _core, as_float, as_int, as_tuple, unwrap, wrap
 
 __all__ = [
     "reshape", "view", "flatten", "squeeze", "unsqueeze", "transpose", "permute", "contiguous",
@@ -38,6 +38,19 @@ __all__ = [
 
 def _shape_arg(shape):
     return tuple(shape) if isinstance(shape, (list, tuple)) else shape
+
+
+def _pads(pad, op):
+    return as_tuple(pad, op, "pad")
+
+
+def _array_list(tensors, op):
+    """The list of arrays `cat`/`stack` join.  One array is refused rather than iterated (NumPy
+    would join its rows; torch raises), as are non-sequences."""
+    if isinstance(tensors, (str, bytes)) or hasattr(tensors, "shape") or hasattr(tensors, "__dlpack__") \
+            or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{op}: expected a sequence (list or tuple) of arrays, got {type(tensors).__name__}")
+    return list(tensors)
 
 
 # ---- views ----------------------------------------------------------------------------------
@@ -54,11 +67,25 @@ def view(x, shape):
 
 def flatten(x, start_dim=0, end_dim=-1):
     """``torch.flatten``: merges dims start_dim..end_dim (a view when possible)."""
+    if getattr(x, "ndim", None) == 0:  # a 0-d input flattens to (1,), with dims in [-1, 0] as in torch
+        for d in (start_dim, end_dim):
+            if isinstance(d, int) and not -1 <= d <= 0:
+                raise IndexError(f"flatten: dim {d} is out of range for a 0-dimensional tensor (expected -1 or 0)")
     return wrap(_core.flatten(unwrap(x), start_dim, end_dim), x)
 
 
 def squeeze(x, dim=None):
     """``torch.squeeze``: drops size-1 dims (all, or those in `dim` that have size 1)."""
+    if isinstance(dim, (tuple, list)):  # a repeated dim is an error (torch: "dim 0 appears multiple times")
+        nd = getattr(x, "ndim", None)
+        seen = set()
+        for d in dim:
+            if not isinstance(d, int):  # not a dim at all: the kernel says so
+                break
+            key = d % nd if nd and -nd <= d < nd else d
+            if key in seen:
+                raise ValueError(f"squeeze: dim {d} appears more than once in {tuple(dim)}")
+            seen.add(key)
     return wrap(_core.squeeze(unwrap(x), dim), x)
 
 
@@ -74,7 +101,7 @@ def transpose(x, dim0, dim1):
 
 def permute(x, dims):
     """``torch.permute``: reorders dims (view)."""
-    return wrap(_core.permute(unwrap(x), tuple(dims)), x)
+    return wrap(_core.permute(unwrap(x), as_tuple(dims, "permute", "dims")), x)
 
 
 def contiguous(x):
@@ -102,7 +129,7 @@ def narrow(x, dim, start, length):
 def cat(tensors, axis=0):
     """``torch.cat``: concatenate along `axis`; inputs may have any strides but one dtype.
     Shape mismatches raise ValueError naming the offending index."""
-    tensors = list(tensors)
+    tensors = _array_list(tensors, "cat")
     return wrap(_core.cat([unwrap(t) for t in tensors], axis), *tensors)
 
 
@@ -111,7 +138,7 @@ concatenate = cat
 
 def stack(tensors, axis=0):
     """``torch.stack``: join same-shaped arrays along a new axis."""
-    tensors = list(tensors)
+    tensors = _array_list(tensors, "stack")
     return wrap(_core.stack([unwrap(t) for t in tensors], axis), *tensors)
 
 
@@ -120,9 +147,13 @@ def split(x, split_size_or_sections, axis=0):
     every piece's size.  Returns a tuple of views."""
     s = split_size_or_sections
     if isinstance(s, (int, np.integer)) and not isinstance(s, bool):
-        shape = x.shape
+        try:  # any array (DLPack too), and a TypeError that names split
+            shape = tuple(_core.as_tensor(unwrap(x)).shape)
+        except (TypeError, ValueError) as e:  # as_tensor's message names as_tensor
+            raise type(e)(f"split: expected an array (numpy, dlcore, DLPack) for x, got {type(x).__name__}") from None
         if len(shape) == 0:
             raise ValueError("split: cannot split a zero-dimensional tensor")
+        axis = as_int(axis, "split", "axis")
         ax = axis + len(shape) if axis < 0 else axis
         if not 0 <= ax < len(shape):
             raise ValueError(f"split: axis {axis} is out of range for a tensor of {len(shape)} dimension(s)")
@@ -131,7 +162,7 @@ def split(x, split_size_or_sections, axis=0):
             raise ValueError(f"split: split_size must be positive, got {s}")
         sizes = [s] * (n // s) + ([n % s] if n % s else []) if n else [0]
     else:
-        sizes = list(s)
+        sizes = list(as_tuple(s, "split", "split_size_or_sections"))
     return tuple(wrap(p, x) for p in _core.split(unwrap(x), sizes, axis))
 
 
@@ -160,7 +191,10 @@ def index_put_(x, key, value):
     when it is a Python scalar or NumPy array.  Returns x."""
     if not isinstance(value, Tensor):
         target = x.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
-        value = np.asarray(value, dtype=target)
+        try:
+            value = np.asarray(value, dtype=target)
+        except (TypeError, ValueError) as e:
+            raise TypeError(f"index_put_: cannot convert the value to {target}: {e}") from None
     _core.index_put_(unwrap(x), key, unwrap(value))
     return x
 
@@ -174,7 +208,8 @@ def index_select(x, axis, indices):
 def index_select_backward(grad, axis, indices, input_shape):
     """Gradient of ``index_select``: scatter-adds grad's slices into zeros of input_shape
     (deterministic; repeated indices accumulate)."""
-    return wrap(_core.index_select_backward(unwrap(grad), axis, unwrap(indices), tuple(input_shape)), grad)
+    return wrap(_core.index_select_backward(unwrap(grad), axis, unwrap(indices),
+                                                   as_tuple(input_shape, "index_select_backward", "input_shape")), grad)
 
 
 # ---- pad ------------------------------------------------------------------------------------
@@ -183,13 +218,14 @@ def pad(x, pad, mode="constant", value=0.0):
     """``torch.nn.functional.pad``: `pad` = (left, right) pairs from the last dim backwards.
     constant pads with `value` (negative pads crop); reflect (pad < size), replicate and
     circular (pad <= size) pad the last 1, 2 or 3 dims of a 2-3-d, 3-4-d or 4-5-d input."""
-    return wrap(_core.pad(unwrap(x), tuple(pad), mode, float(value)), x)
+    return wrap(_core.pad(unwrap(x), _pads(pad, "pad"), mode, as_float(value, "pad", "value")), x)
 
 
 def pad_backward(grad_out, input_shape, pad, mode="constant"):
     """Gradient of ``pad`` w.r.t. its input: every output position adds its grad to the input
     element it read (edges accumulate for reflect/replicate/circular; deterministic)."""
-    return wrap(_core.pad_backward(unwrap(grad_out), tuple(input_shape), tuple(pad), mode), grad_out)
+    return wrap(_core.pad_backward(unwrap(grad_out), as_tuple(input_shape, "pad_backward", "input_shape"),
+                                   _pads(pad, "pad_backward"), mode), grad_out)
 
 
 # ---- embedding --------------------------------------------------------------------------------
@@ -211,10 +247,10 @@ def embedding_backward(grad_out, indices, num_embeddings, padding_idx=None):
 def masked_fill(x, mask, value):
     """``torch.masked_fill``: a new array with x's values and `value` where the bool `mask`
     (broadcast to x's shape) is True."""
-    return wrap(_core.masked_fill(unwrap(x), unwrap(mask), float(value), False), x)
+    return wrap(_core.masked_fill(unwrap(x), unwrap(mask), as_float(value, "masked_fill", "value"), False), x)
 
 
 def masked_fill_(x, mask, value):
     """In-place ``masked_fill``; returns x."""
-    _core.masked_fill(unwrap(x), unwrap(mask), float(value), True)
+    _core.masked_fill(unwrap(x), unwrap(mask), as_float(value, "masked_fill_", "value"), True)
     return x
