@@ -7,6 +7,7 @@ and ``gradcheck``.  Importing this package attaches the differentiable operators
 from __future__ import annotations
 
 from . import tensor_methods  # noqa: F401  (attaches the Tensor methods)
+from . import tensor_methods_indexing, tensor_indexing  # noqa: F401,E402  (issue 21's methods, advanced indexing)
 from .engine import backward
 from .function import Context, Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

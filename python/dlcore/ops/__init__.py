@@ -13,3 +13,8 @@ from .shape import *  # noqa: F401,F403,E402
 from .random import *  # noqa: F401,F403,E402
 from .gemm import *  # noqa: F401,F403,E402
 from .optim import *  # noqa: F401,F403,E402
+# gather/scatter/cumsum/mask indexing, sorting and sampling, more reductions, rearranging copies
+from .indexing import *  # noqa: F401,F403,E402
+from .sorting import *  # noqa: F401,F403,E402
+from .reduce_extra import *  # noqa: F401,F403,E402
+from .layout import *  # noqa: F401,F403,E402
