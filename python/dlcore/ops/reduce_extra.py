@@ -153,10 +153,10 @@ def std(x, axis=None, correction=1, keepdims=False):
 
 
 def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
-    """Gradient of ``std`` from its result: ``var_backward(grad / (2 std))`` (inf/nan where the
-    standard deviation is 0, as in torch)."""
+    """Gradient of ``std`` from its result: ``var_backward(grad / (2 std))``, with zero gradient
+    where the standard deviation is 0 (torch's convention, rather than 0/0)."""
     g, r = unwrap(grad), unwrap(result)
-    scaled = _core.div(g, _core.mul(r, 2.0))
+    scaled = _core.where(_core.eq(r, 0.0), 0.0, _core.div(g, _core.mul(r, 2.0)))
     return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), float(correction), keepdims), grad, x)
 
 
