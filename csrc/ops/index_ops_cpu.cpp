@@ -11,30 +11,29 @@
 namespace dl::DL_ISA_NS {
 namespace {
 
-// Lines (o, j) of an (outer, n, inner) iteration, cut into chunks of whole j-blocks: chunk c
-// covers o = c / jchunks and j in [jb, je).
-struct LineChunks {
-  int64_t per, jchunks;
-  LineChunks(int64_t n, int64_t inner) {
-    const int64_t n1 = n > 0 ? n : 1;
-    per = (int64_t{1} << 14) / n1;
-    if (per < 16) per = 16;  // at least a few lines per chunk so the inner loop vectorises
-    if (per > inner) per = inner;
-    if (per < 1) per = 1;
-    jchunks = (inner + per - 1) / per;
-  }
-};
+// body(o, jb, je) over the lines (o, j) of an (outer, n, inner) iteration, cut into chunks of
+// whole j-blocks (at least a few lines each, so inner loops vectorise; sized by n so a chunk is
+// ~16k elements).  The cut depends only on the shape, never on the thread count.
+template <class F>
+void for_line_chunks(int64_t outer, int64_t n, int64_t inner, const F& body) {
+  int64_t per = (int64_t{1} << 14) / (n > 0 ? n : 1);
+  if (per < 16) per = 16;
+  if (per > inner) per = inner;
+  if (per < 1) per = 1;
+  const int64_t jchunks = (inner + per - 1) / per;
+  parallel_for(outer * jchunks, per * n, [&](int64_t c) {
+    const int64_t o = c / jchunks, jb = (c % jchunks) * per;
+    body(o, jb, jb + per < inner ? jb + per : inner);
+  });
+}
 
 // ---- gather ------------------------------------------------------------------------------------
 
 template <class T>
 void gather_typed(const GatherArgs& a) {
-  const LineChunks lc(a.n, a.inner);
   T* out = reinterpret_cast<T*>(a.out);
   const T* self = reinterpret_cast<const T*>(a.self);
-  parallel_for(a.outer * lc.jchunks, lc.per * a.n, [&](int64_t c) {
-    const int64_t o = c / lc.jchunks, jb = (c % lc.jchunks) * lc.per;
-    const int64_t je = jb + lc.per < a.inner ? jb + lc.per : a.inner;
+  for_line_chunks(a.outer, a.n, a.inner, [&](int64_t o, int64_t jb, int64_t je) {
     const T* base = self + a.self_outer[o];
     for (int64_t k = 0; k < a.n; ++k) {
       const int64_t row = (o * a.n + k) * a.inner;
@@ -58,13 +57,10 @@ void gather_kernel(const GatherArgs& a) {
 // T: the element type for add; B: a same-size carrier for assignment (bit copies).
 template <class T, bool Add>
 void scatter_typed(const ScatterArgs& a) {
-  const LineChunks lc(a.n, a.inner);
   T* self = reinterpret_cast<T*>(a.self);
   const T* src = reinterpret_cast<const T*>(a.src);
   // Lines (o, j) are distinct lines of self: chunks never write the same element.
-  parallel_for(a.outer * lc.jchunks, lc.per * a.n, [&](int64_t c) {
-    const int64_t o = c / lc.jchunks, jb = (c % lc.jchunks) * lc.per;
-    const int64_t je = jb + lc.per < a.inner ? jb + lc.per : a.inner;
+  for_line_chunks(a.outer, a.n, a.inner, [&](int64_t o, int64_t jb, int64_t je) {
     T* base = self + a.self_outer[o];
     for (int64_t k = 0; k < a.n; ++k) {
       const int64_t row = (o * a.n + k) * a.inner;
@@ -100,13 +96,10 @@ void scatter_kernel(const ScatterArgs& a) {
 
 template <class T>
 void cumsum_typed(const CumsumArgs& a) {
-  const LineChunks lc(a.n, a.inner);
   T* out = static_cast<T*>(a.out);
   const T* in = static_cast<const T*>(a.in);
   const int64_t n = a.n, inner = a.inner;
-  parallel_for(a.outer * lc.jchunks, lc.per * n, [&](int64_t c) {
-    const int64_t o = c / lc.jchunks, jb = (c % lc.jchunks) * lc.per;
-    const int64_t je = jb + lc.per < inner ? jb + lc.per : inner;
+  for_line_chunks(a.outer, n, inner, [&](int64_t o, int64_t jb, int64_t je) {
     const int64_t base = o * n * inner;
     // Row by row, each line adds its next element to its running sum (the previous output row).
     for (int64_t s = 0; s < n; ++s) {

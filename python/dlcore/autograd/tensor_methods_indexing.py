@@ -14,19 +14,10 @@ import numpy as np
 
 from .. import _core, ops
 from .._tensor import Tensor
-from . import functions as F
 from . import functions_indexing as FI
-from .grad_mode import is_grad_enabled
-from .tensor_methods import _ValuesIndices, _needs_graph, _rebase
+from .tensor_methods import _dims, _ValuesIndices, _needs_graph, _rebase
 
 _T = _core.TensorImpl
-
-
-def _dims(args):
-    """f(1, 2) and f((1, 2)) alike, as torch accepts both."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
 
 
 def _impl(v):

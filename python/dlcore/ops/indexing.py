@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
+from ._numpy_bridge import as_numpy as _to_np, result as _out
 from ._util import _core, unwrap, wrap
 
 __all__ = [
@@ -181,14 +182,6 @@ def _values(x, values):
     return np.asarray(values, dtype=np.dtype(str(dt)))
 
 
-def _to_np(t, op):
-    if type(t) is _core.TensorImpl:
-        if t.device != "cpu":
-            raise TypeError(f"{op}: expected a CPU tensor, got one on {t.device}")
-        return _core.to_numpy(t)
-    return np.asarray(t)
-
-
 def one_hot(x, num_classes=-1):
     """``torch.nn.functional.one_hot``: int64 class indices of any shape -> int64 array of shape
     ``x.shape + (num_classes,)``; ``num_classes=-1`` uses ``max(x) + 1``.  Raises TypeError for a
@@ -212,4 +205,4 @@ def one_hot(x, num_classes=-1):
         raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {a.max()}")
     out = np.zeros(a.shape + (num_classes,), np.int64)
     np.put_along_axis(out, a[..., None], 1, axis=-1)
-    return wrap(_core.as_tensor(out), x)
+    return _out(out, x)

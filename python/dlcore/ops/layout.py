@@ -11,23 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._util import _core, unwrap, wrap
+from ._numpy_bridge import as_numpy as _np, result as _out
+from ._util import unwrap
 from .shape import split
 
 __all__ = ["repeat", "repeat_backward", "flip", "roll", "roll_backward", "tril", "triu", "chunk", "chunk_sizes"]
-
-
-def _np(x, op):
-    t = unwrap(x)
-    if type(t) is _core.TensorImpl:
-        if t.device != "cpu":
-            raise TypeError(f"{op}: expected a CPU tensor, got one on {t.device}")
-        return _core.to_numpy(t)
-    return np.asarray(t)
-
-
-def _out(a, *inputs):
-    return wrap(_core.as_tensor(np.asarray(a, order="C")), *inputs)
 
 
 def _ints(v, op, what):

@@ -19,25 +19,13 @@ import numbers
 
 import numpy as np
 
+from ._numpy_bridge import as_numpy as _np, result as _out
 from ._util import _core, unwrap, wrap
 
 __all__ = [
     "clamp", "clamp_backward", "std", "std_backward", "norm", "norm_backward", "prod", "prod_backward",
     "all", "any",
 ]
-
-
-def _np(x, op):
-    t = unwrap(x)
-    if type(t) is _core.TensorImpl:
-        if t.device != "cpu":
-            raise TypeError(f"{op}: expected a CPU tensor, got one on {t.device}")
-        return _core.to_numpy(t)
-    return np.asarray(t)
-
-
-def _out(a, *inputs):
-    return wrap(_core.as_tensor(np.asarray(a, order="C")), *inputs)
 
 
 def _axes(dim, nd, op):

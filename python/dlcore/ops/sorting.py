@@ -18,26 +18,11 @@ import numbers
 
 import numpy as np
 
+from ._numpy_bridge import as_numpy as _np, result as _out
 from ._util import _core, unwrap, wrap
 from .random import uniform
 
 __all__ = ["sort", "argsort", "topk", "sort_backward", "topk_backward", "multinomial"]
-
-
-def _np(x, op):
-    t = unwrap(x)
-    if type(t) is _core.TensorImpl:
-        if t.device != "cpu":
-            raise TypeError(f"{op}: expected a CPU tensor, got one on {t.device}")
-        return _core.to_numpy(t)
-    a = np.asarray(t)
-    if a.dtype not in (np.float32, np.float64, np.int64, np.bool_):
-        raise TypeError(f"{op}: unsupported dtype {a.dtype} (expected float32, float64, int64 or bool)")
-    return a
-
-
-def _out(a, *inputs):
-    return wrap(_core.as_tensor(np.asarray(a, order="C")), *inputs)
 
 
 def _dim(dim, nd, op):
