@@ -321,3 +321,31 @@ def test_index_put_accumulate_threads_bitwise():
     expected = x.astype(np.float64).copy()
     np.add.at(expected, rows, v)
     assert_close(run_threads_bitwise(put), expected, rtol=1e-4, atol=1e-4)
+
+
+def test_mask_forms_list_and_index_put_accumulate(torch):
+    a = rand((3, 4))
+    x = dlcore.tensor(a)
+    assert_close(x[[True, False, True]].numpy(), a[[True, False, True]])
+    m = np.array([True, False, True])
+    x.index_put_((dlcore.tensor(m),), dlcore.tensor(np.ones(4)), accumulate=True)
+    tx = torch.tensor(a).index_put_((torch.tensor(m),), torch.ones(4, dtype=torch.float64), accumulate=True)
+    assert_close(x.numpy(), tx.numpy())
+    x.index_put_((dlcore.tensor(m),), 0.0)
+    assert (x.numpy()[m] == 0).all() and (x.numpy()[1] == a[1]).all()
+
+
+def test_array_level_backwards_take_and_return_numpy():
+    a = rand((3, 5))
+    idx = index_for(a.shape, 1, shrink=False)
+    g = rand(idx.shape, seed=2)
+    out = ops.gather_backward(g, 1, idx, a.shape)
+    assert isinstance(out, np.ndarray)
+    assert_close(out, ref.scatter(np.zeros_like(a), 1, idx, g, add=True))
+    gx, gs = ops.scatter_add_backward(a, 1, idx, idx.shape)
+    assert isinstance(gs, np.ndarray)
+    assert_close(gx, a)
+    assert_close(gs, ref.gather(a, 1, idx))
+    m = a[:, 0] > 0
+    rows = ops.mask_select_rows(a, m)
+    assert_close(ops.mask_select_rows_backward(rows, m, a.shape), a * m[:, None])

@@ -265,3 +265,40 @@ def test_one_hot_matches_torch(torch):
         F.one_hot(dlcore.tensor([-1]))
     with pytest.raises(TypeError, match="^one_hot: expected an int64"):
         F.one_hot(dlcore.tensor([1.0]))
+
+
+@pytest.mark.parametrize("name,args", [
+    ("clamp", (-0.5, 0.5)), ("clip", (None, 0.1)), ("std", (1,)), ("norm", (1, 0)), ("prod", (1,)), ("cumsum", (0,)),
+    ("sort", (0, True)), ("argsort", (1,)), ("topk", (2,)), ("all", (1,)), ("any", ()), ("chunk", (2, 1)),
+    ("split", (2,)), ("flip", ((0,),)), ("roll", (1, 1)), ("tril", (1,)), ("triu", ()),
+])
+def test_dlcore_functions_equal_the_methods(name, args):
+    x = dlcore.tensor(rand((3, 4)))
+    got, want = getattr(dlcore, name)(x, *args), getattr(x, name)(*args)
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        assert g.dtype == w.dtype and (g.numpy() == w.numpy()).all()
+    assert getattr(dlcore, name).__doc__
+    with pytest.raises(TypeError, match=f"^{name}: expected a Tensor"):
+        getattr(dlcore, name)(rand((3, 4)), *args)
+
+
+def test_array_level_backwards_with_numpy():
+    a = rand((3, 4)) + 2.0
+    g = rand(3, seed=1)
+    assert_close(ops.prod_backward(g, a, 1), ref.prod_backward(a, 1, g), scale=10)
+    r = ops.norm(a, 3, 1)
+    assert isinstance(r, np.ndarray)
+    fd = np.array([[(ref.norm(a + e, 3, 1) - ref.norm(a - e, 3, 1)) @ g / 2e-6
+                    for e in np.eye(12).reshape(12, 3, 4)[k * 4:(k + 1) * 4] * 1e-6] for k in range(3)])
+    assert_close(ops.norm_backward(g, a, r, 3, 1), fd, rtol=1e-5, atol=1e-6)
+    gx, gmin, gmax = ops.clamp_backward(np.ones_like(a), a, 2.5, np.full(4, 3.0))
+    assert gmin is None
+    assert_close(gx, ((a >= 2.5) & (a <= 3.0)) * 1.0)
+    assert_close(gmax, (a > 3.0) * 1.0)
+    gr = rand((6, 4), seed=3)
+    assert_close(ops.repeat_backward(gr, (3, 4), (2, 1)), gr[:3] + gr[3:])
+    assert_close(ops.roll_backward(ops.roll(a, 2, 1), 2, 1), a)
+    v, i = ops.sort(a, 1)
+    assert_close(ops.sort_backward(v, 1, i, a.shape), a)
+    s = ops.std(a, 1)
+    assert_close(ops.std_backward(np.ones(3), a, s, 1), (a - a.mean(1, keepdims=True)) / (3 * s[:, None]))

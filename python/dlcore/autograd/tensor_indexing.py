@@ -31,6 +31,8 @@ _base_setitem = Tensor.__setitem__
 
 
 def _is_mask(k):
+    if isinstance(k, list):  # a list of bools is a mask, as in torch
+        return len(k) > 0 and np.asarray(k).dtype == np.bool_
     return (isinstance(k, Tensor) and k.dtype == np.bool_) or (isinstance(k, np.ndarray) and k.dtype == np.bool_)
 
 

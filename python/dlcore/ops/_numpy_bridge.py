@@ -21,3 +21,10 @@ def as_numpy(x, op):
 def result(a, *inputs):
     """NumPy result `a` returned as the inputs' kind (TensorImpl, Tensor or NumPy); 0-d stays 0-d."""
     return wrap(_core.as_tensor(np.asarray(a, order="C")), *inputs)
+
+
+def as_impl(x):
+    """x as a TensorImpl (a Tensor's own, or a zero-copy wrap of an array), for kernels that
+    take TensorImpls directly."""
+    t = unwrap(x)
+    return t if type(t) is _core.TensorImpl else _core.as_tensor(np.asarray(t))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from ._numpy_bridge import as_numpy as _to_np, result as _out
+from ._numpy_bridge import as_impl, as_numpy as _to_np, result as _out
 from ._util import _core, unwrap, wrap
 
 __all__ = [
@@ -47,7 +47,7 @@ def gather(x, dim, index):
 def gather_backward(grad, dim, index, input_shape, dtype=None):
     """Gradient of ``gather`` w.r.t. x: zeros of `input_shape` with `grad` scatter-added at
     `index` (repeated indices accumulate, in index order)."""
-    g = unwrap(grad)
+    g = as_impl(grad)
     zeros = _core.zeros(tuple(input_shape), str(dtype or g.dtype), "cpu")
     return wrap(_core.scatter(zeros, dim, _idx(index), g, True), grad)
 
@@ -91,7 +91,7 @@ def scatter_add(x, dim, index, src):
 def scatter_add_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter_add``: (grad for x, grad for src) = (grad, grad gathered at index,
     zero-padded to `src_shape` where src is larger than index)."""
-    g = unwrap(grad)
+    g = as_impl(grad)
     gs = _core.gather(g, dim, _idx(index))
     return wrap(g, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
 
@@ -100,7 +100,7 @@ def scatter_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter``: (grad with the overwritten positions zeroed, grad gathered at
     index for src, zero-padded to `src_shape`).  As in torch, a src entry whose write was
     overwritten by a repeated index still receives the gradient of that position."""
-    g = unwrap(grad)
+    g = as_impl(grad)
     zero = _core.expand(_core.zeros((), g.dtype, "cpu"), tuple(_idx(index).shape))
     gx = _core.scatter(g, dim, _idx(index), zero, False)
     gs = _core.gather(g, dim, _idx(index))
@@ -152,7 +152,7 @@ def mask_select_rows(x, mask):
 def mask_select_rows_backward(grad, mask, input_shape):
     """Gradient of ``mask_select_rows``: zeros of `input_shape` with grad's rows put where mask is
     True."""
-    g = unwrap(grad)
+    g = as_impl(grad)
     out = _core.zeros(tuple(input_shape), g.dtype, "cpu")
     _core.masked_put_(out, unwrap(mask), g)
     return wrap(out, grad)

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from ._numpy_bridge import as_numpy as _np, result as _out
+from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
 from ._util import _core, unwrap, wrap
 
 __all__ = [
@@ -143,7 +143,7 @@ def std(x, axis=None, correction=1, keepdims=False):
 def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
     """Gradient of ``std`` from its result: ``var_backward(grad / (2 std))``, with zero gradient
     where the standard deviation is 0 (torch's convention, rather than 0/0)."""
-    g, r = unwrap(grad), unwrap(result)
+    g, r = as_impl(grad), as_impl(result)
     scaled = _core.where(_core.eq(r, 0.0), 0.0, _core.div(g, _core.mul(r, 2.0)))
     return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), float(correction), keepdims), grad, x)
 

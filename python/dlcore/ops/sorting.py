@@ -18,7 +18,7 @@ import numbers
 
 import numpy as np
 
-from ._numpy_bridge import as_numpy as _np, result as _out
+from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
 from ._util import _core, unwrap, wrap
 from .random import uniform
 
@@ -85,7 +85,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argum
 def sort_backward(grad, dim, indices, input_shape):
     """Gradient of ``sort``/``topk`` values w.r.t. the input: zeros of `input_shape` with grad
     scattered to `indices` along dim (the indices are distinct along dim, so this is a scatter)."""
-    g = unwrap(grad)
+    g = as_impl(grad)
     if len(tuple(input_shape)) == 0:
         return wrap(_core.reshape(g, ()), grad)
     zeros = _core.zeros(tuple(input_shape), str(g.dtype), "cpu")
