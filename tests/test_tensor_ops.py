@@ -349,3 +349,36 @@ def test_array_level_backwards_take_and_return_numpy():
     m = a[:, 0] > 0
     rows = ops.mask_select_rows(a, m)
     assert_close(ops.mask_select_rows_backward(rows, m, a.shape), a * m[:, None])
+
+
+def test_assignment_into_graph_tensors_is_differentiable(torch):
+    a, m = rand((4, 3)), rand((4, 3), seed=1) > 0
+    vals = rand(int(m.sum()), seed=2)
+
+    def run(lib, x, v, key):
+        y = x * 2.0
+        y[key] = v
+        return (y * y).sum()
+
+    for key_np, v_np in ((m, vals), (m[:, 0], rand(3, seed=3)), (([0, 2, 3], [1, 1, 0]), rand(3, seed=4)),
+                         (m, 1.5)):
+        x = t64(a, True)
+        v = t64(v_np, True) if isinstance(v_np, np.ndarray) else v_np
+        key = dlcore.tensor(key_np) if isinstance(key_np, np.ndarray) else key_np
+        run(dlcore, x, v, key).backward()
+        tx = torch.tensor(a, requires_grad=True)
+        tv = torch.tensor(v_np, requires_grad=True) if isinstance(v_np, np.ndarray) else v_np
+        tkey = torch.tensor(key_np) if isinstance(key_np, np.ndarray) else tuple(torch.tensor(k) for k in key_np)
+        run(torch, tx, tv, tkey).backward()
+        assert_close(x.grad.numpy(), tx.grad.numpy())
+        if isinstance(v_np, np.ndarray):
+            assert_close(v.grad.numpy(), tv.grad.numpy())
+    assert gradcheck(lambda x, v: run(dlcore, x, v, dlcore.tensor(m)), (t64(a, True), t64(vals, True)))
+    # a node that saved the tensor before the assignment refuses to use it afterwards
+    y = t64(a, True) * 1.0
+    z = y * y
+    y[dlcore.tensor(m)] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    with pytest.raises(RuntimeError, match="^setitem: integer-array assignment after ':'"):
+        (t64(a, True) * 1.0)[:, [0]] = 1.0

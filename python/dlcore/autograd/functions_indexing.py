@@ -223,3 +223,36 @@ class MaskSelect(Function):
     def backward(ctx, g):
         (mask,) = ctx.saved_tensors
         return ops.mask_select_rows_backward(g, mask, ctx.shape), None
+
+
+class PutRows(Function):
+    """x[rows] = value (or += with accumulate) as a new tensor, x seen as rows of x.shape[lead:]
+    (the recorded form of mask and integer-array assignment).  Gradients: x gets grad with the
+    overwritten rows zeroed (all of grad with accumulate); value gets grad's rows, summed over
+    the dims value was broadcast along."""
+
+    @staticmethod
+    def forward(ctx, x, lead, rows, value, accumulate):
+        out = x.clone()
+        ops.index_put_rows_(out, lead, rows, value, accumulate)
+        ctx.meta = (lead, accumulate, _shape(value), tuple(x.shape))
+        ctx.save_for_backward(rows)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (rows,) = ctx.saved_tensors
+        lead, accumulate, vshape, shape = ctx.meta
+        gx = gv = None
+        if ctx.needs_input_grad[0]:
+            gx = g
+            if not accumulate:
+                gx = g.clone()
+                ops.index_put_rows_(gx, lead, rows, _core.zeros((), g.dtype, "cpu"))
+        if ctx.needs_input_grad[3]:
+            m = 1
+            for s in shape[:lead]:
+                m *= s
+            picked = ops.index_select(ops.reshape(g, (m,) + shape[lead:]), 0, rows)
+            gv = reduce_to(picked, vshape)
+        return gx, None, None, gv, None

@@ -14,7 +14,9 @@
 Keys mixing arrays with ints-and-slices in other patterns, non-adjacent arrays, or masks inside
 a tuple are not supported (TypeError naming ``index``); a basic key or a single integer array
 between full slices is passed on unchanged.  Assignment into a tensor that requires grad is
-refused under grad mode, as by the basic ``__setitem__``.
+recorded in the graph when the target is a non-leaf that requires grad or the value requires grad
+(the target then becomes the output of a ``PutRows`` node, as in torch); a leaf that requires
+grad is refused under grad mode, and so is ``index_put_`` on any tensor in the graph.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .._tensor import Tensor
 from . import functions as F
 from . import functions_indexing as FI
 from .grad_mode import is_grad_enabled
+from .tensor_methods import _needs_graph, _rebase
 
 _base_getitem = Tensor.__getitem__
 _base_setitem = Tensor.__setitem__
@@ -140,16 +143,41 @@ def _put(self, key, value, accumulate):
     ops.index_put_rows_(x, q - p, _rows(self, p, q, arrays, b), v, accumulate)
 
 
+def _graph_put(self, lead, rows, b, value):
+    """x[rows] = value recorded in the graph (self a non-leaf that requires grad, or value
+    requiring grad), as torch does: self becomes the output of a PutRows node."""
+    self._check_inplace("setitem")
+    rest = self.shape[lead:]
+    v = value if isinstance(value, Tensor) else Tensor(_value(self, value))
+    if v.dtype != self.dtype:
+        raise TypeError(f"setitem: expected a value of dtype {self.dtype}, got {v.dtype}")
+    if v.ndim > len(rest):  # one value per selected row: (n,) + rest, through the graph
+        v = v.expand(b + rest).reshape((-1,) + rest)
+    out = FI.PutRows.apply(self, lead, Tensor(_core.as_tensor(rows)), v, False)
+    _rebase(self, "setitem", out)
+
+
 def _setitem(self, key, value):
     if _is_mask(key):
-        _check_grad(self)
-        ops.masked_put_(self._impl, _mask_impl(key), _value(self, value))
+        mask = _mask_impl(key)
+        if _needs_graph(self, (value,)):
+            if tuple(mask.shape) != self.shape[:mask.ndim]:
+                raise IndexError(f"setitem: the shape of the mask {tuple(mask.shape)} does not match the shape "
+                                 f"of the indexed tensor {self.shape}")
+            rows = np.flatnonzero(_core.to_numpy(mask)).astype(np.int64)
+            return _graph_put(self, mask.ndim, rows, (len(rows),), value)
+        ops.masked_put_(self._impl, mask, _value(self, value))
         self._bump_version()
         return
     keys = key if isinstance(key, tuple) else (key,)
     if not any(_is_array(k) for k in keys):
         return _base_setitem(self, key, value)
-    _check_grad(self)
+    if _needs_graph(self, (value,)):
+        p, q, arrays, b = _array_block(self, key)
+        if p:
+            raise RuntimeError("setitem: integer-array assignment after ':' into a tensor in the graph is not "
+                               "supported; index the leading dims or use dlcore.no_grad()")
+        return _graph_put(self, q, _rows(self, p, q, arrays, b), b, value)
     _put(self, key, value, False)
     self._bump_version()
 
