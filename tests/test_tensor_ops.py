@@ -180,6 +180,10 @@ def test_cumsum_matches_reference_every_dim_and_layout(n):
     assert ops.cumsum(ints, 1).dtype == np.int64 and (ops.cumsum(ints, 1) == np.cumsum(ints, 1)).all()
     assert ops.cumsum(ints > 0, 0).dtype == np.int64
     assert ops.cumsum(np.float32(2.0), 0).shape == ()
+    # the first element is copied, so -0.0 keeps its sign on both the last-dim and the strided path
+    z = np.array([[-0.0, 1.0], [2.0, 3.0]])
+    assert np.signbit(ops.cumsum(z, 1)[0, 0]) and np.signbit(ops.cumsum(z.T, 0)[0, 0])
+    assert np.signbit(ops.cumsum_backward(z[:, ::-1], 1)[0, 1])
 
 
 def test_cumsum_torch_parity_gradcheck_and_threads(torch):

@@ -177,7 +177,7 @@ Shape rows_shape(const Tensor& x, int64_t lead, int64_t n) {
 }
 
 void put_rows(const Tensor& x, int64_t lead, const std::vector<int64_t>& rows, const Tensor& values,
-              bool accumulate, const char* op) {
+              bool accumulate, bool distinct, const char* op) {
   check_cpu(x, op);
   check_cpu(values, op);
   DL_CHECK(values.dtype() == x.dtype(), Type, op, "expected values of dtype ", dtype_name(x.dtype()), ", got ",
@@ -200,14 +200,19 @@ void put_rows(const Tensor& x, int64_t lead, const std::vector<int64_t>& rows, c
   if (n == 0 || inner == 0) return;
   if (may_share_memory(vc, x)) vc = vc.clone();
   Tensor xc = x.contiguous();
-  std::vector<int64_t> start(static_cast<size_t>(m + 1), 0), order(static_cast<size_t>(n));
-  for (int64_t r : rows) ++start[static_cast<size_t>(r + 1)];
-  for (int64_t r = 0; r < m; ++r) start[r + 1] += start[r];
-  std::vector<int64_t> fillp(start.begin(), start.end() - 1);
-  for (int64_t k = 0; k < n; ++k) order[static_cast<size_t>(fillp[static_cast<size_t>(rows[k])]++)] = k;
-  PutRowsArgs a{static_cast<char*>(xc.raw_data()), static_cast<const char*>(vc.raw_data()), order.data(),
-                start.data(), m, inner, per_row ? inner : 0, static_cast<int64_t>(x.itemsize()), accumulate,
-                x.dtype()};
+  // Group the contributions by target row (a stable counting sort), unless they are distinct.
+  std::vector<int64_t> start, order;
+  if (!distinct) {
+    start.assign(static_cast<size_t>(m + 1), 0);
+    order.resize(static_cast<size_t>(n));
+    for (int64_t r : rows) ++start[static_cast<size_t>(r + 1)];
+    for (int64_t r = 0; r < m; ++r) start[r + 1] += start[r];
+    std::vector<int64_t> fillp(start.begin(), start.end() - 1);
+    for (int64_t k = 0; k < n; ++k) order[static_cast<size_t>(fillp[static_cast<size_t>(rows[k])]++)] = k;
+  }
+  PutRowsArgs a{static_cast<char*>(xc.raw_data()), static_cast<const char*>(vc.raw_data()),
+                distinct ? nullptr : order.data(), distinct ? nullptr : start.data(), rows.data(), n, m, inner,
+                per_row ? inner : 0, static_cast<int64_t>(x.itemsize()), accumulate, x.dtype()};
   DL_OP(PutRowsFn, "put_rows").get(cpu_device())(a);
   if (xc.storage() != x.storage()) copy_into(x, xc, op);
 }
@@ -232,7 +237,7 @@ Tensor masked_rows(const Tensor& x, const Tensor& mask) {
 void masked_put_(const Tensor& x, const Tensor& mask, const Tensor& values) {
   const char* op = "masked_put_";
   check_cpu(x, op);
-  put_rows(x, mask.ndim(), mask_rows(x, mask, op), values, false, op);
+  put_rows(x, mask.ndim(), mask_rows(x, mask, op), values, false, true, op);
 }
 
 void index_put_rows_(const Tensor& x, int64_t lead, const Tensor& rows, const Tensor& values, bool accumulate,
@@ -249,7 +254,7 @@ void index_put_rows_(const Tensor& x, int64_t lead, const Tensor& rows, const Te
     DL_CHECK(v >= -m && v < m, Index, op, "index ", v, " is out of bounds for ", m, " rows");
     if (v < 0) v += m;
   }
-  put_rows(x, lead, r, values, accumulate, op);
+  put_rows(x, lead, r, values, accumulate, false, op);
 }
 
 }  // namespace dl

@@ -52,13 +52,15 @@ using CumsumFn = void (*)(const CumsumArgs&);
 // Row puts into a contiguous (rows, inner) tensor: contribution p (in increasing p) of target
 // row r is src row order[p] for start[r] <= p < start[r+1] (a stable counting sort of the
 // targets).  Assign keeps the last contribution; accumulate adds them in order.  Source rows are
-// `src_row_stride` elements apart (0 broadcasts one row).
+// `src_row_stride` elements apart (0 broadcasts one row).  With order == nullptr the targets are
+// known to be distinct (a mask's rows): contribution k simply goes to row targets[k].
 struct PutRowsArgs {
   char* out;
   const char* src;
   const int64_t* order;
   const int64_t* start;
-  int64_t rows, inner, src_row_stride, itemsize;
+  const int64_t* targets;  // n entries, distinct; used when order == nullptr
+  int64_t n, rows, inner, src_row_stride, itemsize;
   bool accumulate;
   DType dtype;
 };

@@ -99,6 +99,26 @@ void cumsum_typed(const CumsumArgs& a) {
   T* out = static_cast<T*>(a.out);
   const T* in = static_cast<const T*>(a.in);
   const int64_t n = a.n, inner = a.inner;
+  if (inner == 1) {  // scans along the last dim: one running sum per line
+    int64_t per = (int64_t{1} << 14) / (n > 0 ? n : 1);
+    if (per < 1) per = 1;
+    parallel_for((a.outer + per - 1) / per, per * n, [&](int64_t c) {
+      const int64_t o_end = (c + 1) * per < a.outer ? (c + 1) * per : a.outer;
+      for (int64_t o = c * per; o < o_end; ++o) {
+        const T* x = in + o * n;
+        T* dst = out + o * n;
+        // The first element is copied, not added to 0 (which would turn -0.0 into 0.0).
+        if (a.reverse) {
+          T acc = dst[n - 1] = x[n - 1];
+          for (int64_t k = n - 2; k >= 0; --k) dst[k] = acc = acc + x[k];
+        } else {
+          T acc = dst[0] = x[0];
+          for (int64_t k = 1; k < n; ++k) dst[k] = acc = acc + x[k];
+        }
+      }
+    });
+    return;
+  }
   for_line_chunks(a.outer, n, inner, [&](int64_t o, int64_t jb, int64_t je) {
     const int64_t base = o * n * inner;
     // Row by row, each line adds its next element to its running sum (the previous output row).
@@ -162,7 +182,30 @@ void put_rows_assign(const PutRowsArgs& a) {
   });
 }
 
+// Distinct targets: any split of the contributions is race-free.
+void put_rows_distinct(const PutRowsArgs& a) {
+  const int64_t bytes = a.inner * a.itemsize, step = a.src_row_stride * a.itemsize;
+  int64_t per = (int64_t{1} << 16) / (bytes > 0 ? bytes : 1);
+  if (per < 1) per = 1;
+  parallel_for((a.n + per - 1) / per, per * a.inner, [&](int64_t c) {
+    const int64_t k_end = (c + 1) * per < a.n ? (c + 1) * per : a.n;
+    if (bytes == 4 || bytes == 8) {  // one element per row (a full-shape mask): a plain typed copy
+      for (int64_t k = c * per; k < k_end; ++k) {
+        if (bytes == 4) std::memcpy(a.out + a.targets[k] * 4, a.src + k * step, 4);
+        else std::memcpy(a.out + a.targets[k] * 8, a.src + k * step, 8);
+      }
+      return;
+    }
+    for (int64_t k = c * per; k < k_end; ++k)
+      std::memcpy(a.out + a.targets[k] * bytes, a.src + k * step, static_cast<size_t>(bytes));
+  });
+}
+
 void put_rows_kernel(const PutRowsArgs& a) {
+  if (a.order == nullptr) {
+    put_rows_distinct(a);
+    return;
+  }
   if (!a.accumulate) {
     put_rows_assign(a);
     return;
