@@ -7,7 +7,7 @@ import pytest
 import dlcore
 from dlcore import ops
 from dlcore.autograd import gradcheck
-from tests.conftest import assert_close, rng, run_threads_bitwise, views
+from tests.conftest import assert_close, isa_scope, rng, run_threads_bitwise, views
 from tests.reference import tensor_ops as ref
 
 DTYPES = ["float32", "float64", "int64", "bool"]
@@ -386,3 +386,18 @@ def test_assignment_into_graph_tensors_is_differentiable(torch):
         z.sum().backward()
     with pytest.raises(RuntimeError, match="^setitem: integer-array assignment after ':'"):
         (t64(a, True) * 1.0)[:, [0]] = 1.0
+
+
+def test_index_kernels_same_bits_on_every_isa(isa):
+    r = rng(6)
+    x = r.standard_normal((33, 65)).astype(np.float32)
+    idx = r.integers(0, 33, (40, 65), dtype=np.int64)
+    src = r.standard_normal((40, 65)).astype(np.float32)
+    m = r.random(33) > 0.5
+    got = [ops.gather(x, 0, idx), ops.scatter_add(x, 0, idx, src), ops.cumsum(x, 0), ops.cumsum(x, 1),
+           ops.mask_select_rows(x, m)]
+    with isa_scope("baseline"):
+        want = [ops.gather(x, 0, idx), ops.scatter_add(x, 0, idx, src), ops.cumsum(x, 0), ops.cumsum(x, 1),
+                ops.mask_select_rows(x, m)]
+    for g, w in zip(got, want):
+        assert g.tobytes() == w.tobytes(), isa
