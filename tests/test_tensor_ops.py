@@ -277,6 +277,10 @@ def test_multi_array_getitem_and_gradcheck(torch):
     assert_close(x[dlcore.tensor(rows), 2].numpy(), a[rows, 2])
     assert_close(x[rows, cols].numpy(), torch.tensor(a)[torch.tensor(rows), torch.tensor(cols)].numpy())
     assert gradcheck(lambda t: t[rows, cols], (t64(a, True),))
+    # ints next to the arrays join the block; a block after ':' keeps its place
+    assert_close(x[1, [0, 2]].numpy(), a[1, [0, 2]])
+    assert gradcheck(lambda t: t[:, [1, 2], [0, 0]], (t64(a, True),))
+    assert gradcheck(lambda t: t[1, [0, 2]], (t64(a, True),))
     with pytest.raises(IndexError, match="^index: index 5 is out of bounds"):
         x[[0], [5]]
     with pytest.raises(TypeError, match="^index: integer-array indices must be adjacent"):
@@ -299,10 +303,12 @@ def test_integer_array_assignment_matches_reference_and_torch(torch):
     x[[1, 3]] = 0.0
     x[idx] = dlcore.tensor(vals)
     x[:, [0, 2]] = -1.0
+    x[2, [1, 3]] = dlcore.tensor(vals[:2])
     y = a.copy()
     y[[1, 3]] = 0.0
     y[idx] = vals
     y[:, [0, 2]] = -1.0
+    y[2, [1, 3]] = vals[:2]
     assert_close(x.numpy(), y)
     assert_close(x.index_put((dlcore.tensor([0]),), dlcore.tensor(2.0)).numpy()[0], np.full((4, 3), 2.0))
     with pytest.raises(IndexError, match="^index: index 5 is out of bounds"):

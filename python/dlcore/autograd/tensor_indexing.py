@@ -58,10 +58,14 @@ def _array_block(self, key):
     pos = [i for i, k in enumerate(keys) if _is_array(k)]
     if not pos:
         return None
+    def in_block(k):  # ints next to the arrays join the block (NumPy broadcasts them as 0-d arrays)
+        return _is_array(k) or (isinstance(k, (int, np.integer)) and not isinstance(k, bool))
+
     p = pos[0]
-    q = p
-    while q < len(keys) and (_is_array(keys[q]) or (isinstance(keys[q], (int, np.integer)) and
-                                                     not isinstance(keys[q], bool))):
+    while p > 0 and in_block(keys[p - 1]):
+        p -= 1
+    q = pos[0]
+    while q < len(keys) and in_block(keys[q]):
         q += 1
     if any(not _full(k) for k in keys[:p] + keys[q:]) or any(_is_array(k) for k in keys[q:]):
         raise TypeError("index: integer-array indices must be adjacent and combined only with full slices ':'")
