@@ -36,32 +36,28 @@ class Clamp(Function):
                 reduce_to(gmax, shi) if gmax is not None else None)
 
 
-class Std(Function):
-    @staticmethod
-    def forward(ctx, x, axis, correction, keepdims):
-        y = ops.std(x, axis, correction, keepdims)
-        ctx.args = (axis, correction, keepdims)
+def _from_result(name, n_args):
+    """A Function for ops.<name>(x, *args) whose backward is ops.<name>_backward(g, x, y, *args)
+    (the gradient needs the input and the forward's result)."""
+    fwd, bwd = getattr(ops, name), getattr(ops, name + "_backward")
+
+    def forward(ctx, x, *args):
+        y = fwd(x, *args)
+        ctx.args = args
         ctx.save_for_backward(x, y)
         return y
 
-    @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return (ops.std_backward(g, x, y, *ctx.args), None, None, None)
+        return (bwd(g, x, y, *ctx.args),) + (None,) * n_args
+
+    cls = type(name.capitalize(), (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    cls.__doc__ = f"Differentiable ops.{name}."
+    return cls
 
 
-class Norm(Function):
-    @staticmethod
-    def forward(ctx, x, p, dim, keepdim):
-        y = ops.norm(x, p, dim, keepdim)
-        ctx.args = (p, dim, keepdim)
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        return (ops.norm_backward(g, x, y, *ctx.args), None, None, None)
+Std = _from_result("std", 3)  # (x, axis, correction, keepdims)
+Norm = _from_result("norm", 3)  # (x, p, dim, keepdim)
 
 
 class Prod(Function):
