@@ -407,3 +407,14 @@ def test_index_kernels_same_bits_on_every_isa(isa):
                 ops.mask_select_rows(x, m)]
     for g, w in zip(got, want):
         assert g.tobytes() == w.tobytes(), isa
+
+
+def test_masked_select_backward_sums_over_broadcast_dims(torch):
+    a = rand((3, 1, 4))
+    m = rand((2, 4), "bool", seed=4)
+    x = torch.tensor(a, requires_grad=True)
+    out = torch.masked_select(x, torch.tensor(m))
+    g = rand(out.shape, seed=5)
+    out.backward(torch.tensor(g))
+    assert_close(ops.masked_select(a, m), out.detach().numpy())
+    assert_close(ops.masked_select_backward(g, m, a.shape), x.grad.numpy())

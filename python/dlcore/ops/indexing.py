@@ -22,7 +22,7 @@ from ._util import _core, unwrap, wrap
 
 __all__ = [
     "gather", "gather_backward", "scatter", "scatter_add", "scatter_backward", "scatter_add_backward",
-    "cumsum", "cumsum_backward", "masked_select", "mask_select_rows", "mask_select_rows_backward",
+    "cumsum", "cumsum_backward", "masked_select", "masked_select_backward", "mask_select_rows", "mask_select_rows_backward",
     "masked_put_", "index_put_rows_", "one_hot",
 ]
 
@@ -141,6 +141,21 @@ def masked_select(x, mask):
     xb = _core.broadcast_to(xi, shape) if tuple(xi.shape) != shape else xi
     mb = _core.broadcast_to(mi, shape) if tuple(mi.shape) != shape else mi
     return wrap(_core.masked_rows(xb, mb), x, mask)
+
+
+def masked_select_backward(grad, mask, input_shape):
+    """Gradient of ``masked_select`` w.r.t. x: grad's elements put where the (broadcast) mask is
+    True in zeros of the broadcast shape, then summed over the dims x was broadcast along, so the
+    result has `input_shape`."""
+    g = as_impl(grad)
+    mi = as_impl(mask)
+    shape = np.broadcast_shapes(tuple(input_shape), tuple(mi.shape))
+    full = _core.zeros(shape, str(g.dtype), "cpu")
+    _core.masked_put_(full, _core.contiguous(_core.broadcast_to(mi, shape)), g)
+    out = _to_np(full, "masked_select_backward")
+    lead = len(shape) - len(input_shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(input_shape) if s == 1 and shape[lead + i] != 1)
+    return _out(out.sum(axis=axes).reshape(tuple(input_shape)) if axes else out, grad)
 
 
 def mask_select_rows(x, mask):
