@@ -302,3 +302,19 @@ def test_array_level_backwards_with_numpy():
     assert_close(ops.sort_backward(v, 1, i, a.shape), a)
     s = ops.std(a, 1)
     assert_close(ops.std_backward(np.ones(3), a, s, 1), (a - a.mean(1, keepdims=True)) / (3 * s[:, None]))
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, lib: x.clamp(-0.5, 0.5), lambda x, lib: x.std(0), lambda x, lib: x.norm(1, 1),
+    lambda x, lib: x.prod(0), lambda x, lib: x.cumsum(1), lambda x, lib: x.sort(0)[0],
+    lambda x, lib: x.topk(2, 0)[1], lambda x, lib: x.argsort(1), lambda x, lib: x.any(0),
+    lambda x, lib: x.chunk(2, 1)[1], lambda x, lib: x.gather(1, lib.tensor([[0, 2]] * 5)),
+    lambda x, lib: x.scatter_add(0, lib.tensor([[1, 0, 1]]), x[:1]), lambda x, lib: x.repeat(1, 2),
+    lambda x, lib: x.flip(0), lambda x, lib: x.roll(1, 0), lambda x, lib: x.triu(), lambda x, lib: x[x > 0],
+    lambda x, lib: x[[0, 4], [2, 1]],
+])
+def test_methods_on_strided_tensors_match_torch(torch, call):
+    a = rand((3, 5))
+    x = dlcore.tensor(a).t()  # (5, 3), not contiguous
+    assert not x.is_contiguous()
+    assert_close(call(x, dlcore).numpy(), call(torch.tensor(a).t(), torch).numpy())
