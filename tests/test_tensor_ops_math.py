@@ -188,6 +188,7 @@ def test_chunk_and_split_match_torch_and_gradcheck(torch):
             assert ours == [tuple(c.shape) for c in torch.tensor(a).chunk(chunks, dim)]
     assert [c.shape for c in dlcore.split(dlcore.tensor(a), [2, 5])] == [(2, 5), (5, 5)]
     assert [c.shape for c in dlcore.tensor(a).split(2, 1)] == [(7, 2), (7, 2), (7, 1)]
+    assert [c.shape for c in dlcore.tensor(a).split(split_size=3)] == [(3, 5), (3, 5), (1, 5)]
     assert gradcheck(lambda t: t.chunk(3, 1)[1] * 2, (t64(a, True),))
     assert gradcheck(lambda t: tuple(t.split([3, 4])), (t64(a, True),))
     with pytest.raises(ValueError, match="^chunk: chunks must be positive"):

@@ -102,10 +102,13 @@ def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
 
 
 # ---- split ------------------------------------------------------------------------------------
-def split(self, split_size_or_sections, dim=0):
+def split(self, split_size_or_sections=None, dim=0, *, split_size=None):
     """``torch.split``: views of `split_size` along `dim` (the last may be smaller) or of the sizes
-    in a list (which must sum to the dim).  Differentiable."""
-    s = split_size_or_sections
+    in a list (which must sum to the dim).  ``split_size=`` is Tensor.split's keyword.
+    Differentiable."""
+    s = split_size_or_sections if split_size is None else split_size
+    if s is None:
+        raise TypeError("split: missing split_size_or_sections")
     if isinstance(s, numbers.Integral) and not isinstance(s, bool):
         if self.ndim == 0:
             raise ValueError("split: cannot split a zero-dimensional tensor")
