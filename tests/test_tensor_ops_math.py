@@ -128,6 +128,9 @@ def test_prod_with_zeros_matches_reference_and_torch(torch):
     assert gradcheck(lambda t: dlcore.prod(t, 1), (t64(rand((3, 4)), True),))
     assert dlcore.tensor([[True, True]]).prod().dtype == np.int64
     assert dlcore.tensor([2, 3]).prod(0).item() == 6
+    # narrower integer arrays (NumPy here; dlcore's own int32/uint8 as they arrive) multiply in int64
+    assert ops.prod(np.array([100000, 100000], np.int32)) == 10**10
+    assert ops.cumsum(np.array([200, 100], np.uint8), 0).tolist() == [200, 300]
 
 
 # ---- sort / argsort / topk ------------------------------------------------------------------------

@@ -116,12 +116,12 @@ def _pad_to(t, shape):
 
 
 def cumsum(x, dim, dtype=None):
-    """``torch.cumsum(x, dim)``: inclusive prefix sums along dim.  bool and int64 input give int64
+    """``torch.cumsum(x, dim)``: inclusive prefix sums along dim.  bool and integer input give int64
     (torch's rule); float32/float64 keep their dtype; `dtype` converts the input first."""
     t = unwrap(x)
     if dtype is not None:
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(dtype), order="C"))
-    elif str(t.dtype) == "bool":
+    elif np.dtype(str(t.dtype)).kind in "biu" and str(t.dtype) != "int64":  # bool and narrower ints: int64
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(np.int64), order="C"))
     return wrap(_core.cumsum(t, dim, False), x)
 

@@ -210,9 +210,9 @@ def norm_backward(grad, x, result, p="fro", dim=None, keepdim=False):
 
 def prod(x, dim=None, keepdim=False):
     """``torch.prod``: product over `dim` (an int, or None for every element -> 0-d); int64 for
-    int64/bool input."""
+    bool and integer input."""
     a = _np(x, "prod")
-    if a.dtype == np.bool_:
+    if a.dtype.kind in "biu":  # bool and every integer type multiply in int64, as in torch
         a = a.astype(np.int64)
     if dim is None:
         return _out(np.asarray(np.prod(a), dtype=a.dtype), x)
