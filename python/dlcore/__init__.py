@@ -15,6 +15,9 @@ from . import autograd  # noqa: E402  (attaches Tensor operators)
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.api import (cat, concat, concatenate, exp, log, log_softmax, matmul, mean, relu,  # noqa: E402,A004
                            sigmoid, softmax, sqrt, stack, sum, tanh, where)
+from .autograd.api_indexing import (all, any, argsort, chunk, clamp, clip, cumsum, flip, gather,  # noqa: E402,A004
+                                     masked_select, multinomial, norm, prod, roll, scatter, scatter_add, sort,
+                                     split, std, topk, tril, triu)
 from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
 from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
@@ -36,6 +39,8 @@ __all__ = [
     "randperm", "bernoulli", "rand_like", "randn_like",
     "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",
     "softmax", "sqrt", "stack", "sum", "tanh", "where",
+    "clamp", "clip", "std", "norm", "prod", "cumsum", "topk", "sort", "argsort", "all", "any", "chunk", "split",
+    "gather", "scatter", "scatter_add", "flip", "roll", "tril", "triu", "multinomial", "masked_select",
     "autograd", "nn", "optim", "data", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "save", "load", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "memory", "ops",
 ]

@@ -278,3 +278,16 @@ def gaussian_kl_standard_normal(mu, logvar, reduction="sum"):
     terms = mu * mu + logvar.exp() - 1.0 - logvar
     per_sample = terms.sum(-1) * 0.5 if mu.ndim else terms * 0.5
     return _reduce(per_sample, reduction, "gaussian_kl_standard_normal")
+
+
+def one_hot(tensor, num_classes=-1):
+    """``torch.nn.functional.one_hot``: int64 class indices of any shape -> an int64 tensor of shape
+    ``tensor.shape + (num_classes,)`` with a 1 at each index; ``num_classes=-1`` uses the largest
+    index + 1.  TypeError for a non-int64 input; ValueError for negative indices or indices
+    ``>= num_classes`` (RuntimeError in torch)."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"one_hot: expected a dlcore.Tensor of class indices, got {type(tensor).__name__}")
+    return Tensor(ops.one_hot(tensor._impl, num_classes))
+
+
+__all__.append("one_hot")
