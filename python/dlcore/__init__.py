@@ -18,6 +18,7 @@ from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  #
 from .autograd.api import (cat, concat, concatenate, exp, log, log_softmax, matmul, mean, relu,  # noqa: E402,A004
                            sigmoid, softmax, sqrt, stack, sum, tanh, where)
 from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
+from ._dtype import bfloat16, bool, float16, half, int8, int16, int32, uint8  # noqa: E402,A004
 from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
                       randint, randn, randn_like, randperm, seed, set_rng_state)
@@ -28,6 +29,7 @@ from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bar
 __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
     "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
+    "int32", "int16", "int8", "uint8", "bool", "float16", "half", "bfloat16",
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn", "randint",
     "randperm", "bernoulli", "rand_like", "randn_like",
     "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",
