@@ -186,8 +186,8 @@ class Tensor:
             elif a is not None:
                 try:
                     dtype = as_dtype(a)
-                except TypeError:
-                    raise TypeError(f"to: expected a device, a dtype or a Tensor, got {a!r}") from None
+                except TypeError as e:
+                    raise TypeError(f"to: expected a device, a dtype or a Tensor, got {a!r} ({e})") from None
         out = self
         if device is not None:
             dev = _device(device)

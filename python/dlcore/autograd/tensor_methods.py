@@ -279,8 +279,9 @@ def _setitem(self, key, value):
     if self.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported; "
                            "use dlcore.no_grad() or where/masked_fill")
-    ops.index_put_(self._impl, key, value._impl if isinstance(value, Tensor) else
-                   np.asarray(value, dtype=self.dtype))
+    # The value is converted to self's dtype like a cast (bfloat16 included; 300 into uint8 wraps as in torch).
+    _core.index_put_(self._impl, key, _core.cast(value._impl if isinstance(value, Tensor) else np.asarray(value),
+                                               self._impl.dtype))
     self._bump_version()
 
 

@@ -194,7 +194,11 @@ def cast(x, dtype):
     to bool tests != 0, float16/bfloat16 round to nearest even.  A bfloat16 result can only be a
     Tensor (NumPy has no bfloat16): with NumPy input it raises TypeError.  Raises TypeError for an
     unsupported dtype."""
-    out = _core.cast(unwrap(x), str(as_dtype(dtype)))
+    try:
+        dtype = as_dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"cast: {e}") from None
+    out = _core.cast(unwrap(x), str(dtype))
     if out.dtype == "bfloat16" and not isinstance(x, (_core.TensorImpl, Tensor)):
         raise TypeError("cast: NumPy has no bfloat16; pass a dlcore Tensor (dlcore.from_numpy(x)) to get one")
     return wrap(out, x)
