@@ -296,6 +296,17 @@ def test_where_index_slice_cat_stack_copy(dtype):
     assert z.dtype == t.dtype and f(z).tolist() == [1, 1, 1]
 
 
+@pytest.mark.parametrize("dtype", ["int16", "float16", "bfloat16", "uint8", "int32"])
+def test_pad_and_masked_fill_on_narrow_dtypes(dtype):
+    # the kernels move bytes by element size: 2-byte types once fell through to a no-op
+    t = make(dtype, np.arange(1, 7), (2, 3))
+    f = lambda x: x.float().numpy() if dtype == "bfloat16" else x.numpy().astype(np.float32)  # noqa: E731
+    p = ops.pad(t, (1, 1), value=5)
+    assert p.dtype == t.dtype and f(p).tolist() == [[5, 1, 2, 3, 5], [5, 4, 5, 6, 5]]
+    m = ops.masked_fill(t, dlcore.tensor([[True, False, True], [False, False, True]]), 9)
+    assert m.dtype == t.dtype and f(m).tolist() == [[9, 2, 9], [4, 5, 9]]
+
+
 # ---- NumPy and DLPack exchange ----------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", NUMPY_OK)
 def test_numpy_round_trip_is_zero_copy(dtype):
@@ -313,7 +324,9 @@ def test_bfloat16_numpy_raises_and_dlpack_round_trips(torch):
         x.numpy()
     back = torch.from_dlpack(x)
     assert back.dtype == torch.bfloat16 and back.data_ptr() == tb.data_ptr()  # zero copy both ways
-    assert "bfloat16" in repr(x)
+    assert "bfloat16" in repr(x) and x.tolist() == [1.5, -2.0, 3.140625] and x[0].item() == 1.5
+    c = dlcore.tensor(x)
+    assert c.dtype == dlcore.bfloat16 and c.tolist() == x.tolist() and dlcore.tensor(x, dtype="float64").dtype == np.float64
     y = dlcore.tensor([1.0, 2.0], dtype=dlcore.bfloat16)
     assert torch.equal(torch.from_dlpack(y), torch.tensor([1.0, 2.0], dtype=torch.bfloat16))
 

@@ -162,7 +162,8 @@ class Tensor:
         return self._impl.item()
 
     def tolist(self):
-        return self.to("cpu").numpy().tolist()
+        t = self.to("cpu")
+        return (t.float() if t._impl.dtype == "bfloat16" else t).numpy().tolist()  # NumPy lacks bfloat16
 
     # ---- dtype and device conversion (torch's Tensor.to / type / half / int / ...) ------------
     def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
@@ -293,6 +294,9 @@ def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """A new tensor holding a copy of `data` (like ``torch.tensor``): Python floats become float32
     and ints int64 unless `dtype` says otherwise."""
     d = as_dtype(dtype)
+    if isinstance(data, Tensor) and data._impl.dtype == "bfloat16":  # NumPy lacks bfloat16: copy in C++
+        out = Tensor(data.cpu()._impl.clone()).to(dtype=d)
+        return out.to(device).requires_grad_(requires_grad)
     if isinstance(data, Tensor):
         arr = data.cpu().numpy()
     elif hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
