@@ -7,9 +7,11 @@
 namespace dl {
 namespace {
 
-// Python numbers are "weak" operands for type promotion (see EwOperand); exact type checks so
-// NumPy scalars (np.float64 subclasses float) keep their array dtype, as in NumPy.
+// Python numbers are "weak" operands for type promotion (see EwOperand), and so are NumPy scalars
+// (np.float32(2), np.int8(3)): PyTorch reads those as Python numbers too.  Exact type checks: a
+// Python float is held in float64 until it is promoted.
 EwOperand operand(py::handle obj, const char* op, const char* arg) {
+  static PyObject* np_generic = py::object(py::module_::import("numpy").attr("generic")).release().ptr();
   EwOperand o;
   PyObject* p = obj.ptr();
   if (PyBool_Check(p)) {
@@ -23,10 +25,8 @@ EwOperand operand(py::handle obj, const char* op, const char* arg) {
   } else if (PyLong_CheckExact(p)) {
     o.t = as_tensor(obj, op, arg);
     o.python_scalar = true;
-  } else if (PyFloat_Check(p)) {
-    // np.float64 subclasses float: keep it a float64 0-d array (as_tensor would read it as a
-    // float32 Python number).
-    o.t = as_tensor(py::module_::import("numpy").attr("asarray")(obj), op, arg);
+  } else if (PyObject_IsInstance(p, np_generic) == 1) {
+    return operand(obj.attr("item")(), op, arg);  // a NumPy scalar: its Python number
   } else {
     o.t = as_tensor(obj, op, arg);
   }
@@ -45,7 +45,9 @@ void bind_elementwise(py::module_& m) {
       {"add", EwOp::Add},   {"sub", EwOp::Sub},         {"mul", EwOp::Mul},         {"div", EwOp::Div},
       {"pow", EwOp::Pow},   {"maximum", EwOp::Maximum}, {"minimum", EwOp::Minimum}, {"eq", EwOp::Eq},
       {"ne", EwOp::Ne},     {"lt", EwOp::Lt},           {"le", EwOp::Le},           {"gt", EwOp::Gt},
-      {"ge", EwOp::Ge},
+      {"ge", EwOp::Ge},     {"floor_divide", EwOp::FloorDivide}, {"remainder", EwOp::Remainder},
+      {"fmod", EwOp::Fmod}, {"bitwise_and", EwOp::BitAnd},   {"bitwise_or", EwOp::BitOr},
+      {"bitwise_xor", EwOp::BitXor},
   };
   for (const Named& b : binary) {
     m.def(b.name, [b](py::handle x, py::handle y) {
@@ -58,7 +60,7 @@ void bind_elementwise(py::module_& m) {
   static const Named unary[] = {
       {"neg", EwOp::Neg},       {"abs", EwOp::Abs},         {"exp", EwOp::Exp},   {"log", EwOp::Log},
       {"sqrt", EwOp::Sqrt},     {"rsqrt", EwOp::Rsqrt},     {"tanh", EwOp::Tanh}, {"sigmoid", EwOp::Sigmoid},
-      {"relu", EwOp::Relu},     {"silu", EwOp::Silu},
+      {"relu", EwOp::Relu},     {"silu", EwOp::Silu},       {"bitwise_not", EwOp::BitNot},
   };
   for (const Named& u : unary) {
     m.def(u.name, [u](py::handle x) {
@@ -133,6 +135,12 @@ void bind_elementwise(py::module_& m) {
     DL_NOGIL;
     return ew_pow_backward(tg, a, b);  // converted to a tuple after the GIL is back
   }, py::arg("grad"), py::arg("a"), py::arg("b"));
+  m.def("cast", [](py::handle x, py::handle dtype) {
+    Tensor t = as_tensor(x, "cast", "x");
+    const DType to = parse_dtype(dtype, "cast");
+    DL_NOGIL_IF(t.numel() >= kKeepGilWork);
+    return ew_cast(t, to, "cast");
+  }, py::arg("x"), py::arg("dtype"), "x converted to dtype (x itself when it already has it).");
   m.def("result_type", [](py::handle x, py::handle y) {
     return std::string(dtype_name(ew_result_type(operand(x, "result_type", "a"), operand(y, "result_type", "b"))));
   }, py::arg("a"), py::arg("b"), "dtype name of combining a and b (PyTorch promotion, weak Python scalars).");

@@ -18,8 +18,14 @@ const char* buffer_format(DType d) {
     case DType::Float64: return "d";
     case DType::Int64: return "q";
     case DType::Bool: return "?";
+    case DType::Int32: return "i";
+    case DType::Int16: return "h";
+    case DType::Int8: return "b";
+    case DType::UInt8: return "B";
+    case DType::Float16: return "e";
+    case DType::BFloat16: break;  // no buffer-protocol format: refused by the caller
   }
-  return "B";
+  fail(ErrorKind::Type, "numpy", "bfloat16 has no NumPy/buffer equivalent; convert with .float() first");
 }
 
 py::tuple to_tuple(const Shape& s) {
@@ -36,6 +42,12 @@ py::object item(const Tensor& t) {
     case DType::Float64: return py::float_(*c.data<double>());
     case DType::Int64: return py::int_(*c.data<int64_t>());
     case DType::Bool: return py::bool_(*c.data<bool>());
+    case DType::Int32: return py::int_(*c.data<int32_t>());
+    case DType::Int16: return py::int_(*c.data<int16_t>());
+    case DType::Int8: return py::int_(*c.data<int8_t>());
+    case DType::UInt8: return py::int_(*c.data<uint8_t>());
+    case DType::Float16: return py::float_(half_to_float(*c.data<Half>()));
+    case DType::BFloat16: return py::float_(bfloat16_to_float(*c.data<BFloat16>()));
   }
   return py::none();
 }

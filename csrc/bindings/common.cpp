@@ -32,11 +32,37 @@ bool numpy_dtype(const py::dtype& dt, DType* out) {
   const auto size = dt.itemsize();
   if (kind == 'f' && size == 4) *out = DType::Float32;
   else if (kind == 'f' && size == 8) *out = DType::Float64;
+  else if (kind == 'f' && size == 2) *out = DType::Float16;
   else if (kind == 'i' && size == 8) *out = DType::Int64;
+  else if (kind == 'i' && size == 4) *out = DType::Int32;
+  else if (kind == 'i' && size == 2) *out = DType::Int16;
+  else if (kind == 'i' && size == 1) *out = DType::Int8;
+  else if (kind == 'u' && size == 1) *out = DType::UInt8;
   else if (kind == 'b' && size == 1) *out = DType::Bool;
   else return false;
   return true;
 }
+
+// NumPy's dtype for a dlcore dtype; bfloat16 has none (NumPy lacks the type): TypeError, as
+// torch's .numpy() of a bfloat16 tensor.
+py::dtype to_numpy_dtype(DType d, const char* op) {
+  switch (d) {
+    case DType::Float32: return py::dtype::of<float>();
+    case DType::Float64: return py::dtype::of<double>();
+    case DType::Int64: return py::dtype::of<int64_t>();
+    case DType::Bool: return py::dtype::of<bool>();
+    case DType::Int32: return py::dtype::of<int32_t>();
+    case DType::Int16: return py::dtype::of<int16_t>();
+    case DType::Int8: return py::dtype::of<int8_t>();
+    case DType::UInt8: return py::dtype::of<uint8_t>();
+    case DType::Float16: return py::dtype("float16");
+    case DType::BFloat16: break;
+  }
+  fail(ErrorKind::Type, op, "NumPy has no bfloat16 dtype; convert first with .float() (or .to(dlcore.float32)), "
+       "or exchange bfloat16 through DLPack (torch.from_dlpack)");
+}
+
+constexpr const char* kSupported = "float32, float64, float16, int64, int32, int16, int8, uint8, bool";
 
 std::string describe(py::handle obj) {
   return py::str(py::type::handle_of(obj).attr("__name__")).cast<std::string>();
@@ -48,7 +74,7 @@ Tensor wrap_numpy(const py::array& arr, const char* op, const char* arg, bool wr
   DType dt;
   if (!numpy_dtype(arr.dtype(), &dt))
     fail(ErrorKind::Type, op, "unsupported dtype ", py::str(arr.dtype()).cast<std::string>(), " for '", arg,
-         "' (supported: float32, float64, int64, bool)");
+         "' (supported: ", kSupported, ")");
   if (writable && !arr.writeable()) fail(ErrorKind::Value, op, "'", arg, "' is read-only");
   const auto item = static_cast<py::ssize_t>(itemsize(dt));
   const bool aligned = (reinterpret_cast<uintptr_t>(arr.data()) % static_cast<uintptr_t>(item)) == 0;
@@ -146,10 +172,7 @@ bool is_ndarray(py::handle obj) {
 
 py::array to_numpy(const Tensor& t) {
   check_cpu(t, "numpy");
-  py::dtype dt = t.dtype() == DType::Float32   ? py::dtype::of<float>()
-                 : t.dtype() == DType::Float64 ? py::dtype::of<double>()
-                 : t.dtype() == DType::Int64   ? py::dtype::of<int64_t>()
-                                               : py::dtype::of<bool>();
+  py::dtype dt = to_numpy_dtype(t.dtype(), "numpy");
   // The array is made through NumPy's C API with the dims on the stack: py::array's constructor
   // takes them as two heap vectors, two allocations in every small op's ~0.7 us.
   constexpr int64_t kMaxDims = 64;  // NumPy's own limit
@@ -179,6 +202,8 @@ DType parse_dtype(py::handle dtype, const char* op) {
   std::string name;
   if (py::isinstance<py::str>(dtype)) {
     name = dtype.cast<std::string>();
+  } else if (py::hasattr(dtype, "_dlcore_name")) {  // dlcore.bfloat16 (NumPy has no such dtype)
+    name = py::str(dtype.attr("_dlcore_name")).cast<std::string>();
   } else {
     py::module_ np = py::module_::import("numpy");
     try {
@@ -191,7 +216,13 @@ DType parse_dtype(py::handle dtype, const char* op) {
   if (name == "float64" || name == "double") return DType::Float64;
   if (name == "int64" || name == "long") return DType::Int64;
   if (name == "bool") return DType::Bool;
-  fail(ErrorKind::Type, op, "unsupported dtype '", name, "' (supported: float32, float64, int64, bool)");
+  if (name == "int32") return DType::Int32;
+  if (name == "int16" || name == "short") return DType::Int16;
+  if (name == "int8") return DType::Int8;
+  if (name == "uint8") return DType::UInt8;
+  if (name == "float16" || name == "half") return DType::Float16;
+  if (name == "bfloat16") return DType::BFloat16;
+  fail(ErrorKind::Type, op, "unsupported dtype '", name, "' (supported: ", kSupported, ", bfloat16)");
 }
 
 Shape parse_shape(py::handle shape, const char* op) {

@@ -16,8 +16,14 @@ DLDataType to_dl(DType d) {
     case DType::Float64: return {kDLFloat, 64, 1};
     case DType::Int64: return {kDLInt, 64, 1};
     case DType::Bool: return {kDLBool, 8, 1};
+    case DType::Int32: return {kDLInt, 32, 1};
+    case DType::Int16: return {kDLInt, 16, 1};
+    case DType::Int8: return {kDLInt, 8, 1};
+    case DType::UInt8: return {kDLUInt, 8, 1};
+    case DType::Float16: return {kDLFloat, 16, 1};
+    case DType::BFloat16: return {kDLBfloat, 16, 1};
   }
-  return {kDLFloat, 32, 1};
+  fail(ErrorKind::Type, "__dlpack__", "unknown dtype");  // unreachable: the switch covers the enum
 }
 
 DType from_dl(const DLDataType& t, const char* op) {
@@ -26,9 +32,15 @@ DType from_dl(const DLDataType& t, const char* op) {
     if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
     if (t.code == kDLInt && t.bits == 64) return DType::Int64;
     if (t.code == kDLBool && t.bits == 8) return DType::Bool;
+    if (t.code == kDLFloat && t.bits == 16) return DType::Float16;
+    if (t.code == kDLBfloat && t.bits == 16) return DType::BFloat16;
+    if (t.code == kDLInt && t.bits == 32) return DType::Int32;
+    if (t.code == kDLInt && t.bits == 16) return DType::Int16;
+    if (t.code == kDLInt && t.bits == 8) return DType::Int8;
+    if (t.code == kDLUInt && t.bits == 8) return DType::UInt8;
   }
   fail(ErrorKind::Type, op, "unsupported DLPack dtype (code ", int(t.code), ", bits ", int(t.bits), ", lanes ",
-       t.lanes, "); supported: float32, float64, int64, bool");
+       t.lanes, "); supported: float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool");
 }
 
 // Owns what an exported DLTensor points at: the tensor (keeps the storage alive) and the arrays.

@@ -1,6 +1,7 @@
 #include "ops/elementwise.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <array>
 #include <string>
 #include <vector>
@@ -148,45 +149,91 @@ void check_devices(const Tensor* const* ts, int n, const char* name) {
   for (int k = 0; k < n; ++k) check_cpu(*ts[k], name);
 }
 
-int category(DType d) {
-  switch (d) {
-    case DType::Bool: return 0;
-    case DType::Int64: return 1;
-    case DType::Float32:
-    case DType::Float64: return 2;
-  }
-  return 0;
-}
+// Type categories (PyTorch): bool < integer < floating.
+int category(DType d) { return d == DType::Bool ? 0 : is_integer(d) ? 1 : 2; }
 
 DType default_for(int cat) { return cat == 2 ? DType::Float32 : cat == 1 ? DType::Int64 : DType::Bool; }
 
-DType promote_arrays(DType a, DType b) {
-  if (a == b) return a;
-  if (a == DType::Float64 || b == DType::Float64) return DType::Float64;
-  if (a == DType::Float32 || b == DType::Float32) return DType::Float32;
-  return DType::Int64;  // int64 with bool
+// c10's combine_categories over one tier's result (`higher`) and the lower tiers' (`lower`);
+// `has_*` false means the tier had no operand.
+DType combine_categories(bool has_higher, DType higher, bool has_lower, DType lower) {
+  if (!has_higher) return lower;
+  if (!has_lower || is_float_kind(higher)) return higher;
+  if (higher == DType::Bool || is_float_kind(lower)) return promote_types(higher, lower);
+  return higher;
 }
 
 bool is_unary(EwOp op) { return op >= EwOp::Neg && op <= EwOp::Cast; }
-
-Tensor to_dtype(const EwOperand& x, DType to, const char* name) { return ew_cast(x.t, to, name); }
+bool is_compare(EwOp op) { return op >= EwOp::Eq && op <= EwOp::Ge; }
+bool is_bitwise(EwOp op) { return op == EwOp::BitAnd || op == EwOp::BitOr || op == EwOp::BitXor; }
+bool is_division(EwOp op) { return op == EwOp::FloorDivide || op == EwOp::Remainder || op == EwOp::Fmod; }
 
 void require_float(DType d, const char* name, const char* what) {
   DL_CHECK(is_floating(d), Type, name, "expected float32 or float64 ", what, ", got ", dtype_name(d));
 }
 
+// The dtype a kernel computes in: float16/bfloat16 are computed in float32 and rounded once.
+DType compute_dtype(DType d) { return is_half(d) ? DType::Float32 : d; }
+
+// Runs `args` into out; when the kernel's result dtype (args.out_dtype) differs from out's (a
+// float16/bfloat16 result computed in float32), through a float32 buffer and one rounding cast.
+void run_rounded(const EwArgs& args, const Tensor& out, const Tensor* const* ins, int nin, const char* name) {
+  if (args.out_dtype == out.dtype()) {
+    run_iter(args, out, ins, nin);
+    return;
+  }
+  Tensor tmp = Tensor::empty(out.shape(), args.out_dtype, out.device(), name);
+  run_iter(args, tmp, ins, nin);
+  const Tensor* src[1] = {&tmp};
+  run_iter(EwArgs{EwOp::Cast, args.out_dtype, out.dtype(), 0, 0}, out, src, 1);
+}
+
+// True when some element of t (any strides) compares `op` to 0, e.g. a zero divisor.
+bool any_vs_zero(EwOp op, const Tensor& t, const char* name) {
+  EwOperand zero;
+  zero.t = Tensor::empty({}, DType::Int64, t.device(), name);
+  *zero.t.data<int64_t>() = 0;
+  zero.python_scalar = true;
+  Tensor hit = ew_binary(op, EwOperand{t, false}, zero, name);
+  const bool* p = hit.data<bool>();  // fresh and contiguous
+  for (int64_t i = 0, n = hit.numel(); i < n; ++i)
+    if (p[i]) return true;
+  return false;
+}
+
 }  // namespace
 
-DType ew_result_type(const EwOperand& a, const EwOperand& b) {
-  const DType da = a.t.dtype(), db = b.t.dtype();
-  if (a.python_scalar == b.python_scalar) {
-    if (!a.python_scalar) return promote_arrays(da, db);
-    // Two Python numbers: the wider category, at its default dtype.
-    return default_for(std::max(category(da), category(db)));
+DType promote_types(DType a, DType b) {
+  if (a == b) return a;
+  if (a == DType::Bool) return b;
+  if (b == DType::Bool) return a;
+  const bool fa = is_float_kind(a), fb = is_float_kind(b);
+  if (fa && fb) {
+    if (a == DType::Float64 || b == DType::Float64) return DType::Float64;
+    return DType::Float32;  // float32 with a half type, or float16 with bfloat16
   }
-  const DType arr = a.python_scalar ? db : da;
-  const DType sc = a.python_scalar ? da : db;
-  return category(sc) > category(arr) ? default_for(category(sc)) : arr;
+  if (fa) return a;
+  if (fb) return b;
+  if (a == DType::UInt8 || b == DType::UInt8) {  // uint8 with a signed integer
+    const DType s = a == DType::UInt8 ? b : a;
+    return s == DType::Int8 ? DType::Int16 : s;
+  }
+  return itemsize(a) >= itemsize(b) ? a : b;
+}
+
+DType ew_result_type(const EwOperand& a, const EwOperand& b) {
+  // The three tiers of c10's ResultTypeState: dimensioned tensors, 0-d tensors, scalars.
+  bool has[3] = {false, false, false};
+  DType res[3] = {DType::Bool, DType::Bool, DType::Bool};
+  for (const EwOperand* o : {&a, &b}) {
+    const DType d = o->t.dtype();
+    const int tier = o->python_scalar ? 2 : o->t.ndim() == 0 ? 1 : 0;
+    const DType cur = tier == 2 ? default_for(category(d)) : d;
+    res[tier] = has[tier] ? promote_types(res[tier], cur) : cur;
+    has[tier] = true;
+  }
+  const DType low = combine_categories(has[1], res[1], has[2], res[2]);
+  return combine_categories(has[0], res[0], has[1] || has[2], low);
 }
 
 Tensor ew_cast(const Tensor& x, DType to, const char* name) {
@@ -202,10 +249,13 @@ Tensor ew_binary(EwOp op, const EwOperand& a, const EwOperand& b, const char* na
   const Tensor* ts[2] = {&a.t, &b.t};
   check_devices(ts, 2, name);
   DType dt = ew_result_type(a, b);
-  const bool is_cmp = op >= EwOp::Eq && op <= EwOp::Ge;
-  if (op == EwOp::Div && !is_floating(dt)) dt = DType::Float32;  // true division, like torch
-  if (dt == DType::Bool && (op == EwOp::Sub || op == EwOp::Pow || op == EwOp::Div))
+  const bool is_cmp = is_compare(op);
+  if (op == EwOp::Div && !is_float_kind(dt)) dt = DType::Float32;  // true division, like torch
+  if (dt == DType::Bool && (op == EwOp::Sub || op == EwOp::Pow || op == EwOp::Div || is_division(op)))
     fail(ErrorKind::Type, name, "not supported for two bool operands (got bool and bool)");
+  if (is_bitwise(op) && is_float_kind(dt))
+    fail(ErrorKind::Type, name, "expected integer or bool operands, got ", dtype_name(a.t.dtype()), " and ",
+         dtype_name(b.t.dtype()), " (the result would be ", dtype_name(dt), ")");
   if (op >= EwOp::NegBackward && op <= EwOp::SoftplusBackward) {
     require_float(a.t.dtype(), name, "grad");
     require_float(b.t.dtype(), name, "input");
@@ -214,9 +264,14 @@ Tensor ew_binary(EwOp op, const EwOperand& a, const EwOperand& b, const char* na
   checked_numel(shape, name);
   Tensor out = Tensor::empty(shape, is_cmp ? DType::Bool : dt, a.t.device(), name);
   if (out.numel() == 0) return out;
-  Tensor ca = to_dtype(a, dt, name), cb = to_dtype(b, dt, name);
+  const DType cdt = compute_dtype(dt);
+  Tensor ca = ew_cast(a.t, cdt, name), cb = ew_cast(b.t, cdt, name);
+  if (is_integer(cdt) && op == EwOp::Pow && any_vs_zero(EwOp::Lt, cb, name))
+    fail(ErrorKind::Value, name, "integers to negative integer powers are not allowed (convert to float first)");
+  if (is_integer(cdt) && is_division(op) && any_vs_zero(EwOp::Eq, cb, name))
+    fail(ErrorKind::Runtime, name, "integer division by zero (ZeroDivisionError)");
   const Tensor* ins[2] = {&ca, &cb};
-  run_iter(EwArgs{op, dt, out.dtype(), 0, 0}, out, ins, 2);
+  run_rounded(EwArgs{op, cdt, is_cmp ? DType::Bool : cdt, 0, 0}, out, ins, 2, name);
   return out;
 }
 
@@ -225,15 +280,18 @@ Tensor ew_unary(EwOp op, const Tensor& x, const char* name, double p0, double p1
   check_cpu(x, name);
   DType dt = x.dtype();
   if (op == EwOp::Neg || op == EwOp::Abs || op == EwOp::Relu) {
-    DL_CHECK(dt != DType::Bool, Type, name, "expected a float32, float64 or int64 input, got bool");
-  } else if (!is_floating(dt)) {
+    DL_CHECK(dt != DType::Bool, Type, name, "expected a floating or integer input, got bool");
+  } else if (op == EwOp::BitNot) {
+    DL_CHECK(!is_float_kind(dt), Type, name, "expected an integer or bool input, got ", dtype_name(dt));
+  } else if (!is_float_kind(dt)) {
     dt = DType::Float32;  // like torch: exp(int tensor) is float32
   }
   Tensor out = Tensor::empty(x.shape(), dt, x.device(), name);
   if (out.numel() == 0) return out;
-  Tensor cx = ew_cast(x, dt, name);
+  const DType cdt = compute_dtype(dt);
+  Tensor cx = ew_cast(x, cdt, name);
   const Tensor* ins[1] = {&cx};
-  run_iter(EwArgs{op, dt, dt, p0, p1}, out, ins, 1);
+  run_rounded(EwArgs{op, cdt, cdt, p0, p1}, out, ins, 1, name);
   return out;
 }
 
@@ -244,7 +302,7 @@ Tensor ew_unary_backward(EwOp op, const Tensor& grad, const Tensor& x, const cha
   check_devices(ts, 2, name);
   require_float(grad.dtype(), name, "grad");
   require_float(x.dtype(), name, "input");
-  const DType dt = promote_arrays(grad.dtype(), x.dtype());
+  const DType dt = promote_types(grad.dtype(), x.dtype());
   const Shape shape = broadcast_shapes(ts, 2, name);
   checked_numel(shape, name);
   Tensor out = Tensor::empty(shape, dt, grad.device(), name);
@@ -265,7 +323,7 @@ Tensor ew_where(const Tensor& cond, const EwOperand& a, const EwOperand& b) {
   checked_numel(shape, name);
   Tensor out = Tensor::empty(shape, dt, cond.device(), name);
   if (out.numel() == 0) return out;
-  Tensor ca = to_dtype(a, dt, name), cb = to_dtype(b, dt, name);
+  Tensor ca = ew_cast(a.t, dt, name), cb = ew_cast(b.t, dt, name);  // the select moves bits: any dtype
   const Tensor* ins[3] = {&cond, &ca, &cb};
   run_iter(EwArgs{EwOp::Where, dt, dt, 0, 0}, out, ins, 3);
   return out;
@@ -277,14 +335,14 @@ std::pair<Tensor, Tensor> ew_pow_backward(const Tensor& grad, const EwOperand& a
   check_devices(ts, 3, name);
   require_float(grad.dtype(), name, "grad");
   DType dt = ew_result_type(a, b);
-  if (!is_floating(dt)) dt = DType::Float32;
-  dt = promote_arrays(dt, grad.dtype());
+  if (!is_floating(dt)) dt = DType::Float32;  // integer and half operands: float32
+  dt = promote_types(dt, grad.dtype());
   const Shape shape = broadcast_shapes(ts, 3, name);
   checked_numel(shape, name);
   Tensor ga = Tensor::empty(shape, dt, grad.device(), name);
   Tensor gb = Tensor::empty(shape, dt, grad.device(), name);
   if (ga.numel() == 0) return {ga, gb};
-  Tensor cg = ew_cast(grad, dt, name), ca = to_dtype(a, dt, name), cb = to_dtype(b, dt, name);
+  Tensor cg = ew_cast(grad, dt, name), ca = ew_cast(a.t, dt, name), cb = ew_cast(b.t, dt, name);
   const Tensor* ins[3] = {&cg, &ca, &cb};
   run_iter(EwArgs{EwOp::PowBackwardA, dt, dt, 0, 0}, ga, ins, 3);
   run_iter(EwArgs{EwOp::PowBackwardB, dt, dt, 0, 0}, gb, ins, 3);

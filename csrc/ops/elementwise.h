@@ -18,11 +18,13 @@ namespace dl {
 enum class EwOp : int32_t {
   // binary (a, b) -> same dtype
   Add, Sub, Mul, Div, Pow, Maximum, Minimum,
+  FloorDivide, Remainder, Fmod,  // torch.floor_divide / remainder (Python's sign) / fmod (C's)
+  BitAnd, BitOr, BitXor,         // integer and bool only
   // comparisons (a, b) -> bool
   Eq, Ne, Lt, Le, Gt, Ge,
   // unary (x)
   Neg, Abs, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, LeakyRelu, GeluErf, GeluTanh, Silu,
-  Softplus, Cast,
+  Softplus, BitNot, Cast,
   // unary backward (grad, x) or (grad, y) where y is the forward output
   NegBackward, AbsBackward, ExpBackward, LogBackward, SqrtBackward, RsqrtBackward,
   TanhBackward, SigmoidBackward, ReluBackward, LeakyReluBackward, GeluErfBackward,
@@ -51,16 +53,20 @@ struct EwBlock {
 };
 using EwFn = void (*)(const EwArgs&, const EwBlock&);
 
-// An operand of a binary op.  Python numbers are "weak" in type promotion (PyTorch's rule): a
-// float scalar with a float32 array stays float32, an int scalar with int64 stays int64, a float
-// scalar with an int64 array gives float32.
+// An operand of a binary op.  Type promotion is PyTorch's (c10 ResultTypeState) over three
+// tiers: dimensioned tensors, 0-d tensors, and scalars (Python or NumPy numbers, `python_scalar`:
+// held in a 0-d tensor of int64, float64 or bool, or the NumPy scalar's dtype).  A lower tier
+// changes the result only when its category (bool < integer < floating) is higher: then 0-d
+// tensors bring their own dtype and scalars the category's default (int64, float32).
 struct EwOperand {
   Tensor t;
   bool python_scalar = false;
 };
 
-// Result dtype of combining a and b (PyTorch rules over float32/float64/int64/bool; note
-// float32 with int64 arrays gives float32 as in PyTorch, where NumPy would give float64).
+// PyTorch's promote_types over all dtypes: the larger of a category wins; integer with floating
+// gives the floating type; uint8 with int8 gives int16; float16 with bfloat16 gives float32.
+DType promote_types(DType a, DType b);
+// Result dtype of combining a and b (the three-tier rule above, exactly torch.result_type).
 DType ew_result_type(const EwOperand& a, const EwOperand& b);
 
 Tensor ew_binary(EwOp op, const EwOperand& a, const EwOperand& b, const char* name);

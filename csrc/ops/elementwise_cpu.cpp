@@ -92,69 +92,161 @@ void block3(const EwBlock& k, const F& f) {
 }
 
 // ---- dtype dispatch ---------------------------------------------------------------------------
-// The entry (elementwise.cpp) only sends dtypes an op supports; others are ignored here.
+// The entry (elementwise.cpp, check_kernel_dtype) sends each op only the compute dtypes it
+// supports: float16/bfloat16 arrive here only for Cast and Where (others are computed in
+// float32), so the visitors below cover exactly the types their ops take.
+// The unsigned integer of N bytes (for selects that move bits).
+template <size_t N> using Bits = std::conditional_t<
+    N == 1, uint8_t, std::conditional_t<N == 2, uint16_t, std::conditional_t<N == 4, uint32_t, uint64_t>>>;
+// Local copy of is_floating (no inline function shared with baseline code, see core/isa.h).
+DL_VINLINE bool is_fp(DType dt) { return dt == DType::Float32 || dt == DType::Float64; }
+
+template <class V> void visit_int(DType dt, const V& v) {
+  switch (dt) {
+    case DType::Int64: v(int64_t{}); break;
+    case DType::Int32: v(int32_t{}); break;
+    case DType::Int16: v(int16_t{}); break;
+    case DType::Int8: v(int8_t{}); break;
+    case DType::UInt8: v(uint8_t{}); break;
+    case DType::Float32: case DType::Float64: case DType::Bool: case DType::Float16: case DType::BFloat16: break;
+  }
+}
+template <class V> void visit_float(DType dt, const V& v) {
+  if (dt == DType::Float32) v(float{});
+  else if (dt == DType::Float64) v(double{});
+}
+template <class V> void visit_num(DType dt, const V& v) {
+  if (is_fp(dt)) visit_float(dt, v);
+  else visit_int(dt, v);
+}
+template <class V> void visit_all(DType dt, const V& v) {
+  if (dt == DType::Bool) v(bool{});
+  else if (dt == DType::Float16) v(Half{});
+  else if (dt == DType::BFloat16) v(BFloat16{});
+  else visit_num(dt, v);
+}
+
 template <class F> void float1(DType dt, const EwBlock& k, const F& f) {
-  if (dt == DType::Float32) block1<float, float>(k, f);
-  else if (dt == DType::Float64) block1<double, double>(k, f);
+  visit_float(dt, [&](auto t) { using T = decltype(t); block1<T, T>(k, f); });
 }
 template <class F> void num1(DType dt, const EwBlock& k, const F& f) {
-  if (dt == DType::Int64) block1<int64_t, int64_t>(k, f);
-  else float1(dt, k, f);
+  visit_num(dt, [&](auto t) { using T = decltype(t); block1<T, T>(k, f); });
 }
 template <class F> void float2(DType dt, const EwBlock& k, const F& f) {
-  if (dt == DType::Float32) block2<float, float>(k, f);
-  else if (dt == DType::Float64) block2<double, double>(k, f);
+  visit_float(dt, [&](auto t) { using T = decltype(t); block2<T, T>(k, f); });
 }
 template <class F> void num2(DType dt, const EwBlock& k, const F& f) {
-  if (dt == DType::Int64) block2<int64_t, int64_t>(k, f);
-  else float2(dt, k, f);
+  visit_num(dt, [&](auto t) { using T = decltype(t); block2<T, T>(k, f); });
 }
 template <class F> void all2(DType dt, const EwBlock& k, const F& f) {
   if (dt == DType::Bool) block2<bool, bool>(k, f);
   else num2(dt, k, f);
 }
 template <class F> void cmp2(DType dt, const EwBlock& k, const F& f) {
-  switch (dt) {
-    case DType::Float32: block2<bool, float>(k, f); break;
-    case DType::Float64: block2<bool, double>(k, f); break;
-    case DType::Int64: block2<bool, int64_t>(k, f); break;
-    case DType::Bool: block2<bool, bool>(k, f); break;
-  }
+  if (dt == DType::Bool) block2<bool, bool>(k, f);
+  else visit_num(dt, [&](auto t) { using T = decltype(t); block2<bool, T>(k, f); });
+}
+// Bitwise ops: the integers and bool.
+template <class F> void bits2(DType dt, const EwBlock& k, const F& f) {
+  if (dt == DType::Bool) block2<bool, bool>(k, f);
+  else visit_int(dt, [&](auto t) { using T = decltype(t); block2<T, T>(k, f); });
 }
 
 // ---- scalar helpers (own copies: no shared inline code across ISA variants) -------------------
 template <class T> constexpr bool is_f32 = std::is_same<T, float>::value;
+template <class T> constexpr bool is_int = std::is_integral<T>::value && !std::is_same<T, bool>::value;
 
-DL_VINLINE int64_t wrap_add(int64_t a, int64_t b) {
-  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+// Integer arithmetic wraps around (two's complement) like PyTorch's: computed in an unsigned type
+// of at least 32 bits (no signed overflow, no promotion to int), then truncated.
+template <class T> using Wide = std::conditional_t<(sizeof(T) <= 4), uint32_t, uint64_t>;
+template <class T> DL_VINLINE T wrap_add(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) + static_cast<Wide<T>>(b)); }
+template <class T> DL_VINLINE T wrap_sub(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) - static_cast<Wide<T>>(b)); }
+template <class T> DL_VINLINE T wrap_mul(T a, T b) { return static_cast<T>(static_cast<Wide<T>>(a) * static_cast<Wide<T>>(b)); }
+template <class T> DL_VINLINE T add_(T a, T b) {
+  if constexpr (is_int<T>) return wrap_add(a, b);
+  else if constexpr (std::is_same<T, bool>::value) return a || b;
+  else return a + b;
 }
-DL_VINLINE int64_t wrap_sub(int64_t a, int64_t b) {
-  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+template <class T> DL_VINLINE T mul_(T a, T b) {
+  if constexpr (is_int<T>) return wrap_mul(a, b);
+  else if constexpr (std::is_same<T, bool>::value) return a && b;
+  else return a * b;
 }
-DL_VINLINE int64_t wrap_mul(int64_t a, int64_t b) {
-  return static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+template <class T> DL_VINLINE T sub_(T a, T b) {
+  if constexpr (is_int<T>) return wrap_sub(a, b);
+  else return a - b;
 }
-template <class T> DL_VINLINE T add_(T a, T b) { return a + b; }
-template <> DL_VINLINE int64_t add_(int64_t a, int64_t b) { return wrap_add(a, b); }
-template <> DL_VINLINE bool add_(bool a, bool b) { return a || b; }
-template <class T> DL_VINLINE T mul_(T a, T b) { return a * b; }
-template <> DL_VINLINE int64_t mul_(int64_t a, int64_t b) { return wrap_mul(a, b); }
-template <> DL_VINLINE bool mul_(bool a, bool b) { return a && b; }
-template <class T> DL_VINLINE T sub_(T a, T b) { return a - b; }
-template <> DL_VINLINE int64_t sub_(int64_t a, int64_t b) { return wrap_sub(a, b); }
-template <class T> DL_VINLINE T neg_(T a) { return -a; }  // -0.0 for 0.0, unlike 0 - a
-template <> DL_VINLINE int64_t neg_(int64_t a) { return wrap_sub(0, a); }
+template <class T> DL_VINLINE T neg_(T a) {  // -0.0 for 0.0, unlike 0 - a
+  if constexpr (is_int<T>) return wrap_sub(T(0), a);
+  else return -a;
+}
 
-// Integer power by squaring; negative exponents give the truncated 1 / a^|b| as in PyTorch.
-int64_t ipow(int64_t a, int64_t b) {
-  if (b < 0) return a == 1 ? 1 : (a == -1 ? ((b & 1) ? -1 : 1) : 0);
-  uint64_t r = 1, base = static_cast<uint64_t>(a);
-  while (b) {
+// Python's floor division and modulo (torch.floor_divide / torch.remainder) and C's fmod.  The
+// entry rejects integer division by zero before the kernel runs; b == -1 is answered without a
+// division (INT_MIN / -1 traps on x86) and wraps like PyTorch.  The float formulas are ATen's
+// (div_floor_floating, remainder): a / b for b == 0, a floor corrected for fmod's rounding.
+template <class T> DL_VINLINE T floordiv_(T a, T b) {
+  if constexpr (is_int<T>) {
+    if (std::is_signed<T>::value && b == T(-1)) return neg_(a);
+    const T q = static_cast<T>(a / b), r = static_cast<T>(a % b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? static_cast<T>(q - 1) : q;
+  } else {
+    if (b == T(0)) return a / b;
+    const T mod = std::fmod(a, b);
+    T div = (a - mod) / b;
+    if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+    if (div == T(0)) return std::copysign(T(0), a / b);
+    T fl = std::floor(div);
+    if (div - fl > T(0.5)) fl += T(1);
+    return fl;
+  }
+}
+template <class T> DL_VINLINE T remainder_(T a, T b) {
+  if constexpr (is_int<T>) {
+    if (std::is_signed<T>::value && b == T(-1)) return T(0);
+    T r = static_cast<T>(a % b);
+    if (r != 0 && ((r < 0) != (b < 0))) r = static_cast<T>(r + b);
+    return r;
+  } else {
+    T m = std::fmod(a, b);
+    if (m != T(0) && ((b < T(0)) != (m < T(0)))) m += b;
+    return m;
+  }
+}
+template <class T> DL_VINLINE T fmod_(T a, T b) {
+  if constexpr (is_int<T>) {
+    if (std::is_signed<T>::value && b == T(-1)) return T(0);
+    return static_cast<T>(a % b);
+  } else {
+    return std::fmod(a, b);
+  }
+}
+
+// Conversion between any two dtypes, as PyTorch's CPU cast: float16/bfloat16 through float
+// (round to nearest even), to bool as != 0 (NaN is true), float to a narrow integer through
+// int64 so out-of-range values wrap (-1.0 -> uint8 255) instead of being undefined.
+template <class To, class From> DL_VINLINE To cvt(From x) {
+  if constexpr (std::is_same<To, From>::value) return x;
+  else if constexpr (std::is_same<From, Half>::value) return cvt<To>(half_to_float(x));
+  else if constexpr (std::is_same<From, BFloat16>::value) return cvt<To>(bfloat16_to_float(x));
+  else if constexpr (std::is_same<To, bool>::value) return x != From(0);
+  else if constexpr (std::is_same<To, Half>::value) return float_to_half(static_cast<float>(x));
+  else if constexpr (std::is_same<To, BFloat16>::value) return float_to_bfloat16(static_cast<float>(x));
+  else if constexpr (is_int<To> && sizeof(To) < 8 && std::is_floating_point<From>::value)
+    return static_cast<To>(static_cast<int64_t>(x));
+  else return static_cast<To>(x);
+}
+
+// Integer power by squaring, wrapping like the other integer ops; the entry rejects negative
+// exponents (as PyTorch and NumPy do), so b >= 0 here.
+template <class T> T ipow(T a, T b) {
+  Wide<T> r = 1, base = static_cast<Wide<T>>(a);
+  while (b > 0) {
     if (b & 1) r *= base;
     base *= base;
-    b >>= 1;
+    b = static_cast<T>(b >> 1);
   }
-  return static_cast<int64_t>(r);
+  return static_cast<T>(r);
 }
 
 // c ? a : b as a data select (see vm::sel).
@@ -189,17 +281,6 @@ constexpr double kBeta = 0.79788456080286535588;
 constexpr double kKappa = 0.044715;
 
 // ---- the kernel -------------------------------------------------------------------------------
-template <class From>
-void cast_from(DType to, const EwBlock& k) {
-  auto conv = [](From x) DL_LAMBDA { return x; };
-  switch (to) {
-    case DType::Float32: block1<float, From>(k, [&](From x) DL_LAMBDA { return static_cast<float>(conv(x)); }); break;
-    case DType::Float64: block1<double, From>(k, [&](From x) DL_LAMBDA { return static_cast<double>(conv(x)); }); break;
-    case DType::Int64: block1<int64_t, From>(k, [&](From x) DL_LAMBDA { return static_cast<int64_t>(conv(x)); }); break;
-    case DType::Bool: block1<bool, From>(k, [&](From x) DL_LAMBDA { return conv(x) != From(0); }); break;
-  }
-}
-
 void ew_kernel(const EwArgs& a, const EwBlock& k) {
   const DType dt = a.dtype;
   switch (a.op) {
@@ -209,8 +290,8 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
     case EwOp::Mul: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return mul_(x, y); }); break;
     case EwOp::Div: float2(dt, k, [](auto x, auto y) DL_LAMBDA { return x / y; }); break;
     case EwOp::Pow:
-      if (dt == DType::Int64) {
-        block2<int64_t, int64_t>(k, [](int64_t x, int64_t y) DL_LAMBDA { return ipow(x, y); });
+      if (!is_fp(dt)) {
+        visit_int(dt, [&](auto t) { using T = decltype(t); block2<T, T>(k, [](T x, T y) DL_LAMBDA { return ipow(x, y); }); });
       } else if (k.s0[1] == 0 && k.s1[1] == 0 &&
                  (dt == DType::Float32 ? *static_cast<const float*>(k.in[1]) == 2.0f
                                        : *static_cast<const double*>(k.in[1]) == 2.0)) {
@@ -219,6 +300,12 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
         float2(dt, k, [](auto x, auto y) DL_LAMBDA { return std::pow(x, y); });
       }
       break;
+    case EwOp::FloorDivide: num2(dt, k, [](auto x, auto y) DL_LAMBDA { return floordiv_(x, y); }); break;
+    case EwOp::Remainder: num2(dt, k, [](auto x, auto y) DL_LAMBDA { return remainder_(x, y); }); break;
+    case EwOp::Fmod: num2(dt, k, [](auto x, auto y) DL_LAMBDA { return fmod_(x, y); }); break;
+    case EwOp::BitAnd: bits2(dt, k, [](auto x, auto y) DL_LAMBDA { return decltype(x)(x & y); }); break;
+    case EwOp::BitOr: bits2(dt, k, [](auto x, auto y) DL_LAMBDA { return decltype(x)(x | y); }); break;
+    case EwOp::BitXor: bits2(dt, k, [](auto x, auto y) DL_LAMBDA { return decltype(x)(x ^ y); }); break;
     // NaN-propagating, as NumPy's maximum/minimum and torch.maximum/minimum.
     case EwOp::Maximum: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return sel((x > y) | (x != x), x, y); }); break;
     case EwOp::Minimum: all2(dt, k, [](auto x, auto y) DL_LAMBDA { return sel((x < y) | (x != x), x, y); }); break;
@@ -230,14 +317,30 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
     case EwOp::Ge: cmp2(dt, k, [](auto x, auto y) DL_LAMBDA { return x >= y; }); break;
     // unary
     case EwOp::Neg: num1(dt, k, [](auto x) DL_LAMBDA { return neg_(x); }); break;
-    case EwOp::Abs: num1(dt, k, [](auto x) DL_LAMBDA { return sel(x < 0, neg_(x), sel(x == 0, decltype(x)(0), x)); }); break;
+    case EwOp::Abs:
+      num1(dt, k, [](auto x) DL_LAMBDA {
+        using T = decltype(x);
+        if constexpr (std::is_unsigned<T>::value) return x;
+        else return sel(x < T(0), neg_(x), sel(x == T(0), T(0), x));
+      });
+      break;
     case EwOp::Exp: float1(dt, k, [](auto x) DL_LAMBDA { return exp_(x); }); break;
     case EwOp::Log: float1(dt, k, [](auto x) DL_LAMBDA { return log_(x); }); break;
     case EwOp::Sqrt: float1(dt, k, [](auto x) DL_LAMBDA { return sqrt_(x); }); break;
     case EwOp::Rsqrt: float1(dt, k, [](auto x) DL_LAMBDA { return decltype(x)(1) / sqrt_(x); }); break;
     case EwOp::Tanh: float1(dt, k, [](auto x) DL_LAMBDA { return tanh_(x); }); break;
     case EwOp::Sigmoid: float1(dt, k, [](auto x) DL_LAMBDA { return sigmoid_(x); }); break;
-    case EwOp::Relu: num1(dt, k, [](auto x) DL_LAMBDA { return sel(x < 0, decltype(x)(0), x); }); break;
+    case EwOp::Relu:
+      num1(dt, k, [](auto x) DL_LAMBDA {
+        using T = decltype(x);
+        if constexpr (std::is_unsigned<T>::value) return x;
+        else return sel(x < T(0), T(0), x);
+      });
+      break;
+    case EwOp::BitNot:
+      if (dt == DType::Bool) block1<bool, bool>(k, [](bool x) DL_LAMBDA { return !x; });
+      else visit_int(dt, [&](auto t) { using T = decltype(t); block1<T, T>(k, [](T x) DL_LAMBDA { return T(~x); }); });
+      break;
     case EwOp::LeakyRelu: {
       const double s = a.p0;
       float1(dt, k, [s](auto x) DL_LAMBDA { using T = decltype(x); return sel(x > 0, x, x * T(s)); });
@@ -268,12 +371,13 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
       break;
     }
     case EwOp::Cast:
-      switch (dt) {
-        case DType::Float32: cast_from<float>(a.out_dtype, k); break;
-        case DType::Float64: cast_from<double>(a.out_dtype, k); break;
-        case DType::Int64: cast_from<int64_t>(a.out_dtype, k); break;
-        case DType::Bool: cast_from<bool>(a.out_dtype, k); break;
-      }
+      visit_all(dt, [&](auto from) {
+        using From = decltype(from);
+        visit_all(a.out_dtype, [&](auto to) {
+          using To = decltype(to);
+          block1<To, From>(k, [](From x) DL_LAMBDA { return cvt<To>(x); });
+        });
+      });
       break;
     // unary backward: (g, x) or (g, y) with y the forward output
     case EwOp::NegBackward: float2(dt, k, [](auto g, auto) DL_LAMBDA { return -g; }); break;
@@ -335,13 +439,12 @@ void ew_kernel(const EwArgs& a, const EwBlock& k) {
     }
     // ternary
     case EwOp::Where: {
+      // A select moves bits: one instantiation per element size serves every dtype.
       auto f = [](bool c, auto x, auto y) DL_LAMBDA { return sel(c, x, y); };
-      switch (dt) {
-        case DType::Float32: block3<float, bool, float>(k, f); break;
-        case DType::Float64: block3<double, bool, double>(k, f); break;
-        case DType::Int64: block3<int64_t, bool, int64_t>(k, f); break;
-        case DType::Bool: block3<bool, bool, bool>(k, f); break;
-      }
+      visit_all(dt, [&](auto t) {
+        using U = Bits<sizeof(t)>;
+        block3<U, bool, U>(k, f);
+      });
       break;
     }
     case EwOp::PowBackwardA:

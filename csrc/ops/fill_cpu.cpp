@@ -20,6 +20,13 @@ void fill_kernel(const FillArgs& a) {
     case DType::Float64: fill_typed(static_cast<double*>(a.out), a.n, a.value); break;
     case DType::Int64: fill_typed(static_cast<int64_t*>(a.out), a.n, static_cast<int64_t>(a.value)); break;
     case DType::Bool: fill_typed(static_cast<bool*>(a.out), a.n, a.value != 0.0); break;
+    // Narrow integers wrap through int64 like a cast; half types hold their 16-bit pattern.
+    case DType::Int32: fill_typed(static_cast<int32_t*>(a.out), a.n, static_cast<int32_t>(static_cast<int64_t>(a.value))); break;
+    case DType::Int16: fill_typed(static_cast<int16_t*>(a.out), a.n, static_cast<int16_t>(static_cast<int64_t>(a.value))); break;
+    case DType::Int8: fill_typed(static_cast<int8_t*>(a.out), a.n, static_cast<int8_t>(static_cast<int64_t>(a.value))); break;
+    case DType::UInt8: fill_typed(static_cast<uint8_t*>(a.out), a.n, static_cast<uint8_t>(static_cast<int64_t>(a.value))); break;
+    case DType::Float16: fill_typed(static_cast<uint16_t*>(a.out), a.n, float_to_half(static_cast<float>(a.value)).bits); break;
+    case DType::BFloat16: fill_typed(static_cast<uint16_t*>(a.out), a.n, float_to_bfloat16(static_cast<float>(a.value)).bits); break;
   }
 }
 

@@ -18,6 +18,17 @@ void fill_cuda(const FillArgs& a) {
     case DType::Float64: fill_kernel_cuda<<<blocks, threads>>>(static_cast<double*>(a.out), a.n, a.value); break;
     case DType::Int64: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int64_t*>(a.out), a.n, (int64_t)a.value); break;
     case DType::Bool: fill_kernel_cuda<<<blocks, threads>>>(static_cast<bool*>(a.out), a.n, a.value != 0.0); break;
+    // As fill_cpu.cpp: narrow integers wrap through int64, half types are filled with their bits.
+    case DType::Int32: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int32_t*>(a.out), a.n, (int32_t)(int64_t)a.value); break;
+    case DType::Int16: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int16_t*>(a.out), a.n, (int16_t)(int64_t)a.value); break;
+    case DType::Int8: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int8_t*>(a.out), a.n, (int8_t)(int64_t)a.value); break;
+    case DType::UInt8: fill_kernel_cuda<<<blocks, threads>>>(static_cast<uint8_t*>(a.out), a.n, (uint8_t)(int64_t)a.value); break;
+    case DType::Float16:
+      fill_kernel_cuda<<<blocks, threads>>>(static_cast<uint16_t*>(a.out), a.n, float_to_half((float)a.value).bits);
+      break;
+    case DType::BFloat16:
+      fill_kernel_cuda<<<blocks, threads>>>(static_cast<uint16_t*>(a.out), a.n, float_to_bfloat16((float)a.value).bits);
+      break;
   }
   DL_CUDA_CHECK(cudaGetLastError(), "fill");
 }

@@ -133,7 +133,10 @@ void check_float(const Tensor& x, const char* op) {
 }
 
 void check_ordered(const Tensor& x, const char* op) {
-  DL_CHECK(x.dtype() != DType::Bool, Type, op, "expected a float32, float64 or int64 tensor, got bool");
+  // The kernels cover float32/float64/int64 (and bool sums): the narrow types are refused, not misread.
+  DL_CHECK(is_floating(x.dtype()) || x.dtype() == DType::Int64, Type, op,
+           "expected a float32, float64 or int64 tensor, got ", dtype_name(x.dtype()),
+           " (convert with .long() or .float() first)");
 }
 
 int64_t reduced_count(const Tensor& x, const std::vector<bool>& mask) {
@@ -238,6 +241,7 @@ Shape broadcast_strides(const Tensor& g, const Shape& in, const std::vector<bool
 }  // namespace
 
 Tensor reduce_sum(const Tensor& x, const AxisSpec& axis, bool keepdims) {
+  if (x.dtype() != DType::Bool) check_ordered(x, "sum");
   return reduce_values(x, axis, keepdims, ReduceKind::Sum, "sum");
 }
 

@@ -297,6 +297,9 @@ void reduce_kernel(const ReduceArgs& a) {
     case DType::Bool:  // sums only (the entry checks): bool counts as 0/1 into int64
       if (a.kind == ReduceKind::Sum) Reducer<bool, int64_t, int64_t, ReduceKind::Sum>{a, static_cast<const bool*>(a.x), static_cast<int64_t*>(a.out)}.run();
       break;
+    case DType::Int32: case DType::Int16: case DType::Int8: case DType::UInt8: case DType::Float16:
+    case DType::BFloat16:
+      break;  // never sent: reduce.cpp's checks (check_ordered, check_float) refuse these with a TypeError
   }
 }
 

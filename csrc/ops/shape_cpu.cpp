@@ -107,6 +107,7 @@ void pad_typed(const PadArgs& a) {
 void pad_kernel(const PadArgs& a) {
   switch (a.itemsize) {
     case 1: pad_typed<uint8_t>(a); break;
+    case 2: pad_typed<uint16_t>(a); break;  // int16, float16, bfloat16
     case 4: pad_typed<uint32_t>(a); break;
     case 8: pad_typed<uint64_t>(a); break;
     default: break;
@@ -202,6 +203,7 @@ void masked_fill_typed(const MaskedFillArgs& a) {
 void masked_fill_kernel(const MaskedFillArgs& a) {
   switch (a.itemsize) {
     case 1: masked_fill_typed<uint8_t>(a); break;
+    case 2: masked_fill_typed<uint16_t>(a); break;  // int16, float16, bfloat16
     case 4: masked_fill_typed<uint32_t>(a); break;
     case 8: masked_fill_typed<uint64_t>(a); break;
     default: break;

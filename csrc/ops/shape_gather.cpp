@@ -27,6 +27,13 @@ void scalar_bytes(DType dt, double value, unsigned char* buf) {
     case DType::Float64: std::memcpy(buf, &value, 8); break;
     case DType::Int64: { const int64_t v = static_cast<int64_t>(value); std::memcpy(buf, &v, 8); break; }
     case DType::Bool: buf[0] = value != 0.0 ? 1 : 0; break;
+    // Narrow integers wrap through int64 like a cast; half types round to nearest even.
+    case DType::Int32: { const int32_t v = static_cast<int32_t>(static_cast<int64_t>(value)); std::memcpy(buf, &v, 4); break; }
+    case DType::Int16: { const int16_t v = static_cast<int16_t>(static_cast<int64_t>(value)); std::memcpy(buf, &v, 2); break; }
+    case DType::Int8: buf[0] = static_cast<unsigned char>(static_cast<int64_t>(value)); break;
+    case DType::UInt8: buf[0] = static_cast<unsigned char>(static_cast<int64_t>(value)); break;
+    case DType::Float16: { const Half v = float_to_half(static_cast<float>(value)); std::memcpy(buf, &v, 2); break; }
+    case DType::BFloat16: { const BFloat16 v = float_to_bfloat16(static_cast<float>(value)); std::memcpy(buf, &v, 2); break; }
   }
 }
 

@@ -19,6 +19,7 @@ from .autograd.api_indexing import (all, any, argsort, chunk, clamp, clip, cumsu
                                      masked_select, multinomial, norm, prod, roll, scatter, scatter_add, sort,
                                      split, std, topk, tril, triu)
 from ._dtype import bool_, device, double, float, float32, float64, int64, long  # noqa: E402,A004
+from ._dtype import bfloat16, bool, float16, half, int8, int16, int32, uint8  # noqa: E402,A004
 from ._info import available_isas, get_num_threads, info, set_isa, set_num_threads  # noqa: E402
 from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand, rand_like,  # noqa: E402
                       randint, randn, randn_like, randperm, seed, set_rng_state)
@@ -35,6 +36,7 @@ __all__ = [
     "Tensor", "tensor", "from_numpy", "from_dlpack", "zeros", "ones", "empty", "full", "arange",
     "zeros_like", "ones_like", "full_like", "empty_like", "linspace", "eye",
     "float32", "float64", "int64", "bool_", "float", "double", "long", "device",
+    "int32", "int16", "int8", "uint8", "bool", "float16", "half", "bfloat16",
     "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state", "rand", "randn", "randint",
     "randperm", "bernoulli", "rand_like", "randn_like",
     "cat", "concat", "concatenate", "exp", "log", "log_softmax", "matmul", "mean", "relu", "sigmoid",

@@ -10,7 +10,7 @@ import copy as _copy
 import numpy as np
 
 from . import _core
-from ._dtype import as_dtype, device as _device
+from ._dtype import as_dtype, device as _device, from_name as _dtype_from_name
 
 
 class Tensor(_core.BufferExporter):
@@ -113,8 +113,9 @@ class Tensor(_core.BufferExporter):
         return self._impl.shape
 
     @property
-    def dtype(self) -> np.dtype:
-        return np.dtype(self._impl.dtype)
+    def dtype(self):
+        """The element type: a NumPy dtype, or ``dlcore.bfloat16`` (which NumPy lacks)."""
+        return _dtype_from_name(self._impl.dtype)
 
     @property
     def device(self) -> _device:
@@ -180,34 +181,103 @@ class Tensor(_core.BufferExporter):
         return self._impl.item()
 
     def tolist(self):
-        return self.to("cpu").numpy().tolist()
+        t = self.to("cpu")
+        return (t.float() if t._impl.dtype == "bfloat16" else t).numpy().tolist()  # NumPy lacks bfloat16
 
-    def to(self, device=None, dtype=None):
-        """A tensor on `device` (self if already there) with `dtype` (self if unchanged)."""
+    # ---- dtype and device conversion (torch's Tensor.to / type / half / int / ...) ------------
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        """A tensor with the requested device and/or dtype; ``self`` when nothing changes (unless
+        ``copy=True``).  Forms, as in torch: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``,
+        ``to(other)`` (other's device and dtype), and the keywords ``dtype=`` / ``device=``.
+
+        A floating -> floating conversion of a tensor that requires grad is recorded for autograd
+        (the gradient is converted back); conversions to integer or bool dtypes are not.  Float to
+        integer truncates toward zero (values out of range wrap through int64); float16/bfloat16
+        round to nearest even.  `non_blocking` is accepted and ignored.
+        Raises TypeError (an argument that is neither a device, a dtype nor a Tensor, or an
+        unsupported dtype), ValueError (a malformed device string)."""
+        if len(args) > 2:
+            raise TypeError(f"to: expected at most 2 positional arguments, got {len(args)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = (a.device if device is None else device), (a.dtype if dtype is None else dtype)
+            elif isinstance(a, _device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
+                device = a
+            elif a is not None:
+                try:
+                    dtype = as_dtype(a)
+                except TypeError as e:
+                    raise TypeError(f"to: expected a device, a dtype or a Tensor, got {a!r} ({e})") from None
         out = self
         if device is not None:
             dev = _device(device)
-            if dev != self.device:
+            if dev != out.device:
                 out = Tensor(out._impl.to(str(dev)))
         if dtype is not None:
             d = as_dtype(dtype)
             if d != out.dtype:
                 if out.is_cuda:
                     raise RuntimeError("to: dtype conversion of CUDA tensors is not supported yet; convert on the cpu")
-                out = Tensor(_core.as_tensor(out.numpy().astype(d)))
+                if out._requires_grad and d.kind == "f":
+                    from .autograd.functions_dtype import Cast
+
+                    return Cast.apply(out, str(d))
+                out = Tensor(_core.cast(out._impl, str(d)))
+        if copy and out is self:
+            out = Tensor(self._impl.clone())
         return out
+
+    def type(self, dtype=None):
+        """Without an argument, the legacy type name (``'dlcore.FloatTensor'``, ``'dlcore.ByteTensor'``,
+        as torch's ``'torch.FloatTensor'``); with one (a dtype or such a name, ``'torch.LongTensor'``
+        included), ``self.to(dtype)``.  Raises TypeError for an unknown name or dtype."""
+        from ._dtype import from_type_name, type_name
+
+        if dtype is None:
+            return type_name(self.dtype)
+        if isinstance(dtype, str) and from_type_name(dtype) is not None:
+            dtype = from_type_name(dtype)
+        return self.to(dtype=dtype)
 
     # dtype shorthands (torch's Tensor.float() etc.); they return self when the dtype already fits.
     def float(self):
+        """``self.to(dlcore.float32)``."""
         return self.to(dtype="float32")
 
     def double(self):
+        """``self.to(dlcore.float64)``."""
         return self.to(dtype="float64")
 
+    def half(self):
+        """``self.to(dlcore.float16)`` (storage type: arithmetic upcasts to float32 and rounds back)."""
+        return self.to(dtype="float16")
+
+    def bfloat16(self):
+        """``self.to(dlcore.bfloat16)`` (storage type; ``.numpy()`` of it raises, use ``.float()``)."""
+        return self.to(dtype="bfloat16")
+
     def long(self):
+        """``self.to(dlcore.int64)``."""
         return self.to(dtype="int64")
 
+    def int(self):
+        """``self.to(dlcore.int32)``."""
+        return self.to(dtype="int32")
+
+    def short(self):
+        """``self.to(dlcore.int16)``."""
+        return self.to(dtype="int16")
+
+    def char(self):
+        """``self.to(dlcore.int8)``."""
+        return self.to(dtype="int8")
+
+    def byte(self):
+        """``self.to(dlcore.uint8)``."""
+        return self.to(dtype="uint8")
+
     def bool(self):
+        """``self.to(dlcore.bool)``: nonzero (and NaN) is True."""
         return self.to(dtype="bool")
 
     def cpu(self):
@@ -226,26 +296,12 @@ class Tensor(_core.BufferExporter):
     def __dlpack_device__(self):
         return self._impl.__dlpack_device__()
 
-    def __deepcopy__(self, memo):
-        """copy.deepcopy: a leaf with its own copy of the data (same device, dtype, shape),
-        requires_grad and a copy of .grad, as torch.  RuntimeError for a non-leaf (as torch)."""
-        if self.grad_fn is not None:
-            raise RuntimeError("deepcopy: only tensors created explicitly by the user (graph leaves) support "
-                               "the deepcopy protocol; call .detach() first")
-        if id(self) in memo:
-            return memo[id(self)]
-        new = object.__new__(type(self))  # a Parameter stays a Parameter
-        Tensor.__init__(new, self._impl.clone(), requires_grad=self._requires_grad)
-        memo[id(self)] = new
-        if self.grad is not None:
-            new.grad = self.grad.__deepcopy__(memo)
-        return new
-
     def __repr__(self):
         """torch's layout: ``tensor([...])`` plus, where they apply, ``device='cuda:0'``, the
         shape of an empty tensor (``size=(0, 3)``), a non-default dtype (float32, int64 and bool
         are the defaults) and ``grad_fn=<MulBackward0>`` or ``requires_grad=True``."""
-        a = (self.cpu() if self.is_cuda else self).numpy()
+        t = self.cpu() if self.is_cuda else self
+        a = (t.float() if t._impl.dtype == "bfloat16" else t).numpy()  # NumPy lacks bfloat16
         extra = []
         if self.is_cuda:
             extra.append(f"device='{self._impl.device}'")
@@ -257,8 +313,8 @@ class Tensor(_core.BufferExporter):
             fixed = a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.trunc(a)))
             body = np.array2string(a, separator=", ", prefix="tensor(", precision=4,
                                    floatmode="fixed" if fixed else "maxprec")
-        if a.dtype.name not in ("float32", "int64", "bool"):
-            extra.append(f"dtype=dlcore.{a.dtype.name}")
+        if self._impl.dtype not in ("float32", "int64", "bool"):
+            extra.append(f"dtype=dlcore.{self._impl.dtype}")
         if self.grad_fn is not None:
             extra.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
@@ -323,6 +379,9 @@ def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
     """A new tensor holding a copy of `data` (like ``torch.tensor``): Python floats become float32
     and ints int64 unless `dtype` says otherwise."""
     d = as_dtype(dtype)
+    if isinstance(data, Tensor) and data._impl.dtype == "bfloat16":  # NumPy lacks bfloat16: copy in C++
+        out = Tensor(data.cpu()._impl.clone()).to(dtype=d)
+        return out.to(device).requires_grad_(requires_grad)
     if isinstance(data, Tensor):
         arr = data.cpu().numpy()
     elif hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
@@ -331,10 +390,17 @@ def tensor(data, dtype=None, device="cpu", requires_grad=False) -> Tensor:
         arr = np.asarray(data)
         if d is None and arr.dtype.kind == "f" and not isinstance(data, np.ndarray):
             arr = arr.astype(np.float32)  # Python floats default to float32, as in torch
-        elif d is None and arr.dtype.kind in "iu":
-            arr = arr.astype(np.int64)
-    if d is None and arr.dtype not in (np.float32, np.float64, np.int64, np.bool_):
-        raise TypeError(f"tensor: unsupported dtype {arr.dtype} (supported: float32, float64, int64, bool)")
+        elif d is None and arr.dtype.kind in "iu" and not isinstance(data, np.ndarray):
+            arr = arr.astype(np.int64)  # Python ints: int64 (a NumPy array keeps its int32/uint8/...)
+    if d is None:
+        try:
+            as_dtype(arr.dtype)
+        except TypeError:
+            raise TypeError(f"tensor: unsupported dtype {arr.dtype} (supported: float32, float64, float16, "
+                            "bfloat16, int64, int32, int16, int8, uint8, bool)") from None
+    if d is not None and d.name == "bfloat16":  # NumPy has no bfloat16: round from float32
+        impl = _core.cast(np.array(arr, dtype=np.float32, order="C", copy=True), "bfloat16")
+        return Tensor(impl).to(device).requires_grad_(requires_grad)
     arr = np.array(arr, dtype=d, order="C", copy=True)
     return Tensor(_core.as_tensor(arr)).to(device).requires_grad_(requires_grad)
 

@@ -14,25 +14,97 @@ BINARY = {
     "ge": np.greater_equal,
 }
 
-_CAT = {"bool": 0, "int64": 1, "float32": 2, "float64": 2}
+_FLOATS = ("float16", "bfloat16", "float32", "float64")
+_INTS = ("uint8", "int8", "int16", "int32", "int64")
+_CAT = {"bool": 0, **{d: 1 for d in _INTS}, **{d: 2 for d in _FLOATS}}
+_SIZE = {"bool": 1, "uint8": 1, "int8": 1, "int16": 2, "int32": 4, "int64": 8, "float16": 2, "bfloat16": 2,
+         "float32": 4, "float64": 8}
+_DEFAULT = {0: "bool", 1: "int64", 2: "float32"}
 
 
-def result_type(da, db, a_scalar=False, b_scalar=False):
-    """PyTorch promotion over float32/float64/int64/bool with weak Python scalars."""
-    da, db = str(da), str(db)
-    default = {0: "bool", 1: "int64", 2: "float32"}
-    if a_scalar == b_scalar:
-        if a_scalar:
-            return default[max(_CAT[da], _CAT[db])]
-        if da == db:
-            return da
-        if "float64" in (da, db):
+def promote_types(a, b):
+    """torch.promote_types: within a category the larger type; integer with floating gives the
+    floating type; uint8 with int8 gives int16; float16 with bfloat16 gives float32."""
+    a, b = str(a), str(b)
+    if a == b:
+        return a
+    if _CAT[a] != _CAT[b]:
+        return a if _CAT[a] > _CAT[b] else b
+    if _CAT[a] == 2:
+        if "float64" in (a, b):
             return "float64"
-        if "float32" in (da, db):
-            return "float32"
-        return "int64"
-    arr, sc = (db, da) if a_scalar else (da, db)
-    return default[_CAT[sc]] if _CAT[sc] > _CAT[arr] else arr
+        return "float32"  # float32 with a half type, or float16 with bfloat16
+    if "uint8" in (a, b):
+        other = b if a == "uint8" else a
+        return "int16" if other == "int8" else other
+    return a if _SIZE[a] > _SIZE[b] else b
+
+
+def result_type(da, db, a_scalar=False, b_scalar=False, a_0d=False, b_0d=False):
+    """torch.result_type of two operands of dtypes da, db.  Each is a dimensioned tensor, a 0-d
+    tensor (`*_0d`) or a scalar (`*_scalar`: a Python or NumPy number, whose dtype is its
+    category's default: int64, float32, bool).  Per tier the dtypes promote; a lower tier (0-d,
+    then scalars) changes the result only when its category is higher than the tiers above."""
+    tiers = [[], [], []]
+    for d, sc, zd in ((str(da), a_scalar, a_0d), (str(db), b_scalar, b_0d)):
+        if sc:
+            tiers[2].append(_DEFAULT[_CAT[d]])
+        else:
+            tiers[1 if zd else 0].append(d)
+    dim, zero, scalar = (None if not t else t[0] if len(t) == 1 else promote_types(*t) for t in tiers)
+    return _combine(dim, _combine(zero, scalar))
+
+
+def _combine(higher, lower):
+    """c10's combine_categories: the higher tier's dtype, unless the lower tier's category wins."""
+    if higher is None:
+        return lower
+    if lower is None or _CAT[higher] == 2:
+        return higher
+    if higher == "bool" or _CAT[lower] == 2:
+        return promote_types(higher, lower)
+    return higher
+
+
+def floor_divide(a, b):
+    """Python's // (rounds toward -inf), NumPy's floor_divide; for floats as ATen's
+    div_floor_floating (a / b when b == 0)."""
+    with np.errstate(all="ignore"):
+        if a.dtype.kind == "f":
+            q = np.floor_divide(a, b)
+            return np.where(b == 0, a / b, q).astype(a.dtype)
+        return np.floor_divide(a, b)
+
+
+def cast(x, dtype):
+    """x converted like PyTorch's CPU cast: float to a narrow integer through int64 (wrapping),
+    to bool as != 0; float16 by NumPy (round to nearest even)."""
+    x = np.asarray(x)
+    dtype = np.dtype(dtype)
+    if x.dtype.kind == "f" and dtype.kind in "iu" and dtype.itemsize < 8:
+        return x.astype(np.int64).astype(dtype)
+    if dtype == np.bool_:
+        return x != 0
+    return x.astype(dtype)
+
+
+def to_bfloat16_bits(x):
+    """The bfloat16 bit patterns (uint16) of float32 x: round to nearest, ties to even; NaN quiet."""
+    u = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = np.isnan(np.asarray(x, np.float32))
+    return np.where(nan, ((u >> 16) | 0x40).astype(np.uint16), rounded)
+
+
+def from_bfloat16_bits(bits):
+    """float32 values of bfloat16 bit patterns."""
+    return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+
+INT_BINARY = {
+    "floor_divide": floor_divide, "remainder": np.remainder, "fmod": np.fmod,
+    "bitwise_and": np.bitwise_and, "bitwise_or": np.bitwise_or, "bitwise_xor": np.bitwise_xor,
+}
 
 
 def binary(name, a, b, dtype):
@@ -42,7 +114,7 @@ def binary(name, a, b, dtype):
     if name == "div" and np.dtype(dtype).kind != "f":
         a, b = a.astype(np.float32), b.astype(np.float32)
     with np.errstate(all="ignore"):
-        return BINARY[name](a, b)
+        return {**BINARY, **INT_BINARY}[name](a, b)
 
 
 def gelu(x, approximate="none"):

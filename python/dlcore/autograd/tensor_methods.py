@@ -71,6 +71,52 @@ Tensor.le, Tensor.gt, Tensor.ge = Tensor.__le__, Tensor.__gt__, Tensor.__ge__
 Tensor.__hash__ = object.__hash__  # tensors are hashable by identity, as in torch
 
 
+# ---- integer-style operators and dtype-aware methods (//, %, &, |, ^, ~) --------------------------
+# floor_divide and the bitwise ops have no gradient (as in torch); remainder and fmod do.
+from .functions_dtype import Fmod as _Fmod, Remainder as _Remainder  # noqa: E402
+
+
+def _plain(op, reflected=False):
+    def method(self, other):
+        o = other._impl if isinstance(other, Tensor) else other
+        return Tensor(op(o, self._impl) if reflected else op(self._impl, o))
+
+    return method
+
+
+Tensor.__floordiv__ = _plain(ops.floor_divide)
+Tensor.__rfloordiv__ = _plain(ops.floor_divide, True)
+Tensor.__mod__ = _binary(_Remainder)
+Tensor.__rmod__ = _binary(_Remainder, True)
+Tensor.__and__ = _plain(ops.bitwise_and)
+Tensor.__rand__ = _plain(ops.bitwise_and, True)
+Tensor.__or__ = _plain(ops.bitwise_or)
+Tensor.__ror__ = _plain(ops.bitwise_or, True)
+Tensor.__xor__ = _plain(ops.bitwise_xor)
+Tensor.__rxor__ = _plain(ops.bitwise_xor, True)
+Tensor.__invert__ = lambda self: Tensor(ops.bitwise_not(self._impl))
+Tensor.floor_divide = Tensor.__floordiv__
+Tensor.remainder = Tensor.__mod__
+Tensor.fmod = _binary(_Fmod)
+Tensor.bitwise_and = Tensor.__and__
+Tensor.bitwise_or = Tensor.__or__
+Tensor.bitwise_xor = Tensor.__xor__
+Tensor.bitwise_not = Tensor.__invert__
+for _name, _doc in (("floor_divide", "self // other, rounded toward -inf (torch.floor_divide); no gradient"),
+                    ("remainder", "self % other with the sign of other (torch.remainder); differentiable"),
+                    ("fmod", "C's fmod(self, other), the sign of self (torch.fmod); differentiable"),
+                    ("bitwise_and", "self & other (integer or bool tensors; TypeError for floats)"),
+                    ("bitwise_or", "self | other (integer or bool tensors; TypeError for floats)"),
+                    ("bitwise_xor", "self ^ other (integer or bool tensors; TypeError for floats)"),
+                    ("bitwise_not", "~self (integer or bool tensors; TypeError for floats)")):
+    try:
+        getattr(Tensor, _name).__doc__ = (f"{_doc}.  Promotion as dlcore.ops (torch.result_type); see "
+                                          f"dlcore.ops.{_name} for the errors.")
+    except AttributeError:  # a shared lambda/function object: documented once is enough
+        pass
+del _name, _doc
+
+
 def _no_bool(self):
     if self.numel() != 1:
         raise RuntimeError(f"bool: the truth value of a tensor with {self.numel()} elements is ambiguous")
@@ -251,8 +297,9 @@ def _setitem(self, key, value):
     if self.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported; "
                            "use dlcore.no_grad() or where/masked_fill")
-    ops.index_put_(self._impl, key, value._impl if isinstance(value, Tensor) else
-                   np.asarray(value, dtype=self.dtype))
+    # The value is converted to self's dtype like a cast (bfloat16 included; 300 into uint8 wraps as in torch).
+    _core.index_put_(self._impl, key, _core.cast(value._impl if isinstance(value, Tensor) else np.asarray(value),
+                                               self._impl.dtype))
     self._bump_version()
 
 

@@ -4,15 +4,27 @@ Semantics follow NumPy broadcasting and PyTorch (``torch`` / ``torch.nn.function
 Inputs may have any strides and offsets (transposed, sliced, broadcast views): they are read in
 place, never copied, unless their dtype has to be promoted.
 
-Type promotion (decided once, in C++ ``ew_result_type``), over float32/float64/int64/bool:
+Type promotion (decided once, in C++ ``ew_result_type``; ``result_type(a, b)`` reports it) is
+PyTorch's ``torch.result_type``, exactly, over float64, float32, float16, bfloat16, int64, int32,
+int16, int8, uint8 and bool:
 
-* arrays: float64 > float32 > int64 > bool; **float32 with int64 gives float32** (PyTorch; NumPy
-  would give float64); 0-d arrays count as arrays (NumPy 2 rule).
-* Python numbers are weak (PyTorch rule): ``float`` with a float32 array stays float32, ``int``
-  with an int64 array stays int64, ``float`` with an int64/bool array gives float32, ``int`` with
-  a bool array gives int64.  NumPy scalars (np.float64(1.0)) count as 0-d arrays.
+* categories bool < integer < floating; within one the larger type wins; integer with floating
+  gives the floating type; uint8 with int8 gives int16; float16 with bfloat16 gives float32.
+  **float32 with int64 gives float32** (NumPy would give float64).
+* three tiers: dimensioned arrays, 0-d arrays, scalars (Python numbers and NumPy scalars such as
+  ``np.float64(1.0)``).  A lower tier changes the result only when its category is higher: a
+  float64 0-d array with a float32 array gives float32, with an int32 array float64; a Python
+  float with an int array gives float32 (the default float), with a float16 array float16; an
+  int with a uint8 array stays uint8 (and must fit: ``uint8 + 300`` raises ValueError).
+  This is also the rule for plain NumPy arrays given to these ops (NumPy 2 would let a 0-d
+  float64 array promote a float32 one).
+* float16 and bfloat16 are computed in float32 and rounded once to the result dtype.
 * ``div`` is true division: integer/bool inputs give float32 (``torch.true_divide``).
-* ``sub`` and ``pow`` of two bools raise TypeError (as in PyTorch); comparisons return bool.
+* ``sub``, ``pow``, ``floor_divide``, ``remainder`` and ``fmod`` of two bools raise TypeError (as
+  in PyTorch); comparisons return bool; the bitwise ops take integers and bool only (TypeError).
+* integer ``pow`` with a negative exponent raises ValueError; integer ``floor_divide``,
+  ``remainder`` and ``fmod`` by zero raise RuntimeError (PyTorch's ZeroDivisionError); integer
+  arithmetic otherwise wraps around (two's complement), as in PyTorch and NumPy.
 
 Backward kernels return ``grad_in = f'(.) * grad`` at the broadcast shape of their inputs.  Most
 take the forward **input** ``x``; ``exp_backward``, ``sqrt_backward``, ``rsqrt_backward``,
@@ -21,6 +33,8 @@ what PyTorch does).  Gradients follow PyTorch at the kinks: relu'(0) = 0, abs'(0
 """
 from __future__ import annotations
 
+from .._dtype import as_dtype
+from .._tensor import Tensor
 from ._util import _core, as_float, unwrap, wrap
 
 _BINARY_DOCS = {
@@ -28,7 +42,7 @@ _BINARY_DOCS = {
     "sub": "a - b",
     "mul": "a * b",
     "div": "a / b (true division: integer inputs give float32, like torch.true_divide)",
-    "pow": "a ** b (int64 ** int64 stays int64; negative integer exponents truncate toward 0 as in PyTorch)",
+    "pow": "a ** b (integer ** integer stays integer; a negative integer exponent raises ValueError)",
     "maximum": "elementwise max; NaN-propagating like numpy.maximum / torch.maximum",
     "minimum": "elementwise min; NaN-propagating like numpy.minimum / torch.minimum",
     "eq": "a == b (bool)",
@@ -37,6 +51,14 @@ _BINARY_DOCS = {
     "le": "a <= b (bool)",
     "gt": "a > b (bool)",
     "ge": "a >= b (bool)",
+    "floor_divide": "a // b rounded toward -inf (torch.floor_divide, Python's //); integer division by "
+                    "zero raises RuntimeError, float division by zero gives inf/nan",
+    "remainder": "a - floor(a / b) * b, the sign of b (torch.remainder, Python's %); integer b == 0 raises "
+                 "RuntimeError",
+    "fmod": "a - trunc(a / b) * b, the sign of a (torch.fmod, C's fmod); integer b == 0 raises RuntimeError",
+    "bitwise_and": "a & b (integer or bool inputs; TypeError for floating ones)",
+    "bitwise_or": "a | b (integer or bool inputs; TypeError for floating ones)",
+    "bitwise_xor": "a ^ b (integer or bool inputs; TypeError for floating ones)",
 }
 
 
@@ -157,10 +179,34 @@ def softplus_backward(grad, x, beta=1.0, threshold=20.0):
 
 
 def result_type(a, b):
-    """The dtype name that combining a and b gives (see the module docstring)."""
+    """The dtype name (a str, e.g. ``"float32"``) that combining a and b gives: torch.result_type
+    (see the module docstring).  a, b: arrays, Tensors, DLPack arrays, Python or NumPy scalars."""
     return _core.result_type(unwrap(a), unwrap(b))
 
 
+def bitwise_not(x):
+    """bitwise_not(x): ~x for integer inputs, logical not for bool (torch.bitwise_not); TypeError
+    for floating inputs.  Same shape and dtype as x."""
+    return wrap(_core.bitwise_not(unwrap(x)), x)
+
+
+def cast(x, dtype):
+    """cast(x, dtype): x converted to `dtype` (a dlcore/NumPy dtype or name, ``"bfloat16"``
+    included), as ``Tensor.to(dtype)``: a new contiguous array, or x itself when it already has
+    the dtype.  Float to integer truncates toward zero (out-of-range values wrap through int64),
+    to bool tests != 0, float16/bfloat16 round to nearest even.  A bfloat16 result can only be a
+    Tensor (NumPy has no bfloat16): with NumPy input it raises TypeError.  Raises TypeError for an
+    unsupported dtype."""
+    try:
+        dtype = as_dtype(dtype)
+    except TypeError as e:
+        raise TypeError(f"cast: {e}") from None
+    out = _core.cast(unwrap(x), str(dtype))
+    if out.dtype == "bfloat16" and not isinstance(x, (_core.TensorImpl, Tensor)):
+        raise TypeError("cast: NumPy has no bfloat16; pass a dlcore Tensor (dlcore.from_numpy(x)) to get one")
+    return wrap(out, x)
+
+
 _UNARY_NAMES = list(_UNARY_DOCS) + ["leaky_relu", "gelu", "softplus"]
-__all__ = (list(_BINARY_DOCS) + ["where", "pow_backward", "result_type"] + _UNARY_NAMES
+__all__ = (list(_BINARY_DOCS) + ["where", "pow_backward", "result_type", "bitwise_not", "cast"] + _UNARY_NAMES
            + [n + "_backward" for n in _UNARY_NAMES])
