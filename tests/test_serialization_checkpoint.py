@@ -61,6 +61,8 @@ def test_root_may_be_a_tensor_list_or_plain_value(tmp_path):
 def test_every_dtype_dlcore_holds_round_trips(tmp_path):
     state = {}
     for d in _dtype.SUPPORTED:
+        if d == _dtype.bfloat16:  # NumPy has no bfloat16: load names it (test below)
+            continue
         d = np.dtype(d)
         if d.name in ("bool",):
             state[d.name] = np.array([[True, False, True]])

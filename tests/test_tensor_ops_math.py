@@ -66,7 +66,7 @@ def test_clamp_dtypes_and_inplace(torch):
     assert f.clip_(max=0.1).numpy()[0] == np.float32(0.1)
     with pytest.raises(ValueError, match="^clamp: at least one"):
         f.clamp()
-    with pytest.raises(TypeError, match="^clamp_: the result type"):
+    with pytest.raises(RuntimeError, match="^clamp_: result type"):  # torch: RuntimeError
         i.clamp_(0.5)
     with pytest.raises(RuntimeError, match="^clamp_: a leaf"):
         t64([1.0], True).clamp_(0.0)

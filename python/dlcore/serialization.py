@@ -48,7 +48,7 @@ _ST_NAMES = {"float64": "F64", "float32": "F32", "float16": "F16", "int64": "I64
 
 def _supported():
     # Read at call time: the set of dtypes grows with the library.
-    return [d for d in _dtype.SUPPORTED if np.dtype(d).name in _ST_NAMES]
+    return [d for d in _dtype.SUPPORTED if d.name in _ST_NAMES]
 
 
 def _array(path, value):

@@ -40,6 +40,20 @@ def _needs_graph(self, args):
     return self._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args)
 
 
+def _rebase(self, name, out):
+    """Writes `out` (a graph node's output of self's shape and dtype) into self's memory and
+    makes self that node's output: the recorded form of an in-place update (see above)."""
+    if self._is_view:
+        raise RuntimeError(f"{name}: in-place operation on a view (or a detached tensor) with a tensor that "
+                           "requires grad is not supported in grad mode; use the out-of-place form")
+    ops.copy_(self._impl, out._impl)
+    self._bump_version()
+    self.grad_fn = out.grad_fn
+    self._output_nr = out._output_nr
+    self._requires_grad = out._requires_grad
+    return self
+
+
 def _can_cast(src, dst) -> bool:
     """torch.can_cast: within or up the kinds bool < integer < float; nothing else to bool."""
     order = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}

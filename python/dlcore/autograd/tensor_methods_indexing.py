@@ -15,7 +15,8 @@ import numpy as np
 from .. import _core, ops
 from .._tensor import Tensor
 from . import functions_indexing as FI
-from .tensor_methods import _dims, _ValuesIndices, _needs_graph, _rebase
+from .inplace import _apply_inplace
+from .tensor_methods import _dims, _ValuesIndices
 
 _T = _core.TensorImpl
 
@@ -33,16 +34,9 @@ def clamp(self, min=None, max=None):  # noqa: A002 - torch's names
 
 
 def clamp_(self, min=None, max=None):  # noqa: A002
-    """In-place ``clamp``; the result must keep self's dtype (TypeError otherwise, as in torch)."""
-    self._check_inplace("clamp_")
-    if _needs_graph(self, (min, max)):
-        return _rebase(self, "clamp_", clamp(self, min, max))
-    out = ops.clamp(self._impl, _impl(min), _impl(max))
-    if out.dtype != self._impl.dtype:
-        raise TypeError(f"clamp_: the result type {out.dtype} cannot be cast to the tensor's dtype {self._impl.dtype}")
-    ops.copy_(self._impl, out)
-    self._bump_version()
-    return self
+    """In-place ``clamp`` (the in-place rules of dlcore.autograd.inplace: the result must be
+    castable to self's dtype, RuntimeError otherwise, as in torch); returns self."""
+    return _apply_inplace(self, "clamp_", clamp, (min, max))
 
 
 # ---- reductions --------------------------------------------------------------------------------
@@ -157,13 +151,7 @@ def scatter_add(self, dim, index, src):
 
 def _inplace_from(name, fn):
     def method(self, *args, **kw):
-        self._check_inplace(name)
-        out = fn(self, *args, **kw)
-        if _needs_graph(self, args + tuple(kw.values())):
-            return _rebase(self, name, out)
-        ops.copy_(self._impl, out._impl)
-        self._bump_version()
-        return self
+        return _apply_inplace(self, name, lambda s, *a: fn(s, *a, **kw), args)
 
     method.__name__ = name
     method.__doc__ = f"In-place ``{fn.__name__}``; returns self."

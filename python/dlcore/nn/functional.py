@@ -287,7 +287,7 @@ def one_hot(tensor, num_classes=-1):
     ``>= num_classes`` (RuntimeError in torch)."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"one_hot: expected a dlcore.Tensor of class indices, got {type(tensor).__name__}")
-    return Tensor(ops.one_hot(tensor._impl, num_classes))
+    return Tensor(_ops.one_hot(tensor._impl, num_classes))
 
 
 __all__.append("one_hot")
