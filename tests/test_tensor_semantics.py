@@ -386,6 +386,7 @@ def _grads(fn, *arrays):
     (lambda a, b: dlcore.ops.stack([a, b], axis=1), lambda a, b: dlcore.stack([a, b], 1)),
     (lambda a, b: dlcore.ops.index(a, (slice(None), 1)), lambda a, b: a[:, 1]),
     (lambda a, b: dlcore.ops.split(a, 1, axis=1)[2], lambda a, b: a[:, 2:3]),
+    (lambda a, b: dlcore.ops.tensor_split(a, 2, axis=1)[0], lambda a, b: a[:, :2]),
     (lambda a, b: dlcore.ops.flatten(dlcore.ops.unsqueeze(a, 0)), lambda a, b: a.reshape(-1)),
     (lambda a, b: dlcore.ops.gelu(a, "tanh"), lambda a, b: a.gelu("tanh")),
     (lambda a, b: dlcore.ops.where(dlcore.ops.gt(a, 0.0), a, b), lambda a, b: dlcore.where(a > 0, a, b)),
