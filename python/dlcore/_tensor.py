@@ -272,6 +272,7 @@ class Tensor(_core.BufferExporter):
     # A tensor pickles as (a copy of its values as a NumPy array, requires_grad, device): no
     # graph, no memory shared with the original, as torch's pickling of a leaf.
     def __reduce_ex__(self, protocol):
+        """pickle support: rebuilt by ``_rebuild`` from a copy of the values."""
         return (_rebuild, (np.array(self.detach().cpu().numpy(), copy=True), self._requires_grad,
                            str(self.device), type(self)))
 

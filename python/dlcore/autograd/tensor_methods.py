@@ -85,6 +85,7 @@ def _scalar(name, cast):
         return cast(self.item())
 
     method.__name__ = name
+    method.__doc__ = (f"{cast.__name__}(t) of a one-element tensor; RuntimeError for any other size, as in torch.")
     return method
 
 
