@@ -38,6 +38,9 @@ def test_inplace_scalar_and_broadcast_operand():
     x += 1
     x *= dlcore.tensor([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(y.numpy(), [[1, 2, 3], [1, 2, 3]])
+    x[0] += 1  # __getitem__, in-place on the view, then __setitem__ of the same memory
+    x[:, 1] *= 5
+    np.testing.assert_array_equal(y.numpy(), [[2, 15, 4], [1, 10, 3]])
     with pytest.raises(RuntimeError, match=r"^__iadd__: output with shape \(3,\)"):
         z = dlcore.zeros(3)
         z += dlcore.ones(2, 3)
