@@ -43,7 +43,7 @@ def _needs_graph(self, args):
 def _can_cast(src, dst) -> bool:
     """torch.can_cast: within or up the kinds bool < integer < float; nothing else to bool."""
     order = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-    return order[src.kind] <= order[dst.kind]
+    return order.get(src.kind, 2) <= order.get(dst.kind, 2)  # other kinds (bfloat16's 'V') are floats
 
 
 def _saves(out, t) -> bool:
