@@ -38,6 +38,9 @@ def test_inplace_scalar_and_broadcast_operand():
     x += 1
     x *= dlcore.tensor([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(y.numpy(), [[1, 2, 3], [1, 2, 3]])
+    x[0] += 1  # __getitem__, in-place on the view, then __setitem__ of the same memory
+    x[:, 1] *= 5
+    np.testing.assert_array_equal(y.numpy(), [[2, 15, 4], [1, 10, 3]])
     with pytest.raises(RuntimeError, match=r"^__iadd__: output with shape \(3,\)"):
         z = dlcore.zeros(3)
         z += dlcore.ones(2, 3)
@@ -104,10 +107,49 @@ def test_inplace_on_non_leaf_is_recorded():
     buf = dlcore.zeros(3)
     buf += a
     assert buf.requires_grad and not buf.is_leaf
-    # On a view of something in the graph it raises rather than losing the base's gradient.
-    v = (a * 1)[1:]
-    with pytest.raises(RuntimeError, match="^__imul__: in-place operation on a view"):
-        v *= 2
+    # A detached tensor or an expanded view cannot be replayed on a base: it raises.
+    with pytest.raises(RuntimeError, match="^__imul__: in-place operation on a detached tensor"):
+        d = (a * 1).detach()
+        d *= a
+    with pytest.raises(RuntimeError, match="^mul_: in-place operation on a detached tensor .*expanded view"):
+        (a * 1).expand(2, 3).mul_(2.0)
+
+
+@pytest.mark.parametrize("update", [
+    lambda h, b: h[1].mul_(b), lambda h, b: h[:, 1].add_(b[:2]), lambda h, b: h.t()[0].mul_(b[:2]),
+    lambda h, b: h.view(3, 2)[1:].mul_(b[1]), lambda h, b: h[0].fill_(7.0), lambda h, b: h[0].copy_(b),
+    lambda h, b: h[1].__iadd__(b), lambda h, b: h.__setitem__((1, slice(1, None)), b[:2] * 3),
+    lambda h, b: h.__setitem__(0, 5.0),
+])
+def test_inplace_on_views_in_the_graph_matches_torch(update):
+    torch = pytest.importorskip("torch")
+    got = []
+    for lib in (dlcore, torch):
+        a = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        b = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        h = a * 2
+        update(h, b)
+        (h * h * lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+        got.append([None if x is None else np.asarray(x.detach().numpy()) for x in (h, a.grad, b.grad)])
+    for ours, theirs in zip(*got):
+        assert (ours is None) == (theirs is None)
+        if ours is not None:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def test_inplace_into_a_plain_tensor_from_the_graph():
+    a = dlcore.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    buf = dlcore.zeros(2, 3)
+    buf[0] += a * 2                 # in-place on a view, then __setitem__: buf joins the graph
+    buf[1, 1:] = a[:2] * 3
+    assert buf.requires_grad and not buf.is_leaf
+    (buf * buf).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [8 + 18, 16 + 36, 24])  # d(4a^2 + 9a^2)/da, as torch gives
+    w = dlcore.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="^mul_: a leaf tensor that requires grad"):
+        w[0:2].mul_(2)  # a view of a leaf that requires grad, as in torch
+    with pytest.raises(RuntimeError, match="a leaf tensor that requires grad"):
+        w[0] = 2.0
 
 
 @pytest.mark.parametrize("update", [
@@ -386,6 +428,7 @@ def _grads(fn, *arrays):
     (lambda a, b: dlcore.ops.stack([a, b], axis=1), lambda a, b: dlcore.stack([a, b], 1)),
     (lambda a, b: dlcore.ops.index(a, (slice(None), 1)), lambda a, b: a[:, 1]),
     (lambda a, b: dlcore.ops.split(a, 1, axis=1)[2], lambda a, b: a[:, 2:3]),
+    (lambda a, b: dlcore.ops.tensor_split(a, 2, axis=1)[0], lambda a, b: a[:, :2]),
     (lambda a, b: dlcore.ops.flatten(dlcore.ops.unsqueeze(a, 0)), lambda a, b: a.reshape(-1)),
     (lambda a, b: dlcore.ops.gelu(a, "tanh"), lambda a, b: a.gelu("tanh")),
     (lambda a, b: dlcore.ops.where(dlcore.ops.gt(a, 0.0), a, b), lambda a, b: dlcore.where(a > 0, a, b)),

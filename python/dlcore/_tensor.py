@@ -26,7 +26,7 @@ class Tensor(_core.BufferExporter):
     refuse to use a saved tensor that was modified after it was saved.
     """
 
-    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_is_view",
+    __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_is_view", "_view_of",
                  "__weakref__")
 
     # NumPy defers binary operators with a numpy scalar/array on the left to Tensor's reflected
@@ -44,6 +44,7 @@ class Tensor(_core.BufferExporter):
         self._output_nr = 0
         self._version = [0]
         self._is_view = False
+        self._view_of = None  # (base Tensor, view Function, its other args) for views made by a Function
         if requires_grad:
             self.requires_grad = True
 
@@ -343,6 +344,7 @@ class Tensor(_core.BufferExporter):
     # A tensor pickles as (a copy of its values as a NumPy array, requires_grad, device): no
     # graph, no memory shared with the original, as torch's pickling of a leaf.
     def __reduce_ex__(self, protocol):
+        """pickle support: rebuilt by ``_rebuild`` from a copy of the values."""
         return (_rebuild, (np.array(self.detach().cpu().numpy(), copy=True), self._requires_grad,
                            str(self.device), type(self)))
 

@@ -117,6 +117,7 @@ class Function:
                 if cls.is_view:
                     res._version = args[0]._version
                     res._is_view = True
+                    res._view_of = (args[0], cls, args[1:])
                 return res
             res = tuple(Tensor(o) for o in out)
             if cls.is_view:
@@ -162,6 +163,8 @@ class Function:
             for t in results:
                 t._version = base_version  # a view shares its base's version counter
                 t._is_view = True
+            if len(results) == 1:
+                results[0]._view_of = (args[0], cls, args[1:])  # lets in-place ops replay it
         saved = ctx._saved
         if saved:
             # Remember the versions of saved inputs and outputs, to catch in-place changes later.

@@ -16,8 +16,11 @@ The rules are PyTorch's:
 * In grad mode, when x is a non-leaf that requires grad or an operand does, the update is
   recorded: the out-of-place operation runs (on a clone of x's old contents when the
   operation saves them for backward), its result is copied into x's memory and x becomes that
-  node's output (x.grad_fn is rebased, as in torch).  On a *view* that case raises
-  RuntimeError instead: the view's base would not see the new node.
+  node's output (x.grad_fn is rebased, as in torch).  When x is a view (indexing, view,
+  transpose, permute, reshape without a copy) its base is updated instead, through a
+  CopySlices node, and x becomes the view of the updated base: torch's CopySlices, so
+  ``h[1] *= w`` and ``h[0] = v`` (``__setitem__`` in grad mode) give torch's gradients.  A
+  detached tensor or an expanded view raises RuntimeError in that case.
 
 Each operator is the out-of-place operator of the same name (looked up when called, so
 operators attached later, such as ``//`` or ``&``, work at once) followed by a copy.
@@ -29,6 +32,7 @@ import numpy as np
 from .. import _core, ops
 from .._tensor import Tensor
 from . import functions as F
+from .function import Function, _NoCtx
 from .grad_mode import is_grad_enabled
 
 _T = _core.TensorImpl
@@ -57,7 +61,7 @@ def _rebase(self, name, out):
 def _can_cast(src, dst) -> bool:
     """torch.can_cast: within or up the kinds bool < integer < float; nothing else to bool."""
     order = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
-    return order[src.kind] <= order[dst.kind]
+    return order.get(src.kind, 2) <= order.get(dst.kind, 2)  # other kinds (bfloat16's 'V') are floats
 
 
 def _saves(out, t) -> bool:
@@ -66,14 +70,56 @@ def _saves(out, t) -> bool:
     return fn is not None and any(box is t._version for box in fn.ctx._sources)
 
 
+class CopySlices(Function):
+    """``base`` with the view ``cls(base, *view_args)`` replaced by ``value`` (torch's
+    CopySlices): the graph of an in-place update of a view, seen from its base."""
+
+    @staticmethod
+    def forward(ctx, base, value, cls, view_args):
+        ctx.view = (cls, view_args)
+        out = base.clone()
+        ops.copy_(cls.forward(_NoCtx, out, *view_args), value)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        cls, view_args = ctx.view
+        g_base = g.clone()
+        ops.fill_(cls.forward(_NoCtx, g_base, *view_args), 0.0)  # the view's old contents are gone
+        return g_base, ops.contiguous(cls.forward(_NoCtx, g, *view_args)), None, None
+
+
+_REPLAYABLE = (F.Index, F.View, F.Transpose, F.Permute, F.Reshape)  # not Expand: its elements overlap
+
+
+def _replayable_view(self):
+    """(base, cls, view_args) when the update of view `self` can be replayed on its base."""
+    info = self._view_of
+    if info is None or info[1] not in _REPLAYABLE:
+        return None
+    if info[1] is F.Reshape and self._impl.data_ptr != info[0]._impl.data_ptr:
+        return None  # reshape had to copy: self is not a view of the base's memory
+    return info
+
+
+def _update_view(self, name, out):
+    """In-place update of a view in the graph: the base gets a CopySlices node (recursively, if
+    the base is itself a view) and self becomes the view of the updated base, as in torch."""
+    base, cls, view_args = _replayable_view(self)
+    _apply_inplace(base, name, lambda b, v: CopySlices.apply(b, v, cls, view_args), (out,))
+    fresh = cls.apply(base, *view_args)
+    self.grad_fn, self._output_nr, self._requires_grad = fresh.grad_fn, fresh._output_nr, fresh._requires_grad
+    return self
+
+
 def _apply_inplace(self, name, op, args):
     """Runs ``op(self, *args)`` (an out-of-place Tensor operation) and stores the result in
     self's memory, with the checks and graph rebase described in the module docstring."""
     self._check_inplace(name)
     graph = _needs_graph(self, args)
-    if graph and self._is_view:
-        raise RuntimeError(f"{name}: in-place operation on a view (or a detached tensor) with a tensor that "
-                           "requires grad is not supported in grad mode; use the out-of-place form")
+    if graph and self._is_view and _replayable_view(self) is None:
+        raise RuntimeError(f"{name}: in-place operation on a detached tensor (or an expanded view) with a tensor "
+                           "that requires grad is not supported in grad mode; use the out-of-place form")
     out = op(self, *args)
     if out is NotImplemented:
         return out
@@ -91,6 +137,8 @@ def _apply_inplace(self, name, op, args):
             raise RuntimeError(f"{name}: an in-place operation whose result ({out.dtype}) needs a cast to "
                                f"{self.dtype} is not supported in grad mode; convert the operand first")
         out = Tensor(_core.as_tensor(out.cpu().numpy().astype(self.dtype))).to(self.device)
+    if graph and self._is_view:
+        return _update_view(self, name, out)
     ops.copy_(self._impl, out._impl)
     self._bump_version()
     if graph:

@@ -39,16 +39,20 @@ def _reshape_like(kernel):
     return lambda x, *args: F.Reshape.apply(x, tuple(kernel(x._impl, *args).shape))
 
 
-def _split(x, split_size_or_sections, axis=0):
-    pieces = ops.split(x._impl, split_size_or_sections, axis)
-    ax = axis % x.ndim
-    out, start = [], 0
-    for p in pieces:
-        n = p.shape[ax]
-        key = (slice(None),) * ax + (slice(start, start + n),)
-        out.append(F.Index.apply(x, key))
-        start += n
-    return tuple(out)
+def _pieces(kernel):
+    """split / tensor_split: the kernel decides the pieces' sizes; each piece is recorded as the
+    basic-indexing view x[..., start:start + n] along `axis`."""
+
+    def op(x, sizes, axis=0):
+        ax = axis % x.ndim
+        out, start = [], 0
+        for p in kernel(x._impl, sizes, axis):
+            n = p.shape[ax]
+            out.append(F.Index.apply(x, (slice(None),) * ax + (slice(start, start + n),)))
+            start += n
+        return tuple(out)
+
+    return op
 
 
 def _narrow(x, dim, start, length):
@@ -107,7 +111,7 @@ GRAD_OPS = {
     "cat": lambda tensors, axis=0: F.Cat.apply(*tensors, axis),
     "concatenate": lambda tensors, axis=0: F.Cat.apply(*tensors, axis),
     "stack": lambda tensors, axis=0: F.Stack.apply(*tensors, axis),
-    "split": _split,
+    "split": _pieces(ops.split), "tensor_split": _pieces(ops.tensor_split),
     "index": lambda x, key: F.Index.apply(x, key),
     "slice_copy": lambda x, key: F.Clone.apply(F.Index.apply(x, key)),
     "index_select": lambda x, axis, indices: F.IndexSelect.apply(x, axis, indices),

@@ -131,6 +131,7 @@ def _scalar(name, cast):
         return cast(self.item())
 
     method.__name__ = name
+    method.__doc__ = (f"{cast.__name__}(t) of a one-element tensor; RuntimeError for any other size, as in torch.")
     return method
 
 
@@ -294,6 +295,10 @@ def _getitem(self, key):
 
 
 def _setitem(self, key, value):
+    if is_grad_enabled() and (self._requires_grad or getattr(value, "_requires_grad", False)) and not any(
+            _is_index_array(k) for k in (key if isinstance(key, tuple) else (key,))):
+        F.Index.apply(self, key).copy_(value)  # recorded like torch's CopySlices: see inplace.py
+        return
     if self.requires_grad and is_grad_enabled():
         raise RuntimeError("setitem: in-place assignment into a tensor that requires grad is not supported; "
                            "use dlcore.no_grad() or where/masked_fill")
