@@ -357,6 +357,12 @@ def test_to_forms_and_shorthands():
         t.to(np.uint16)
 
 
+def test_to_accepts_torch_objects(torch):
+    t = dlcore.tensor([1.5, 2.5])
+    assert t.to(torch.device("cpu")) is t and t.to(torch.float16).dtype == np.float16
+    assert t.to(torch.bfloat16).dtype == dlcore.bfloat16 and t.to(dtype=torch.int8).tolist() == [1, 2]
+
+
 def test_type_names():
     t = dlcore.tensor([1, 2])
     assert t.type() == "dlcore.LongTensor" and t.byte().type() == "dlcore.ByteTensor"
