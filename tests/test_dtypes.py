@@ -136,7 +136,7 @@ def test_float_specials_cast(torch):
         assert torch.equal(torch.from_dlpack(dlcore.from_dlpack(ts).bool()), ts.bool())
 
 
-def test_float16_rounding_is_bitwise_numpys():
+def test_float16_rounding_is_bitwise_numpys(isa):
     # random bit patterns: normals, subnormals, ties, overflow to inf, NaN
     bits = rng(3).integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
     x = bits.view(np.float32)
@@ -159,7 +159,7 @@ def test_bfloat16_rounding_matches_reference():
     assert np.array_equal(np.isnan(got), nan) and np.array_equal(got[~nan], want[~nan])
 
 
-def test_cast_strided_views_and_threads():
+def test_cast_strided_views_and_threads(isa):
     a = rng(5).standard_normal((70, 90)) * 200
     for _, v in views(a):
         for d in ("uint8", "int16", "float16", "int32"):
@@ -188,7 +188,7 @@ def test_integer_arithmetic_wraps_like_numpy(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", INTS)
-def test_integer_division_family_matches_python(dtype):
+def test_integer_division_family_matches_python(isa, dtype):
     a = int_values(dtype, (31, 17), 4)
     b = int_values(dtype, (17,), 5)
     b[b == 0] = 3
@@ -355,6 +355,12 @@ def test_to_forms_and_shorthands():
         t.to(object())
     with pytest.raises(TypeError, match="^to: .*unsupported dtype uint16"):
         t.to(np.uint16)
+
+
+def test_to_accepts_torch_objects(torch):
+    t = dlcore.tensor([1.5, 2.5])
+    assert t.to(torch.device("cpu")) is t and t.to(torch.float16).dtype == np.float16
+    assert t.to(torch.bfloat16).dtype == dlcore.bfloat16 and t.to(dtype=torch.int8).tolist() == [1, 2]
 
 
 def test_type_names():

@@ -70,6 +70,21 @@ def test_binary_strided_and_offset_views(isa, name):
         assert_close(got, ref.binary(name, a, b, "float32"), dtype="float32")
 
 
+@pytest.mark.parametrize("name", list(ref.INT_BINARY)[:3])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_division_family_strided_views(isa, name, dtype):
+    # floor_divide / remainder / fmod on offset, transposed, stepped and broadcast views
+    base_a = (rng(8).standard_normal((40, 70)) * 50).astype(dtype)
+    base_b = (rng(9).standard_normal((70, 40)) * 7).astype(dtype)
+    base_b[base_b == 0] = 3
+    views = [(base_a[3:36, 2:67], base_b[2:67, 5:38].T), (base_a[::-1, ::-2], base_b.T[::-1, ::-2]),
+             (base_a[:33, :1], base_b.T[:1, 5:70])]
+    for a, b in views:
+        got = run_threads_bitwise(getattr(ops, name), a, b)
+        want = ref.binary(name, a, b, dtype)
+        assert got.dtype == want.dtype and np.array_equal(got, want), name
+
+
 def test_binary_does_not_copy_or_modify_inputs():
     a = rng().standard_normal((5, 7)).astype(np.float32)
     a0 = a.copy()

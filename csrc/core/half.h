@@ -51,15 +51,17 @@ static inline Half float_to_half(float f) {
   return Half{static_cast<uint16_t>(o | (sign >> 16))};
 }
 
+// Branch-free (M. Maratyszcza's FP16 library, fp16_ieee_to_fp32_value) so conversion loops
+// vectorise: normal numbers (and inf/NaN) by rebiasing the exponent with one multiply by
+// 2^-112, subnormals by one subtraction of a magic float.
 static inline float half_to_float(Half h) {
-  const uint32_t sign = static_cast<uint32_t>(h.bits & 0x8000u) << 16;
-  const uint32_t exp = (h.bits >> 10) & 0x1fu, mant = h.bits & 0x3ffu;
-  if (exp == 0x1f) return f32_from_bits(sign | 0x7f800000u | (mant << 13));
-  if (exp == 0) {  // zero or subnormal: mant * 2^-24, exact in float
-    const float v = static_cast<float>(mant) * 5.9604644775390625e-08f;
-    return sign ? -v : v;
-  }
-  return f32_from_bits(sign | ((exp + 112u) << 23) | (mant << 13));
+  const uint32_t w = static_cast<uint32_t>(h.bits) << 16;
+  const uint32_t sign = w & 0x80000000u;
+  const uint32_t two_w = w + w;
+  const float normalized = f32_from_bits((two_w >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+  const float denormalized = f32_from_bits((two_w >> 17) | (126u << 23)) - 0.5f;
+  const uint32_t bits = two_w < (1u << 27) ? f32_bits(denormalized) : f32_bits(normalized);
+  return f32_from_bits(sign | bits);
 }
 
 static inline BFloat16 float_to_bfloat16(float f) {

@@ -204,6 +204,8 @@ class Tensor(_core.BufferExporter):
                 device, dtype = (a.device if device is None else device), (a.dtype if dtype is None else dtype)
             elif isinstance(a, _device) or (isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda")):
                 device = a
+            elif type(a).__name__ == "device":  # a torch.device
+                device = str(a)
             elif a is not None:
                 try:
                     dtype = as_dtype(a)
