@@ -322,3 +322,22 @@ def test_methods_on_strided_tensors_match_torch(torch, call):
     x = dlcore.tensor(a).t()  # (5, 3), not contiguous
     assert not x.is_contiguous()
     assert_close(call(x, dlcore).numpy(), call(torch.tensor(a).t(), torch).numpy())
+
+
+def test_inplace_forms_in_the_graph_match_torch(torch):
+    a = rand((3, 4))
+    idx = np.array([[0, 1, 2, 0]])
+
+    def run(lib, x):
+        y = x * 2.0
+        y.clamp_(-0.5, 0.5)
+        y.scatter_add_(0, lib.tensor(idx), x[:1] * 3.0)
+        y.scatter_(1, lib.tensor([[1], [0], [2]]), 0.0)
+        return (y * y).sum()
+
+    x, tx = t64(a, True), torch.tensor(a, requires_grad=True)
+    run(dlcore, x).backward()
+    run(torch, tx).backward()
+    assert_close(x.grad.numpy(), tx.grad.numpy())
+    with pytest.raises(RuntimeError, match="^clamp_: in-place operation on a view"):
+        (t64(a, True) * 1.0)[0].clamp_(0.0)

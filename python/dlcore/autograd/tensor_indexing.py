@@ -27,7 +27,7 @@ from .._tensor import Tensor
 from . import functions as F
 from . import functions_indexing as FI
 from .grad_mode import is_grad_enabled
-from .tensor_methods import _needs_graph, _rebase
+from .tensor_methods_indexing import _needs_graph, _rebase
 
 _base_getitem = Tensor.__getitem__
 _base_setitem = Tensor.__setitem__

@@ -8,14 +8,38 @@ this module does not handle is passed on to them unchanged.
 """
 from __future__ import annotations
 
+import builtins
 import numbers
 
 import numpy as np
 
 from .. import _core, ops
 from .._tensor import Tensor
+from . import functions as F
 from . import functions_indexing as FI
-from .tensor_methods import _dims, _ValuesIndices, _needs_graph, _rebase
+from .grad_mode import is_grad_enabled
+from .tensor_methods import _dims, _ValuesIndices
+
+
+# In-place forms in the graph work as torch's do (and as tensor_methods' own in-place ops): the
+# out-of-place result is computed, copied into self's memory, and self becomes that node's output.
+# Kept here, not imported, so this module does not depend on how tensor_methods is organised.
+def _needs_graph(self, args):
+    """Whether an in-place update of self with `args` must be recorded."""
+    return is_grad_enabled() and (self._requires_grad or builtins.any(
+        isinstance(a, Tensor) and a._requires_grad for a in args))
+
+
+def _rebase(self, name, out):
+    """Copies out into self and makes self the output of out's node; refused on views (their
+    base's graph would not see the change)."""
+    if self._is_view:
+        raise RuntimeError(f"{name}: in-place operation on a view of a tensor in the graph is not supported; "
+                           "use the out-of-place form")
+    ops.copy_(self._impl, out._impl)
+    self._bump_version()
+    self.grad_fn, self._output_nr, self._requires_grad = out.grad_fn, out._output_nr, out._requires_grad
+    return self
 
 _T = _core.TensorImpl
 
@@ -36,7 +60,8 @@ def clamp_(self, min=None, max=None):  # noqa: A002
     """In-place ``clamp``; the result must keep self's dtype (TypeError otherwise, as in torch)."""
     self._check_inplace("clamp_")
     if _needs_graph(self, (min, max)):
-        return _rebase(self, "clamp_", clamp(self, min, max))
+        # Clamp's node keeps its input for backward: give it a copy, since self is overwritten.
+        return _rebase(self, "clamp_", clamp(F.Clone.apply(self), min, max))
     out = ops.clamp(self._impl, _impl(min), _impl(max))
     if out.dtype != self._impl.dtype:
         raise TypeError(f"clamp_: the result type {out.dtype} cannot be cast to the tensor's dtype {self._impl.dtype}")
