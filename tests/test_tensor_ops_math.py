@@ -322,3 +322,46 @@ def test_methods_on_strided_tensors_match_torch(torch, call):
     x = dlcore.tensor(a).t()  # (5, 3), not contiguous
     assert not x.is_contiguous()
     assert_close(call(x, dlcore).numpy(), call(torch.tensor(a).t(), torch).numpy())
+
+
+def test_inplace_forms_in_the_graph_match_torch(torch):
+    a = rand((3, 4))
+    idx = np.array([[0, 1, 2, 0]])
+
+    def run(lib, x):
+        y = x * 2.0
+        y.clamp_(-0.5, 0.5)
+        y.scatter_add_(0, lib.tensor(idx), x[:1] * 3.0)
+        y.scatter_(1, lib.tensor([[1], [0], [2]]), 0.0)
+        return (y * y).sum()
+
+    x, tx = t64(a, True), torch.tensor(a, requires_grad=True)
+    run(dlcore, x).backward()
+    run(torch, tx).backward()
+    assert_close(x.grad.numpy(), tx.grad.numpy())
+    with pytest.raises(RuntimeError, match="^clamp_: in-place operation on a view"):
+        (t64(a, True) * 1.0)[0].clamp_(0.0)
+
+
+def test_ops_dispatch_table_matches_the_array_ops():
+    from dlcore.autograd.ops_dispatch_indexing import GRAD_OPS, NON_DIFFERENTIABLE
+
+    a = rand((3, 4))
+    args = {"clamp": (-0.5, 0.5), "std": (1,), "norm": (2, 0), "prod": (1,), "cumsum": (0,), "sort": (1, True),
+            "topk": (2,), "gather": (1, np.array([[0, 3]] * 3)), "scatter": (0, np.array([[2, 0, 1, 0]]), a[:1]),
+            "scatter_add": (0, np.array([[2, 0, 1, 0]]), a[:1]), "repeat": ((2, 1),), "flip": ((0,),),
+            "roll": (1, 1), "tril": (), "triu": (1,), "chunk": (2, 1), "mask_select_rows": (a[:, 0] > 0,),
+            "masked_select": (a > 0,)}
+    assert set(args) == set(GRAD_OPS) and not NON_DIFFERENTIABLE & set(GRAD_OPS)
+    for name, fn in GRAD_OPS.items():
+        x = t64(a, True)
+        targs = [dlcore.tensor(v) if isinstance(v, np.ndarray) else v for v in args[name]]
+        if name.startswith("scatter"):
+            targs[2] = t64(args[name][2])
+        got = fn(x, *targs)
+        want = getattr(ops, name)(a, *args[name])
+        for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+            assert_close(g.detach().numpy(), w)
+        first = got[0] if isinstance(got, tuple) else got
+        first.sum().backward()
+        assert x.grad is not None and x.grad.shape == a.shape, name
