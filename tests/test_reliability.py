@@ -365,3 +365,23 @@ def test_fill_int64_exact_and_refuses_non_finite():
     t = dlcore.zeros(2, dtype=dlcore.int64)
     t.fill_(2**62 + 1)
     assert int(t.numpy()[0]) == 2**62 + 1
+
+
+# ---- item 8 (C++ side): errors name the op the user called ------------------------------------------
+
+def test_cpp_errors_name_the_called_op():
+    x = np.zeros((3, 4), F32)
+    raises_named(ValueError, "tensor_split", ops.tensor_split, x, 0)
+    raises_named(ValueError, "tensor_split", ops.tensor_split, np.zeros((), F32), 2)
+    raises_named(IndexError, "slice_copy", ops.slice_copy, x, (5,))
+    raises_named(ValueError, "min_backward", ops.min_backward, x[:, 0], np.zeros(3, np.int64), (3, 4), 7)
+    raises_named(ValueError, "max_backward", ops.max_backward, x[:, 0], np.zeros(3, np.int64), (3, 4), 7)
+    raises_named(IndexError, "min_backward", ops.min_backward, x[:, 0], np.full(3, 9, np.int64), (3, 4), 1)
+    raises_named(TypeError, "min_with_indices", ops.min_with_indices, x, "a")
+    raises_named(TypeError, "log_softmax", ops.log_softmax, x, "a")
+    raises_named(TypeError, "log_softmax_backward", ops.log_softmax_backward, x, x, "a")
+    raises_named(TypeError, "softmax", ops.softmax, x, 1.5)
+    # slice_copy is a copy even when the slice is contiguous.
+    y = ops.slice_copy(x, (0,))
+    y[0] = 5
+    assert x[0, 0] == 0

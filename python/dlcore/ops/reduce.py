@@ -97,12 +97,16 @@ def var_backward(grad, x, axis=None, correction=1, keepdims=False):
 
 def max_backward(grad, indices, input_shape, axis, keepdims=False):
     """Gradient of ``max_with_indices`` (torch's ``max(dim)``): `grad` goes to the returned index
-    along `axis`, zero elsewhere.  Also the gradient of ``min_with_indices``."""
-    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), builtins.tuple(input_shape), axis, keepdims),
-                grad)
+    along `axis`, zero elsewhere."""
+    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), builtins.tuple(input_shape), axis, keepdims,
+                                   False), grad)
 
 
-min_backward = max_backward
+def min_backward(grad, indices, input_shape, axis, keepdims=False):
+    """Gradient of ``min_with_indices`` (torch's ``min(dim)``): as ``max_backward``, with errors
+    that name min_backward."""
+    return wrap(_core.max_backward(unwrap(grad), unwrap(indices), builtins.tuple(input_shape), axis, keepdims,
+                                   True), grad)
 
 
 def softmax(x, axis=-1):

@@ -152,7 +152,7 @@ def index(x, key):
 
 def slice_copy(x, key):
     """``x[key]`` (basic indexing) as a new contiguous array."""
-    return wrap(_core.contiguous(_core.index(unwrap(x), key)), x)
+    return wrap(_core.slice_copy(unwrap(x), key), x)
 
 
 def index_put_(x, key, value):
