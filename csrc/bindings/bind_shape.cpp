@@ -144,7 +144,7 @@ void bind_shape(py::module_& m) {
     check_cpu(v, "slice_copy");
     DL_NOGIL;
     return v.clone();
-  }, py::arg("x"), py::arg("key"));
+  }, py::arg("x"), py::arg("key"), "x[key] (basic indexing) as a new contiguous tensor; errors name slice_copy.");
   m.def("index_put_", [](py::handle x, py::handle key, py::handle value) {
     Tensor t = as_tensor(x, "index_put_", "x", true);
     std::vector<IndexItem> k = parse_key(key, "index_put_");

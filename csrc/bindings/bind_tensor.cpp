@@ -163,7 +163,8 @@ void bind_tensor(py::module_& m) {
     set_num_threads(static_cast<int>(v));
   }, py::arg("n"));
   m.def("get_num_threads", &num_threads);
-  m.def("max_num_threads", &max_num_threads);
+  m.def("max_num_threads", &max_num_threads,
+        "The largest thread count set_num_threads and fma_peak_gflops accept: 4 x the hardware threads, at most 1024.");
   m.def("host_cache_stats", [] {
     const HostCacheStats s = host_cache_stats();
     py::dict d;

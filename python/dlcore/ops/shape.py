@@ -93,7 +93,9 @@ def broadcast_to(x, shape):
 
 
 def narrow(x, dim, start, length):
-    """``torch.narrow``: x[..., start:start+length, ...] along dim (view)."""
+    """``torch.narrow``: x[..., start:start+length, ...] along dim (view).  A negative `start`
+    counts from the end (start in ``[-size, size]``, else IndexError); a negative `length` or one
+    that runs past the end raises ValueError."""
     return wrap(_core.narrow(unwrap(x), dim, start, length), x)
 
 
