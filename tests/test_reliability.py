@@ -385,3 +385,21 @@ def test_cpp_errors_name_the_called_op():
     y = ops.slice_copy(x, (0,))
     y[0] = 5
     assert x[0, 0] == 0
+
+
+def test_bad_alloc_is_a_memory_error_naming_the_op():
+    # A zero-copy broadcast claims 2**40 elements; 2**49 sections cannot be listed.  This was a
+    # bare "std::bad_alloc".
+    huge = np.broadcast_to(np.float32(0), (2**40,))
+    raises_named(MemoryError, "tensor_split", ops.tensor_split, huge, 2**49)
+    with pytest.raises(MemoryError) as info:
+        ops.pad(np.zeros((1, 3), F32), (2**40, 0))
+    assert str(info.value).startswith("pad:"), str(info.value)
+
+
+def test_bool_is_not_an_int_argument():
+    x = np.zeros((3, 4), F32)
+    raises_named(TypeError, "sum", ops.sum, x, np.bool_(True))
+    raises_named(TypeError, "sum", ops.sum, x, [True])
+    raises_named(TypeError, "reshape", ops.reshape, x, (True, 12))
+    assert ops.reshape(x, (np.int64(4), np.int32(3))).shape == (4, 3)
