@@ -306,3 +306,100 @@ def test_cross_entropy_of_confident_prediction_is_not_zero(isa, dt):
         np.testing.assert_allclose(ops.cross_entropy(logits, probs, reduction="none"), want, rtol=1e-3)
     row = np.full((1, 4), 1e38, dt)
     np.testing.assert_allclose(ops.cross_entropy(row, np.array([2])), np.log(4), rtol=1e-6)
+
+
+# ---- item 6: overlapping copies, zero-stride outputs, exact int64 fills -------------------------------
+
+def test_copy_with_overlapping_source_and_destination():
+    x = np.arange(10, dtype=F32)
+    ops.copy_(x, x[::-1])  # wrote half-reversed data before the fix
+    np.testing.assert_array_equal(x, np.arange(10, dtype=F32)[::-1])
+    y = np.arange(10, dtype=np.int64)
+    ops.copy_(y[1:], y[:-1])  # NumPy: y[1:] = y[:-1] reads every source element first
+    np.testing.assert_array_equal(y, [0, 0, 1, 2, 3, 4, 5, 6, 7, 8])
+    z = np.arange(12.0).reshape(3, 4)
+    ops.copy_(z, z[::-1, ::-1])
+    np.testing.assert_array_equal(z, np.arange(12.0).reshape(3, 4)[::-1, ::-1])
+    t = dlcore.tensor(np.arange(6, dtype=F32))
+    ops.copy_(t, t.numpy()[::-1])
+    np.testing.assert_array_equal(t.numpy(), np.arange(6, dtype=F32)[::-1])
+
+
+def test_writes_into_zero_stride_outputs_raise():
+    base = np.zeros(4, F32)
+    expanded = np.lib.stride_tricks.as_strided(base, (3, 4), (0, 4))  # writable, 3 rows on one row
+    raises_named(ValueError, "copy_", ops.copy_, expanded, np.ones((3, 4), F32))
+    raises_named(ValueError, "masked_fill_", ops.masked_fill_, expanded, np.ones((3, 4), bool), 1.0)
+    raises_named(ValueError, "index_put_", ops.index_put_, expanded, (slice(None),), np.ones((3, 4), F32))
+    a = np.ones((3, 2), F32)
+    b = np.ones((2, 4), F32)
+    raises_named(ValueError, "gemm", ops.gemm, a, b, expanded)
+    np.testing.assert_array_equal(base, 0)  # nothing was written
+    # A zero stride on a size-1 dim is harmless and still accepted.
+    one = np.lib.stride_tricks.as_strided(np.zeros(4, F32), (1, 4), (0, 4))
+    ops.copy_(one, np.ones((1, 4), F32))
+    np.testing.assert_array_equal(one, 1)
+    # masked_fill (out of place) reads a broadcast input fine.
+    np.testing.assert_array_equal(ops.masked_fill(np.broadcast_to(base, (3, 4)), np.eye(3, 4, dtype=bool), 2.0),
+                                  np.eye(3, 4) * 2)
+
+
+def test_fill_int64_exact_and_refuses_non_finite():
+    x = np.zeros(3, np.int64)
+    ops.fill_(x, 2**62 + 1)  # went through a double: stored 2**62
+    assert (x == 2**62 + 1).all()
+    ops.fill_(x, np.int64(-(2**63)))
+    assert (x == -(2**63)).all()
+    ops.fill_(x, 2.9)  # floats truncate toward zero, like torch
+    assert (x == 2).all()
+    for bad in (float("nan"), float("inf"), -float("inf"), 1e300, 2.0**63, 2**63, -(2**63) - 1):
+        raises_named(ValueError, "fill_", ops.fill_, x, bad)
+    assert (x == 2).all()
+    raises_named(TypeError, "fill_", ops.fill_, x, "3")
+    # Float tensors take big ints through a double; full keeps int64 exact too.
+    f = np.zeros(2, np.float64)
+    ops.fill_(f, 2**70)
+    assert (f == 2.0**70).all()
+    np.testing.assert_array_equal(np.asarray(dlcore.full((2,), 2**62 + 1, dtype=dlcore.int64).numpy()),
+                                  [2**62 + 1] * 2)
+    t = dlcore.zeros(2, dtype=dlcore.int64)
+    t.fill_(2**62 + 1)
+    assert int(t.numpy()[0]) == 2**62 + 1
+
+
+# ---- item 8 (C++ side): errors name the op the user called ------------------------------------------
+
+def test_cpp_errors_name_the_called_op():
+    x = np.zeros((3, 4), F32)
+    raises_named(ValueError, "tensor_split", ops.tensor_split, x, 0)
+    raises_named(ValueError, "tensor_split", ops.tensor_split, np.zeros((), F32), 2)
+    raises_named(IndexError, "slice_copy", ops.slice_copy, x, (5,))
+    raises_named(ValueError, "min_backward", ops.min_backward, x[:, 0], np.zeros(3, np.int64), (3, 4), 7)
+    raises_named(ValueError, "max_backward", ops.max_backward, x[:, 0], np.zeros(3, np.int64), (3, 4), 7)
+    raises_named(IndexError, "min_backward", ops.min_backward, x[:, 0], np.full(3, 9, np.int64), (3, 4), 1)
+    raises_named(TypeError, "min_with_indices", ops.min_with_indices, x, "a")
+    raises_named(TypeError, "log_softmax", ops.log_softmax, x, "a")
+    raises_named(TypeError, "log_softmax_backward", ops.log_softmax_backward, x, x, "a")
+    raises_named(TypeError, "softmax", ops.softmax, x, 1.5)
+    # slice_copy is a copy even when the slice is contiguous.
+    y = ops.slice_copy(x, (0,))
+    y[0] = 5
+    assert x[0, 0] == 0
+
+
+def test_bad_alloc_is_a_memory_error_naming_the_op():
+    # A zero-copy broadcast claims 2**40 elements; 2**49 sections cannot be listed.  This was a
+    # bare "std::bad_alloc".
+    huge = np.broadcast_to(np.float32(0), (2**40,))
+    raises_named(MemoryError, "tensor_split", ops.tensor_split, huge, 2**49)
+    with pytest.raises(MemoryError) as info:
+        ops.pad(np.zeros((1, 3), F32), (2**40, 0))
+    assert str(info.value).startswith("pad:"), str(info.value)
+
+
+def test_bool_is_not_an_int_argument():
+    x = np.zeros((3, 4), F32)
+    raises_named(TypeError, "sum", ops.sum, x, np.bool_(True))
+    raises_named(TypeError, "sum", ops.sum, x, [True])
+    raises_named(TypeError, "reshape", ops.reshape, x, (True, 12))
+    assert ops.reshape(x, (np.int64(4), np.int32(3))).shape == (4, 3)

@@ -41,8 +41,11 @@ void bind_reduce(py::module_& m) {
     DL_NOGIL;
     return reduce_var(t, s, correction, keepdims);
   }, py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 1.0, py::arg("keepdims") = false);
-  m.def("max_with_indices", [](py::handle x, int64_t axis, bool keepdims, bool is_min) {
+  // Axes come in as objects and go through int_arg, so a bad one is named after the op the user
+  // called (pybind11's own listing would say max_with_indices for min_with_indices).
+  m.def("max_with_indices", [](py::handle x, py::handle axis_obj, bool keepdims, bool is_min) {
     const char* op = is_min ? "min_with_indices" : "max_with_indices";
+    const int64_t axis = int_arg(axis_obj, op, "axis");
     Tensor t = as_tensor(x, op, "x");
     DL_NOGIL;
     auto r = reduce_max_with_indices(t, axis, keepdims, is_min);
@@ -65,20 +68,26 @@ void bind_reduce(py::module_& m) {
     return reduce_var_backward(g, t, a, correction, keepdims);
   }, py::arg("grad"), py::arg("x"), py::arg("axis") = py::none(), py::arg("correction") = 1.0,
      py::arg("keepdims") = false);
-  m.def("max_backward", [](py::handle grad, py::handle indices, py::handle shape, int64_t axis, bool keepdims) {
-    Tensor g = as_tensor(grad, "max_backward", "grad"), i = as_tensor(indices, "max_backward", "indices");
-    Shape s = parse_shape(shape, "max_backward");
+  m.def("max_backward", [](py::handle grad, py::handle indices, py::handle shape, py::handle axis_obj, bool keepdims,
+                           bool is_min) {
+    const char* op = is_min ? "min_backward" : "max_backward";
+    const int64_t axis = int_arg(axis_obj, op, "axis");
+    Tensor g = as_tensor(grad, op, "grad"), i = as_tensor(indices, op, "indices");
+    Shape s = parse_shape(shape, op);
     DL_NOGIL;
-    return reduce_index_backward(g, i, s, axis, keepdims);
-  }, py::arg("grad"), py::arg("indices"), py::arg("input_shape"), py::arg("axis"), py::arg("keepdims") = false);
+    return reduce_index_backward(g, i, s, axis, keepdims, op);
+  }, py::arg("grad"), py::arg("indices"), py::arg("input_shape"), py::arg("axis"), py::arg("keepdims") = false,
+     py::arg("is_min") = false);
 
-  m.def("softmax", [](py::handle x, int64_t axis, bool log) {
+  m.def("softmax", [](py::handle x, py::handle axis_obj, bool log) {
+    const int64_t axis = int_arg(axis_obj, log ? "log_softmax" : "softmax", "axis");
     Tensor t = as_tensor(x, log ? "log_softmax" : "softmax", "x");
     DL_NOGIL;
     return softmax(t, axis, log);
   }, py::arg("x"), py::arg("axis") = -1, py::arg("log") = false);
-  m.def("softmax_backward", [](py::handle grad, py::handle out, int64_t axis, bool log) {
+  m.def("softmax_backward", [](py::handle grad, py::handle out, py::handle axis_obj, bool log) {
     const char* op = log ? "log_softmax_backward" : "softmax_backward";
+    const int64_t axis = int_arg(axis_obj, op, "axis");
     Tensor g = as_tensor(grad, op, "grad"), y = as_tensor(out, op, "out");
     DL_NOGIL;
     return softmax_backward(g, y, axis, log);

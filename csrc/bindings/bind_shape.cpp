@@ -138,6 +138,13 @@ void bind_shape(py::module_& m) {
   m.def("index", [](py::handle x, py::handle key) {
     return index(as_tensor(x, "index", "x"), parse_key(key, "index"));
   }, py::arg("x"), py::arg("key"));
+  m.def("slice_copy", [](py::handle x, py::handle key) {
+    Tensor t = as_tensor(x, "slice_copy", "x");
+    Tensor v = index(t, parse_key(key, "slice_copy"), "slice_copy");
+    check_cpu(v, "slice_copy");
+    DL_NOGIL;
+    return v.clone();
+  }, py::arg("x"), py::arg("key"), "x[key] (basic indexing) as a new contiguous tensor; errors name slice_copy.");
   m.def("index_put_", [](py::handle x, py::handle key, py::handle value) {
     Tensor t = as_tensor(x, "index_put_", "x", true);
     std::vector<IndexItem> k = parse_key(key, "index_put_");

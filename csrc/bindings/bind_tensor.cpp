@@ -80,6 +80,38 @@ void add_buffer_exporter(py::module_& m) {
 
 }  // namespace
 
+namespace {
+// Fills t from a Python value: an integer (int, NumPy integer) goes in exactly, so an int64
+// tensor gets 2**62 + 1 rather than the nearest double; anything else must convert to float.
+void fill_from_python(Tensor& t, py::handle value, const char* op) {
+  if (!PyBool_Check(value.ptr()) && PyIndex_Check(value.ptr())) {
+    py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(value.ptr()));
+    if (i) {
+      int overflow = 0;
+      const long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+      if (overflow == 0 && !(v == -1 && PyErr_Occurred())) {
+        DL_NOGIL;
+        fill_int_(t, static_cast<int64_t>(v), op);
+        return;
+      }
+      PyErr_Clear();
+      DL_CHECK(t.dtype() != DType::Int64, Value, op, "value ", py::str(i).cast<std::string>(),
+               " cannot be converted to int64 without overflow");
+    } else {
+      PyErr_Clear();  // a float array scalar: not an index, read it as a float below
+    }
+  }
+  const double d = PyFloat_AsDouble(value.ptr());
+  if (d == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    fail(ErrorKind::Type, op, "expected a number as the value, got ",
+         py::str(py::type::handle_of(value).attr("__name__")).cast<std::string>());
+  }
+  DL_NOGIL;
+  fill_(t, d, op);
+}
+}  // namespace
+
 void bind_tensor(py::module_& m) {
   add_buffer_exporter(m);
   py::class_<Tensor>(m, "TensorImpl", py::buffer_protocol(),
@@ -139,23 +171,29 @@ void bind_tensor(py::module_& m) {
     Shape s = parse_shape(shape, "zeros");
     return Tensor::zeros(s, parse_dtype(dtype, "zeros"), parse_device(device, "zeros"), "zeros");
   }, py::arg("shape"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
-  m.def("full", [](py::handle shape, double value, py::handle dtype, const std::string& device) {
+  m.def("full", [](py::handle shape, py::handle value, py::handle dtype, const std::string& device) {
     Shape s = parse_shape(shape, "full");
     Tensor t = Tensor::empty(s, parse_dtype(dtype, "full"), parse_device(device, "full"), "full");
-    DL_NOGIL;
-    fill_(t, value);
+    fill_from_python(t, value, "full");
     return t;
   }, py::arg("shape"), py::arg("value"), py::arg("dtype") = "float32", py::arg("device") = "cpu");
-  m.def("fill_", [](py::handle dst, double value) {
+  m.def("fill_", [](py::handle dst, py::handle value) {
     Tensor t = as_tensor(dst, "fill_", "dst", true);
-    DL_NOGIL;
-    fill_(t, value);
-  }, py::arg("dst"), py::arg("value"));
+    fill_from_python(t, value, "fill_");
+  }, py::arg("dst"), py::arg("value"),
+     "Set every element of dst to value.  A Python/NumPy integer is stored exactly into int64; NaN, "
+     "infinities and out-of-range values raise ValueError for int64.");
   m.def("copy_", [](py::handle dst, py::handle src) {
     Tensor d = as_tensor(dst, "copy_", "dst", true), s = as_tensor(src, "copy_", "src");
+    check_no_internal_overlap(d, "copy_", "dst");
+    // NumPy semantics for overlapping memory (x[1:] = x[:-1], x[:] = x[::-1]): read everything
+    // before writing anything, through a temporary copy of src.
+    if (may_share_memory(d, s) && d.device().is_cpu() && s.device().is_cpu()) s = s.clone();
     DL_NOGIL;
     copy_into(d, s, "copy_");
-  }, py::arg("dst"), py::arg("src"), "Copy src into dst (same shape and dtype; any strides; across devices).");
+  }, py::arg("dst"), py::arg("src"),
+     "Copy src into dst (same shape and dtype; any strides; across devices).  Overlapping src and dst "
+     "copy through a temporary (as NumPy does); a dst with a zero stride on a dim of size > 1 raises.");
 
   // Threads and instruction sets.
   m.def("set_num_threads", [](py::handle n) {
@@ -164,7 +202,8 @@ void bind_tensor(py::module_& m) {
     set_num_threads(static_cast<int>(v));
   }, py::arg("n"));
   m.def("get_num_threads", &num_threads);
-  m.def("max_num_threads", &max_num_threads);
+  m.def("max_num_threads", &max_num_threads,
+        "The largest thread count set_num_threads and fma_peak_gflops accept: 4 x the hardware threads, at most 1024.");
   m.def("host_cache_stats", [] {
     const HostCacheStats s = host_cache_stats();
     py::dict d;

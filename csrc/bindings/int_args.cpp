@@ -1,5 +1,6 @@
 #include "bindings/int_args.h"
 
+#include <cstring>
 #include <string>
 
 namespace dl {
@@ -27,8 +28,10 @@ int64_t index_value(py::handle obj, const char* op, const char* what) {
 }
 
 bool is_bool(py::handle obj) {
-  // Python bools and NumPy bools (np.bool_ has no __index__ today, but be explicit).
-  return PyBool_Check(obj.ptr()) || type_name(obj) == "bool_" || type_name(obj) == "bool";
+  // Python bools and NumPy bools (np.bool_ has no __index__ today, but be explicit); a C string
+  // compare, as this runs for every shape entry of every call.
+  const char* t = Py_TYPE(obj.ptr())->tp_name;
+  return PyBool_Check(obj.ptr()) || std::strcmp(t, "numpy.bool") == 0 || std::strcmp(t, "numpy.bool_") == 0;
 }
 
 }  // namespace
@@ -47,15 +50,18 @@ std::vector<int64_t> int_list_arg(py::handle obj, const char* op, const char* wh
   }
   // A 0-d array or Tensor is a sequence by type but has no items (a dlcore Tensor even iterates
   // as empty): it is one int when it is an integer scalar, else a TypeError below.
-  const bool zero_dim = py::hasattr(obj, "ndim") && py::int_(obj.attr("ndim")).cast<int64_t>() == 0;
+  const bool plain = PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr());
+  const bool zero_dim = !plain && py::hasattr(obj, "ndim") && py::int_(obj.attr("ndim")).cast<int64_t>() == 0;
   if (!zero_dim && PySequence_Check(obj.ptr()) && !PyUnicode_Check(obj.ptr()) && !PyBytes_Check(obj.ptr())) {
     // A list or tuple that owns every item for as long as we read them.
     py::object seq = py::reinterpret_steal<py::object>(PySequence_Fast(obj.ptr(), "not iterable"));
     if (seq) {
-      const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq.ptr());
-      out.reserve(static_cast<size_t>(n));
-      PyObject** items = PySequence_Fast_ITEMS(seq.ptr());
-      for (Py_ssize_t i = 0; i < n; ++i) out.push_back(int_arg(items[i], op, what));
+      // For a list PySequence_Fast returns the list itself, which an item's __index__ could
+      // shrink: re-read the size each step and hold the item while converting it.
+      for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq.ptr()); ++i) {
+        const py::object item = py::reinterpret_borrow<py::object>(PySequence_Fast_GET_ITEM(seq.ptr(), i));
+        out.push_back(int_arg(item, op, what));
+      }
       return out;
     }
     // Not iterable after all (a 0-d array or Tensor): an integer scalar of that kind is one int.

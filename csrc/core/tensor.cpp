@@ -135,6 +135,12 @@ bool may_share_memory(const Tensor& x, const Tensor& y) {
   return xl < yh && yl < xh;
 }
 
+void check_no_internal_overlap(const Tensor& t, const char* op, const char* arg) {
+  for (int64_t d = 0; d < t.ndim(); ++d)
+    DL_CHECK(t.size(d) <= 1 || t.stride(d) != 0, Value, op, "'", arg, "' has a zero stride on dim ", d, " of size ",
+             t.size(d), " (more than one element refers to the same memory); write to a contiguous copy instead");
+}
+
 void check_cpu(const Tensor& t, const char* op) {
   if (t.device().is_cpu()) return;
   if (!cuda_compiled()) fail(ErrorKind::Runtime, op, "got a CUDA tensor, but dlcore was built without CUDA");

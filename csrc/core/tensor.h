@@ -96,6 +96,11 @@ void copy_into(const Tensor& dst, const Tensor& src, const char* op);
 // storages, so storage identity alone would miss them.  Conservative for interleaved views.
 bool may_share_memory(const Tensor& x, const Tensor& y);
 
+// Raises ValueError naming op when t, about to be written, has a zero stride on a dim of size > 1
+// (an expanded view: several elements share one address, so the result would depend on the
+// write order).  PyTorch refuses such outputs the same way.
+void check_no_internal_overlap(const Tensor& t, const char* op, const char* arg);
+
 // Raises RuntimeError naming op unless t is on the CPU.
 void check_cpu(const Tensor& t, const char* op);
 

@@ -12,11 +12,15 @@ struct FillArgs {
   void* out;        // contiguous
   int64_t n;        // elements
   DType dtype;
-  double value;     // converted to dtype by the kernel
+  double value;     // converted to dtype by the kernel (float and bool tensors)
+  int64_t ivalue;   // the exact value for int64 tensors (a double cannot hold every int64)
 };
 using FillFn = void (*)(const FillArgs&);
 
-// Fills t (any strides) with value; returns t.
-Tensor& fill_(Tensor& t, double value);
+// Fills t (any strides) with value; returns t.  For an int64 tensor the value is truncated
+// toward zero like torch; NaN, infinities and values outside int64 raise ValueError naming op.
+Tensor& fill_(Tensor& t, double value, const char* op = "fill_");
+// The same with an exact integer: an int64 tensor gets exactly `value` (2**62 + 1 stays odd).
+Tensor& fill_int_(Tensor& t, int64_t value, const char* op = "fill_");
 
 }  // namespace dl

@@ -18,7 +18,7 @@ void fill_kernel(const FillArgs& a) {
   switch (a.dtype) {
     case DType::Float32: fill_typed(static_cast<float*>(a.out), a.n, static_cast<float>(a.value)); break;
     case DType::Float64: fill_typed(static_cast<double*>(a.out), a.n, a.value); break;
-    case DType::Int64: fill_typed(static_cast<int64_t*>(a.out), a.n, static_cast<int64_t>(a.value)); break;
+    case DType::Int64: fill_typed(static_cast<int64_t*>(a.out), a.n, a.ivalue); break;
     case DType::Bool: fill_typed(static_cast<bool*>(a.out), a.n, a.value != 0.0); break;
     // Narrow integers wrap through int64 like a cast; half types hold their 16-bit pattern.
     case DType::Int32: fill_typed(static_cast<int32_t*>(a.out), a.n, static_cast<int32_t>(static_cast<int64_t>(a.value))); break;

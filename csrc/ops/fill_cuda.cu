@@ -16,7 +16,7 @@ void fill_cuda(const FillArgs& a) {
   switch (a.dtype) {
     case DType::Float32: fill_kernel_cuda<<<blocks, threads>>>(static_cast<float*>(a.out), a.n, (float)a.value); break;
     case DType::Float64: fill_kernel_cuda<<<blocks, threads>>>(static_cast<double*>(a.out), a.n, a.value); break;
-    case DType::Int64: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int64_t*>(a.out), a.n, (int64_t)a.value); break;
+    case DType::Int64: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int64_t*>(a.out), a.n, a.ivalue); break;
     case DType::Bool: fill_kernel_cuda<<<blocks, threads>>>(static_cast<bool*>(a.out), a.n, a.value != 0.0); break;
     // As fill_cpu.cpp: narrow integers wrap through int64, half types are filled with their bits.
     case DType::Int32: fill_kernel_cuda<<<blocks, threads>>>(static_cast<int32_t*>(a.out), a.n, (int32_t)(int64_t)a.value); break;

@@ -227,6 +227,7 @@ Tensor gemm(const Tensor& a, const Tensor& b, const Tensor& c, double alpha, dou
   }
   check_same(a, c, op, "a", "c");
   DL_CHECK(c.shape() == full, Value, op, "expected c of shape ", shape_str(full), ", got ", shape_str(c.shape()));
+  check_no_internal_overlap(c, op, "c");
   launch_into(A, B, c, bs, alpha, beta, Tensor(), kGemmActNone, op);
   return c;
 }

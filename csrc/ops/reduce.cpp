@@ -349,8 +349,7 @@ Tensor reduce_var_backward(const Tensor& grad, const Tensor& x, const AxisSpec& 
 }
 
 Tensor reduce_index_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape, int64_t axis,
-                             bool keepdims) {
-  const char* op = "max_backward";
+                             bool keepdims, const char* op) {
   check_cpu(grad, op);
   check_cpu(indices, op);
   check_float(grad, op);

@@ -118,8 +118,9 @@ Tensor reduce_sum_backward(const Tensor& grad, const Shape& input_shape, const A
 Tensor reduce_var_backward(const Tensor& grad, const Tensor& x, const AxisSpec& axis, double correction,
                            bool keepdims);
 // Gradient of max/min_with_indices: grad placed at `indices` along `axis`, zero elsewhere.
+// op names the caller in errors: "max_backward" or "min_backward".
 Tensor reduce_index_backward(const Tensor& grad, const Tensor& indices, const Shape& input_shape, int64_t axis,
-                             bool keepdims);
+                             bool keepdims, const char* op = "max_backward");
 
 Tensor softmax(const Tensor& x, int64_t axis, bool log);
 Tensor softmax_backward(const Tensor& grad, const Tensor& out, int64_t axis, bool log);

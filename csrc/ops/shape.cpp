@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 #include "core/checked.h"
 #include "dispatch/registry.h"
@@ -309,9 +310,16 @@ std::vector<Tensor> split_n(const Tensor& x, int64_t n, int64_t axis) {
   // what could be allocated at all rather than let a huge n exhaust memory.
   DL_CHECK(n <= std::max<int64_t>(len, 1) * 1024 + 1024, Value, op, "number of sections ", n,
            " is too large for dim ", ax, " of size ", len);
-  std::vector<int64_t> sizes;
-  for (int64_t i = 0; i < n; ++i) sizes.push_back(base + (i < extra ? 1 : 0));
-  return split(x, sizes, ax, op);
+  // n is a user integer: a list too long to hold is a MemoryError naming the op, not a bare
+  // std::bad_alloc.
+  try {
+    std::vector<int64_t> sizes(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) sizes[static_cast<size_t>(i)] = base + (i < extra ? 1 : 0);
+    return split(x, sizes, ax, op);
+  } catch (const std::bad_alloc&) {
+    fail(ErrorKind::Memory, op, "cannot allocate ", n, " sections (", n, " x ", sizeof(Tensor) + sizeof(int64_t),
+         " bytes)");
+  }
 }
 
 // ---- copy_into's transpose path --------------------------------------------------------------

@@ -140,6 +140,7 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& key, const char* op)
 void index_put_(const Tensor& x, const std::vector<IndexItem>& key, const Tensor& value) {
   check_cpu(x, "index_put_");
   Tensor v = index(x, key, "index_put_");
+  check_no_internal_overlap(v, "index_put_", "x");
   DL_CHECK(value.dtype() == x.dtype(), Type, "index_put_", "expected a value of dtype ", dtype_name(x.dtype()),
            ", got ", dtype_name(value.dtype()));
   // NumPy lets a value carry extra leading size-1 dims.
@@ -483,6 +484,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value, bool inpla
     DL_CHECK(m == s || m == 1, Value, op, "mask of shape ", shape_str(mask.shape()), " cannot be broadcast to ",
              shape_str(x.shape()));
   }
+  if (inplace) check_no_internal_overlap(x, op, "x");
   Tensor m = expand(mask, x.shape(), op).contiguous();
   const bool direct = inplace && x.is_contiguous();
   Tensor out = direct ? x : Tensor::empty(x.shape(), x.dtype(), cpu_device(), op);

@@ -5,7 +5,9 @@ from . import _core
 
 
 def set_num_threads(n: int) -> None:
-    """Number of threads dlcore's kernels use (results do not depend on it)."""
+    """Number of threads dlcore's kernels use (results do not depend on it).  `n` must lie in
+    ``[1, 4 x hardware threads]`` (at most 1024; ``dlcore._core.max_num_threads()``): a larger
+    count raises ValueError rather than let the OpenMP runtime abort the process later."""
     if not isinstance(n, int) or isinstance(n, bool):
         raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
     _core.set_num_threads(n)

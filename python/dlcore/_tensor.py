@@ -442,7 +442,7 @@ def full(size, fill_value, dtype=None, device="cpu", requires_grad=False) -> Ten
         dtype = (np.bool_ if isinstance(fill_value, bool) else np.int64 if isinstance(fill_value, int)
                  else np.float32)
     shape = (size,) if isinstance(size, int) else tuple(size)
-    return Tensor(_core.full(shape, float(fill_value), str(as_dtype(dtype)), str(_device(device))), requires_grad)
+    return Tensor(_core.full(shape, fill_value, str(as_dtype(dtype)), str(_device(device))), requires_grad)
 
 
 def ones(*size, dtype=None, device="cpu", requires_grad=False) -> Tensor:

@@ -8,14 +8,12 @@ this module does not handle is passed on to them unchanged.
 """
 from __future__ import annotations
 
-import builtins
 import numbers
 
 import numpy as np
 
 from .. import _core, ops
 from .._tensor import Tensor
-from . import functions as F
 from . import functions_indexing as FI
 from .inplace import _apply_inplace
 from .tensor_methods import _dims, _ValuesIndices

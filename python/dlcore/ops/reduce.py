@@ -100,19 +100,19 @@ def var_backward(grad, x, axis=None, correction=1, keepdims=False):
 
 def max_backward(grad, indices, input_shape, axis, keepdims=False):
     """Gradient of ``max_with_indices`` (torch's ``max(dim)``): `grad` goes to the returned index
-    along `axis`, zero elsewhere.  Also the gradient of ``min_with_indices``."""
-    return _index_backward("max_backward", grad, indices, input_shape, axis, keepdims)
+    along `axis`, zero elsewhere."""
+    return _index_backward("max_backward", grad, indices, input_shape, axis, keepdims, False)
 
 
 def min_backward(grad, indices, input_shape, axis, keepdims=False):
-    """Gradient of ``min_with_indices`` (the same scatter as ``max_backward``): `grad` goes to
-    the returned index along `axis`, zero elsewhere."""
-    return _index_backward("min_backward", grad, indices, input_shape, axis, keepdims)
+    """Gradient of ``min_with_indices`` (torch's ``min(dim)``): `grad` goes to the returned index
+    along `axis`, zero elsewhere (the same scatter as ``max_backward``, errors naming min_backward)."""
+    return _index_backward("min_backward", grad, indices, input_shape, axis, keepdims, True)
 
 
-def _index_backward(op, grad, indices, input_shape, axis, keepdims):
+def _index_backward(op, grad, indices, input_shape, axis, keepdims, is_min):
     return wrap(_core.max_backward(unwrap(grad), unwrap(indices), as_tuple(input_shape, op, "input_shape"), axis,
-                                   keepdims), grad)
+                                   keepdims, is_min), grad)
 
 
 def softmax(x, axis=-1):

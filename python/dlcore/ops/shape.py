@@ -120,7 +120,9 @@ def broadcast_to(x, shape):
 
 
 def narrow(x, dim, start, length):
-    """``torch.narrow``: x[..., start:start+length, ...] along dim (view)."""
+    """``torch.narrow``: x[..., start:start+length, ...] along dim (view).  A negative `start`
+    counts from the end (start in ``[-size, size]``, else IndexError); a negative `length` or one
+    that runs past the end raises ValueError."""
     return wrap(_core.narrow(unwrap(x), dim, start, length), x)
 
 
@@ -183,7 +185,7 @@ def index(x, key):
 
 def slice_copy(x, key):
     """``x[key]`` (basic indexing) as a new contiguous array."""
-    return wrap(_core.contiguous(_core.index(unwrap(x), key)), x)
+    return wrap(_core.slice_copy(unwrap(x), key), x)
 
 
 def index_put_(x, key, value):
