@@ -189,12 +189,10 @@ def _linear_grad(g, x, w, b=None, activation=None):
 add(OpInfo("linear", lambda n: [S(arr(n, 6), arr(4, 6, seed=1), arr(4, seed=2)), S(arr(3, n, 5), arr(2, 5, seed=1)),
                                 S(arr(n, 1, 5), arr(3, 5, seed=1))],
            ref=ref_gemm.linear, grad=_linear_grad, wrt=(0, 1, 2),
-           errors=[ErrorInput((arr(2, 3), arr(4, 5))), ErrorInput((arr(2, 3), arr(4, 3)), {"activation": "tanh"})],
-           xfail={"size1": "issue 22 item 3: linear trusts is_contiguous() over size-1 dims"}))
+           errors=[ErrorInput((arr(2, 3), arr(4, 5))), ErrorInput((arr(2, 3), arr(4, 3)), {"activation": "tanh"})]))
 add(OpInfo("linear_backward", lambda n: [S(arr(n, 4), arr(n, 6, seed=1), arr(4, 6, seed=2)),
                                          S(arr(n, 1, 3), arr(n, 1, 5, seed=1), arr(3, 5, seed=2))],
-           ref=lambda g, x, w: ref_gemm.linear_backward(g, x, w), errors=[ErrorInput((arr(2, 3), arr(2, 5), arr(4, 5)))],
-           xfail={"size1": "issue 22 item 3: linear_backward trusts is_contiguous() over size-1 dims"}))
+           ref=lambda g, x, w: ref_gemm.linear_backward(g, x, w), errors=[ErrorInput((arr(2, 3), arr(2, 5), arr(4, 5)))]))
 
 # ---- reductions ------------------------------------------------------------------------------
 
@@ -239,8 +237,7 @@ add(OpInfo("var_backward", lambda n: [S(arr(3), arr(n + 2, 3), axis=0)], ref=ref
            errors=[ErrorInput((arr(4), arr(2, 3)), {"axis": 0})]))
 for _name in ("max_backward", "min_backward"):
     add(OpInfo(_name, lambda n: [S(arr(n, 4), arr(n, 4, lo=0, hi=3, dtype=np.int64), (n, 3, 4), 1)],
-               ref=ref_reduce.max_backward, errors=[ErrorInput((arr(2), arr(3, lo=0, hi=2, dtype=np.int64), (2, 3), 1))],
-               xfail={"errors": "issue 22 item 8: min_backward's C++ errors say max_backward"} if _name == "min_backward" else {}))
+               ref=ref_reduce.max_backward, errors=[ErrorInput((arr(2), arr(3, lo=0, hi=2, dtype=np.int64), (2, 3), 1))]))
 
 # ---- softmax and losses ----------------------------------------------------------------------
 

@@ -18,11 +18,6 @@ from tests.opinfo_fuzz import POOL, VARIANT_NAMES, positions, run_case
 
 EXAMPLES_PER_OP = 12
 
-# Messages the other branch's C++ fixes (issue 22 item 8) will correct: until it is merged these
-# ops may start with the wrong op's name.  Remove an entry when its xfail in test_opinfo flips.
-KNOWN_PREFIX = {"tensor_split": "split:", "slice_copy": "index:", "index_put_": "index:",
-                "min_backward": "max_backward:"}
-
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 @settings(max_examples=EXAMPLES_PER_OP, derandomize=True, deadline=None, database=None,
@@ -35,8 +30,5 @@ def test_bad_inputs_raise_clean_errors_naming_the_op(name, data):
     value = data.draw(st.sampled_from(range(len(POOL))), label="value")
     outcome, exc = run_case(name, sample_i, variant, pos, POOL[value])
     if outcome in ("ok", "clean"):
-        return
-    wrong = KNOWN_PREFIX.get(name)
-    if wrong and outcome in ("named", "unnamed") and str(exc).startswith(wrong):
         return
     raise AssertionError(f"{name}: {outcome} {type(exc).__name__}: {exc}") from exc

@@ -136,6 +136,7 @@ bool may_share_memory(const Tensor& x, const Tensor& y) {
 }
 
 void check_no_internal_overlap(const Tensor& t, const char* op, const char* arg) {
+  if (t.numel() == 0) return;  // nothing is written: an empty expanded view is harmless
   for (int64_t d = 0; d < t.ndim(); ++d)
     DL_CHECK(t.size(d) <= 1 || t.stride(d) != 0, Value, op, "'", arg, "' has a zero stride on dim ", d, " of size ",
              t.size(d), " (more than one element refers to the same memory); write to a contiguous copy instead");
