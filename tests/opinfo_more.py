@@ -62,8 +62,7 @@ add(OpInfo("split", lambda n: [S(arr(n + 5, 3), 2), S(arr(3, n + 4), [1, n + 3],
            errors=[ErrorInput((arr(4, 3), [1, 2])), ErrorInput((arr(4, 3), 0))]))
 add(OpInfo("tensor_split", lambda n: [S(arr(n + 5, 3), 3), S(arr(3, n + 4), 2, 1)],
            ref=lambda x, k, axis=0: tuple(np.array_split(x, k, axis)),
-           errors=[ErrorInput((arr(4, 3), 0))],
-           xfail={"errors": "issue 22 item 8: tensor_split's C++ errors say split"}))
+           errors=[ErrorInput((arr(4, 3), 0))]))
 
 # ---- indexing --------------------------------------------------------------------------------
 
@@ -74,8 +73,7 @@ add(OpInfo("slice_copy", lambda n: [S(arr(n + 3, 5), (slice(1, None), slice(None
            xfail={"errors": "issue 22 item 8: slice_copy's C++ errors say index"}))
 add(OpInfo("index_put_", lambda n: [S(arr(n + 3, 5), (1, slice(None, None, 2)), arr(3, seed=4)),
                                     S(arr(n, 4), (Ellipsis, 0), 2.5)], inplace=True,
-           ref=lambda x, key, v: _put(x, key, v), errors=[ErrorInput((arr(2, 3), (5,), 1.0), exc=IndexError)],
-           xfail={"errors": "issue 22 item 8: index_put_'s C++ key errors say index"}))
+           ref=lambda x, key, v: _put(x, key, v), errors=[ErrorInput((arr(2, 3), (5,), 1.0), exc=IndexError)]))
 add(OpInfo("index_select", lambda n: [S(arr(n + 2, 5), 1, _idx(4, hi=5)), S(arr(4, n), 0, _idx(6, hi=4))],
            ref=ref_shape.index_select, errors=[ErrorInput((arr(2, 3), 0, np.array([5])), exc=IndexError)],
            grad=lambda g, x, a, i: (ops.index_select_backward(g, a, i, x.shape),)))

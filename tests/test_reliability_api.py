@@ -162,12 +162,15 @@ def test_wrapped_ops_keep_name_doc_and_signature():
     assert list(inspect.signature(ops.min_with_indices).parameters) == ["x", "axis", "keepdims"]
 
 
-# C++ prefixes that name another op: fixed on the branch for items 1-6 (csrc), flip when merged.
-@pytest.mark.xfail(strict=True, reason="issue 22 item 8: C++ prefixes (other branch)")
+# C++ prefixes that name another op: tensor_split's is fixed (merged); the others flip when fixed.
+_ITEM8 = pytest.mark.xfail(strict=True, reason="issue 22 item 8: C++ prefixes (other branch)")
+
+
 @pytest.mark.parametrize("op, call", [
     ("tensor_split", lambda: ops.tensor_split(X, 0)),
-    ("slice_copy", lambda: ops.slice_copy(X, (0, 0, 0))),
-    ("min_backward", lambda: ops.min_backward(np.zeros(2, np.float32), np.zeros(3, np.int64), (2, 3), 1)),
+    pytest.param("slice_copy", lambda: ops.slice_copy(X, (0, 0, 0)), marks=_ITEM8),
+    pytest.param("min_backward", lambda: ops.min_backward(np.zeros(2, np.float32), np.zeros(3, np.int64), (2, 3), 1),
+                 marks=_ITEM8),
 ])
 def test_cpp_errors_start_with_the_public_op(op, call):
     with pytest.raises((ValueError, IndexError, TypeError)) as info:
@@ -235,8 +238,7 @@ def test_four_python_threads_get_the_single_threaded_results():
     assert not bad, f"calls {sorted(set(bad))} differ under 4 Python threads"
 
 
-# Silent precision loss with large logits: fixed on the branch for items 1-6, flip when merged.
-@pytest.mark.xfail(strict=True, reason="issue 22 item 5: log_softmax computed as x - (max + log sum)")
+# Silent precision loss with large logits (issue 22 item 5): fixed by the merged branch for items 1-6.
 def test_log_softmax_keeps_precision_with_large_logits():
     got = ops.log_softmax(np.array([1e4, 1e4 - 10], np.float32))
     np.testing.assert_allclose(got[0], -4.5398899e-05, rtol=1e-3)

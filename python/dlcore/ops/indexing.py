@@ -135,9 +135,12 @@ def masked_select(x, mask):
     """``torch.masked_select``: the elements of x where the bool `mask` (broadcast with x) is True,
     as a 1-d array in C order."""
     xi, mi = unwrap(x), unwrap(mask)
-    shape = np.broadcast_shapes(tuple(xi.shape), tuple(mi.shape)) if hasattr(mi, "shape") else None
-    if shape is None:
+    if not hasattr(mi, "shape"):
         raise TypeError(f"masked_select: expected a bool tensor mask, got {type(mask).__name__}")
+    try:
+        shape = np.broadcast_shapes(tuple(xi.shape), tuple(mi.shape))
+    except ValueError:
+        raise ValueError(f"masked_select: the mask {tuple(mi.shape)} does not broadcast with x {tuple(xi.shape)}") from None
     xb = _core.broadcast_to(xi, shape) if tuple(xi.shape) != shape else xi
     mb = _core.broadcast_to(mi, shape) if tuple(mi.shape) != shape else mi
     return wrap(_core.masked_rows(xb, mb), x, mask)

@@ -32,7 +32,10 @@ def _axes(dim, nd, op):
     """None -> every axis; int or sequence -> a tuple of non-negative axes (no repeats)."""
     if dim is None:
         return tuple(range(nd))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) else tuple(dim)
+    try:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) else tuple(dim)
+    except TypeError:  # not iterable (a float): tuple()'s message would not name the op
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {type(dim).__name__}") from None
     n = max(nd, 1)
     out = []
     for d in dims:
@@ -90,6 +93,10 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's argument names
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if a.dtype == np.bool_:
         raise TypeError("clamp: bool tensors are not supported")
+    try:
+        np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
+    except ValueError:
+        raise ValueError(f"clamp: min {np.shape(lo)} and max {np.shape(hi)} do not broadcast with x {a.shape}") from None
     dt = _clamp_dtype(a, lo, hi)
     r = a.astype(dt, copy=False)
     if lo is not None:
