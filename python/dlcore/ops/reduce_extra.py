@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, unwrap, wrap
+from ._util import _core, kernel_errors, unwrap, wrap
 
 __all__ = [
     "clamp", "clamp_backward", "std", "std_backward", "norm", "norm_backward", "prod", "prod_backward",
@@ -141,12 +141,14 @@ def _axis_arg(dim):
     return tuple(dim) if isinstance(dim, list) else dim
 
 
+@kernel_errors("var")
 def std(x, axis=None, correction=1, keepdims=False):
     """``torch.std``: ``sqrt(var(x, axis, correction))``, dividing by ``max(N - correction, 0)``."""
     v = _core.var(unwrap(x), _axis_arg(axis), float(correction), keepdims)
     return wrap(_core.sqrt(v), x)
 
 
+@kernel_errors("var_backward", "as_tensor", "div", "mul", "where", "eq")
 def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
     """Gradient of ``std`` from its result: ``var_backward(grad / (2 std))``, with zero gradient
     where the standard deviation is 0 (torch's convention, rather than 0/0)."""
