@@ -20,8 +20,7 @@ EXAMPLES_PER_OP = 12
 
 # Messages the other branch's C++ fixes (issue 22 item 8) will correct: until it is merged these
 # ops may start with the wrong op's name.  Remove an entry when its xfail in test_opinfo flips.
-KNOWN_PREFIX = {"tensor_split": "split:", "slice_copy": "index:", "index_put_": "index:",
-                "min_backward": "max_backward:"}
+KNOWN_PREFIX = {"slice_copy": "index:", "min_backward": "max_backward:"}
 
 
 def _known(name):

@@ -122,6 +122,8 @@ def cumsum(x, dim, dtype=None):
     """``torch.cumsum(x, dim)``: inclusive prefix sums along dim.  bool and integer input give int64
     (torch's rule); float32/float64 keep their dtype; `dtype` converts the input first."""
     t = unwrap(x)
+    if not hasattr(t, "dtype"):  # a list, a number, None: as NumPy (a TypeError naming cumsum if not numeric)
+        t = _to_np(t, "cumsum")
     if dtype is not None:
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(dtype), order="C"))
     elif np.dtype(str(t.dtype)).kind in "biu" and str(t.dtype) != "int64":  # bool and narrower ints: int64
@@ -138,6 +140,8 @@ def masked_select(x, mask):
     """``torch.masked_select``: the elements of x where the bool `mask` (broadcast with x) is True,
     as a 1-d array in C order."""
     xi, mi = unwrap(x), unwrap(mask)
+    if not hasattr(xi, "shape"):  # a list, a number, None: as NumPy (a TypeError naming masked_select if not numeric)
+        xi = _to_np(xi, "masked_select")
     if not hasattr(mi, "shape"):
         raise TypeError(f"masked_select: expected a bool tensor mask, got {type(mask).__name__}")
     try:
