@@ -24,6 +24,7 @@ from tests.reference import elementwise as ref_ew
 from tests.reference import gemm as ref_gemm
 from tests.reference import reduce as ref_reduce
 from tests.reference import reduce_softmax as ref_sm
+from tests.reference import tensor_ops21 as ref21
 
 SEED = 1234  # random ops run right after dlcore.manual_seed(SEED)
 
@@ -103,15 +104,7 @@ def _binary_samples(n):
             S(arr(2, n, 3, lo=0.5), arr(1, 3, lo=0.5, seed=3))]
 
 
-def _reduce_to(g, shape):
-    """Sum a broadcast gradient back to `shape` (what autograd does after a binary op)."""
-    g = np.asarray(g)
-    while g.ndim > len(shape):
-        g = g.sum(0)
-    for i, s in enumerate(shape):
-        if s == 1 and g.shape[i] != 1:
-            g = g.sum(i, keepdims=True)
-    return g
+_reduce_to = ref21.sum_to  # a broadcast gradient summed back to an operand's shape
 
 
 def _binary_grad(name):
@@ -271,3 +264,4 @@ add(OpInfo("nll_loss_backward", lambda n: [S(np.float64(2.0), arr(n + 1, 4), arr
 
 
 from tests import opinfo_more  # noqa: E402,F401  (registers the shape, memory, random and optim ops)
+from tests import opinfo_ops21  # noqa: E402,F401  (issue 21's ops, and narrow integer dtypes for older ones)

@@ -19,7 +19,13 @@ from tests.opinfo_fuzz import POOL, VARIANT_NAMES, positions, run_case
 EXAMPLES_PER_OP = 12
 
 
-@pytest.mark.parametrize("name", sorted(REGISTRY))
+def _known(name):
+    """An op's registry entry may mark a known fuzz finding: xfail(strict) until it is fixed."""
+    reason = REGISTRY[name].xfail.get("fuzz")
+    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=_known(n)) for n in sorted(REGISTRY)])
 @settings(max_examples=EXAMPLES_PER_OP, derandomize=True, deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
 @given(data=st.data())

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from .. import ops
 from . import functions as F
+from . import functions_dtype as FD
+from . import functions_indexing as FI
 
 
 def _axis(axis):
@@ -118,10 +120,44 @@ GRAD_OPS = {
     "masked_fill": lambda x, mask, value: F.MaskedFill.apply(x, mask, value),
 }
 
+
+def _sizes(v):
+    return tuple(v) if isinstance(v, (list, tuple)) else (v,)
+
+
+# Issue 21's ops: the Functions of functions_indexing.py / functions_dtype.py, as the Tensor
+# methods record them.  The in-place ops (masked_put_, index_put_rows_) and the *_backward kernels
+# stay unmapped: given a Tensor that requires grad they raise RuntimeError (use x[mask] = v).
+GRAD_OPS.update({
+    "clamp": lambda x, min=None, max=None: FI.Clamp.apply(x, min, max),  # noqa: A002 - torch's names
+    "std": lambda x, axis=None, correction=1, keepdims=False: FI.Std.apply(x, _axis(axis), correction, keepdims),
+    "norm": lambda x, p="fro", dim=None, keepdim=False: FI.Norm.apply(x, p, _axis(dim), keepdim),
+    "prod": lambda x, dim=None, keepdim=False: FI.Prod.apply(x, dim, keepdim),
+    "cumsum": lambda x, dim, dtype=None: FI.Cumsum.apply(x if dtype is None else x.to(dtype), dim),
+    "sort": lambda x, dim=-1, descending=False: tuple(FI.Sort.apply(x, dim, descending, None)),
+    "topk": lambda x, k, dim=-1, largest=True, sorted=True: tuple(FI.Sort.apply(x, dim, largest, k)),  # noqa: A002
+    "gather": lambda x, dim, index: FI.Gather.apply(x, dim, index),
+    "scatter": lambda x, dim, index, src: FI.Scatter.apply(x, dim, index, src, False),
+    "scatter_add": lambda x, dim, index, src: FI.Scatter.apply(x, dim, index, src, True),
+    "masked_select": lambda x, mask: x.masked_select(mask),
+    "mask_select_rows": lambda x, mask: FI.MaskSelect.apply(x, mask),
+    "repeat": lambda x, sizes: FI.Repeat.apply(x, _sizes(sizes)),
+    "flip": lambda x, dims: FI.Flip.apply(x, dims),
+    "roll": lambda x, shifts, dims=None: FI.Roll.apply(x, shifts, dims),
+    "tril": lambda x, diagonal=0: FI.Tri.apply(x, diagonal, False),
+    "triu": lambda x, diagonal=0: FI.Tri.apply(x, diagonal, True),
+    "chunk": lambda x, chunks, dim=0: x.chunk(chunks, dim),
+    "remainder": lambda a, b: FD.Remainder.apply(a, b),
+    "fmod": lambda a, b: FD.Fmod.apply(a, b),
+    "cast": lambda x, dtype: x.to(dtype),  # recorded for a float result; an integer one carries no grad
+})
+
 # Given a Tensor that requires grad these just run: results that carry no gradient in torch either,
 # and the fused optimizer steps, which update leaves outside the graph by design (torch.optim's
 # step runs under no_grad; dlcore.optim calls these directly).
 NON_DIFFERENTIABLE = frozenset((
     "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "bernoulli", "dropout_mask", "result_type",
     "sgd_step", "adam_step", "rmsprop_step",
+    "argsort", "all", "any", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "floor_divide", "one_hot",
+    "multinomial", "chunk_sizes",
 ))

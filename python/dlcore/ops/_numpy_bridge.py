@@ -15,7 +15,10 @@ def as_numpy(x, op):
         if t.device != "cpu":
             raise TypeError(f"{op}: expected a CPU tensor, got one on {t.device}")
         return _core.to_numpy(t)
-    return np.asarray(t)
+    a = np.asarray(t)
+    if a.dtype.kind not in "biuf":  # None, a string, a mixed list: refuse here rather than in as_tensor
+        raise TypeError(f"{op}: expected a numeric array or number, got {type(x).__name__} ({a.dtype})")
+    return a
 
 
 def result(a, *inputs):

@@ -198,6 +198,31 @@ def name_binding_errors(fn, op=None):
     return checked
 
 
+def kernel_errors(*kernels, op=None):
+    """Decorator for a Python op built on other kernels (std on var, sort_backward on scatter...):
+    a ValueError/TypeError/IndexError/RuntimeError whose message starts with one of `kernels`'
+    names is raised again, same type, with the op's name (`op`, default the function's) in its
+    place, so the message names what the caller called.  Anything else passes through."""
+    def deco(fn):
+        name = op or fn.__name__
+
+        @functools.wraps(fn)
+        def wrapped(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except (ValueError, TypeError, IndexError, RuntimeError) as e:
+                msg = str(e)
+                inner = next((k for k in kernels if msg.startswith(f"{k}:")), None)
+                if inner is None or type(e) not in (ValueError, TypeError, IndexError, RuntimeError):
+                    raise
+                raise type(e)(name + msg[len(inner):]) from None
+
+        wrapped.__name__ = wrapped.__qualname__ = name
+        return wrapped
+
+    return deco
+
+
 def as_float(value, op, name):
     """`value` as a Python float for the binding, or TypeError "<op>: expected a real number for
     <name>, got <type>" (bools count as numbers, as in NumPy; strings do not)."""
@@ -232,4 +257,4 @@ def as_tuple(value, op, name):
 
 
 __all__ = ["unwrap", "wrap", "wants_tensor", "install_autograd", "_core", "name_binding_errors", "as_float",
-           "as_int", "as_tuple"]
+           "as_int", "as_tuple", "kernel_errors"]

@@ -18,7 +18,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._numpy_bridge import as_impl, as_numpy as _to_np, result as _out
-from ._util import _core, unwrap, wrap
+from ._util import _core, kernel_errors, unwrap, wrap
 
 __all__ = [
     "gather", "gather_backward", "scatter", "scatter_add", "scatter_backward", "scatter_add_backward",
@@ -44,6 +44,7 @@ def gather(x, dim, index):
     return wrap(_core.gather(unwrap(x), dim, _idx(index)), x, index)
 
 
+@kernel_errors("scatter_add", "as_tensor")
 def gather_backward(grad, dim, index, input_shape, dtype=None):
     """Gradient of ``gather`` w.r.t. x: zeros of `input_shape` with `grad` scatter-added at
     `index` (repeated indices accumulate, in index order)."""
@@ -88,6 +89,7 @@ def scatter_add(x, dim, index, src):
     return wrap(_core.scatter(unwrap(x), dim, _idx(index), s, True), x, index, src)
 
 
+@kernel_errors("gather", "as_tensor")
 def scatter_add_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter_add``: (grad for x, grad for src) = (grad, grad gathered at index,
     zero-padded to `src_shape` where src is larger than index)."""
@@ -96,6 +98,7 @@ def scatter_add_backward(grad, dim, index, src_shape):
     return wrap(g, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
 
 
+@kernel_errors("scatter", "gather", "as_tensor")
 def scatter_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter``: (grad with the overwritten positions zeroed, grad gathered at
     index for src, zero-padded to `src_shape`).  As in torch, a src entry whose write was
@@ -119,6 +122,8 @@ def cumsum(x, dim, dtype=None):
     """``torch.cumsum(x, dim)``: inclusive prefix sums along dim.  bool and integer input give int64
     (torch's rule); float32/float64 keep their dtype; `dtype` converts the input first."""
     t = unwrap(x)
+    if not hasattr(t, "dtype"):  # a list, a number, None: as NumPy (a TypeError naming cumsum if not numeric)
+        t = _to_np(t, "cumsum")
     if dtype is not None:
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(dtype), order="C"))
     elif np.dtype(str(t.dtype)).kind in "biu" and str(t.dtype) != "int64":  # bool and narrower ints: int64
@@ -135,14 +140,20 @@ def masked_select(x, mask):
     """``torch.masked_select``: the elements of x where the bool `mask` (broadcast with x) is True,
     as a 1-d array in C order."""
     xi, mi = unwrap(x), unwrap(mask)
-    shape = np.broadcast_shapes(tuple(xi.shape), tuple(mi.shape)) if hasattr(mi, "shape") else None
-    if shape is None:
+    if not hasattr(xi, "shape"):  # a list, a number, None: as NumPy (a TypeError naming masked_select if not numeric)
+        xi = _to_np(xi, "masked_select")
+    if not hasattr(mi, "shape"):
         raise TypeError(f"masked_select: expected a bool tensor mask, got {type(mask).__name__}")
+    try:
+        shape = np.broadcast_shapes(tuple(xi.shape), tuple(mi.shape))
+    except ValueError:
+        raise ValueError(f"masked_select: the mask {tuple(mi.shape)} does not broadcast with x {tuple(xi.shape)}") from None
     xb = _core.broadcast_to(xi, shape) if tuple(xi.shape) != shape else xi
     mb = _core.broadcast_to(mi, shape) if tuple(mi.shape) != shape else mi
     return wrap(_core.masked_rows(xb, mb), x, mask)
 
 
+@kernel_errors("masked_put_", "as_tensor")
 def masked_select_backward(grad, mask, input_shape):
     """Gradient of ``masked_select`` w.r.t. x: grad's elements put where the (broadcast) mask is
     True in zeros of the broadcast shape, then summed over the dims x was broadcast along, so the
@@ -158,12 +169,14 @@ def masked_select_backward(grad, mask, input_shape):
     return _out(out.sum(axis=axes).reshape(tuple(input_shape)) if axes else out, grad)
 
 
+@kernel_errors("masked_select")
 def mask_select_rows(x, mask):
     """``x[mask]`` with a bool `mask` of the shape of x's leading ``mask.ndim`` dims: the selected
     rows, shape ``(nnz,) + x.shape[mask.ndim:]``.  IndexError when the shapes do not match."""
     return wrap(_core.masked_rows(unwrap(x), unwrap(mask)), x, mask)
 
 
+@kernel_errors("masked_put_", "as_tensor")
 def mask_select_rows_backward(grad, mask, input_shape):
     """Gradient of ``mask_select_rows``: zeros of `input_shape` with grad's rows put where mask is
     True."""
@@ -180,6 +193,7 @@ def masked_put_(x, mask, values):
     return x
 
 
+@kernel_errors("index_put_")
 def index_put_rows_(x, lead, rows, values, accumulate=False):
     """``x[rows] = values`` (or ``+=`` with accumulate, like ``index_put_(..., accumulate=True)``) in
     place, with x seen as ``prod(x.shape[:lead])`` rows of shape ``x.shape[lead:]`` and `rows` a 1-d

@@ -73,22 +73,26 @@ def flip(x, dims):
 def roll(x, shifts, dims=None):
     """``torch.roll``: entries shifted by `shifts` along `dims` (wrapping around); with dims None the
     flattened array is rolled and the shape restored.  shifts and dims: ints or equal-length tuples."""
-    a = _np(x, "roll")
-    sh = _ints(shifts, "roll", "shifts")
+    return _roll(x, shifts, dims, "roll")
+
+
+def _roll(x, shifts, dims, op):
+    a = _np(x, op)
+    sh = _ints(shifts, op, "shifts")
     if dims is None:
         if len(sh) != 1:
-            raise ValueError(f"roll: with dims=None, shifts must be a single int, got {shifts}")
+            raise ValueError(f"{op}: with dims=None, shifts must be a single int, got {shifts}")
         return _out(np.roll(a.reshape(-1), sh[0]).reshape(a.shape), x)
-    ds = _dims(dims, a.ndim, "roll") if a.ndim else ()
-    if len(sh) != len(_ints(dims, "roll", "dims")):
-        raise ValueError(f"roll: shifts and dims must have the same length, got {shifts} and {dims}")
+    ds = _dims(dims, a.ndim, op) if a.ndim else ()
+    if len(sh) != len(_ints(dims, op, "dims")):
+        raise ValueError(f"{op}: shifts and dims must have the same length, got {shifts} and {dims}")
     return _out(np.roll(a, sh, axis=ds) if ds else a.copy(), x)
 
 
 def roll_backward(grad, shifts, dims=None):
-    """Gradient of ``roll``: the gradient rolled back by ``-shifts``."""
+    """Gradient of ``roll``: the gradient rolled back by ``-shifts`` (errors name roll_backward)."""
     sh = _ints(shifts, "roll_backward", "shifts")
-    return roll(grad, tuple(-s for s in sh) if len(sh) > 1 or dims is not None else -sh[0], dims)
+    return _roll(grad, tuple(-s for s in sh) if len(sh) > 1 or dims is not None else -sh[0], dims, "roll_backward")
 
 
 def _tri(fn, name):

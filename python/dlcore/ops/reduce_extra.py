@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, unwrap, wrap
+from ._util import _core, kernel_errors, unwrap, wrap
 
 __all__ = [
     "clamp", "clamp_backward", "std", "std_backward", "norm", "norm_backward", "prod", "prod_backward",
@@ -32,7 +32,10 @@ def _axes(dim, nd, op):
     """None -> every axis; int or sequence -> a tuple of non-negative axes (no repeats)."""
     if dim is None:
         return tuple(range(nd))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) else tuple(dim)
+    try:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) and not isinstance(dim, bool) else tuple(dim)
+    except TypeError:  # not iterable (a float): tuple()'s message would not name the op
+        raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {type(dim).__name__}") from None
     n = max(nd, 1)
     out = []
     for d in dims:
@@ -90,6 +93,10 @@ def clamp(x, min=None, max=None):  # noqa: A002 - torch's argument names
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
     if a.dtype == np.bool_:
         raise TypeError("clamp: bool tensors are not supported")
+    try:
+        np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
+    except ValueError:
+        raise ValueError(f"clamp: min {np.shape(lo)} and max {np.shape(hi)} do not broadcast with x {a.shape}") from None
     dt = _clamp_dtype(a, lo, hi)
     r = a.astype(dt, copy=False)
     if lo is not None:
@@ -134,12 +141,14 @@ def _axis_arg(dim):
     return tuple(dim) if isinstance(dim, list) else dim
 
 
+@kernel_errors("var")
 def std(x, axis=None, correction=1, keepdims=False):
     """``torch.std``: ``sqrt(var(x, axis, correction))``, dividing by ``max(N - correction, 0)``."""
     v = _core.var(unwrap(x), _axis_arg(axis), float(correction), keepdims)
     return wrap(_core.sqrt(v), x)
 
 
+@kernel_errors("var_backward", "as_tensor", "div", "mul", "where", "eq")
 def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
     """Gradient of ``std`` from its result: ``var_backward(grad / (2 std))``, with zero gradient
     where the standard deviation is 0 (torch's convention, rather than 0/0)."""

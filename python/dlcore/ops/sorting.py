@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, unwrap, wrap
+from ._util import _core, kernel_errors, unwrap, wrap
 from .random import uniform
 
 __all__ = ["sort", "argsort", "topk", "sort_backward", "topk_backward", "multinomial"]
@@ -82,6 +82,7 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argum
     return _out(vals, x), _out(idx, x)
 
 
+@kernel_errors("scatter", "as_tensor")
 def sort_backward(grad, dim, indices, input_shape):
     """Gradient of ``sort``/``topk`` values w.r.t. the input: zeros of `input_shape` with grad
     scattered to `indices` along dim (the indices are distinct along dim, so this is a scatter)."""
@@ -92,7 +93,7 @@ def sort_backward(grad, dim, indices, input_shape):
     return wrap(_core.scatter(zeros, dim, unwrap(indices), g, False), grad)
 
 
-topk_backward = sort_backward
+topk_backward = kernel_errors("sort_backward", op="topk_backward")(sort_backward)
 
 
 def multinomial(probs, num_samples, replacement=False):
