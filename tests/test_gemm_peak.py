@@ -15,15 +15,17 @@ def test_peak_bounds_a_real_matmul(isa):
     # A 256^3 matmul reaches 60-95% of the peak on one thread; a burn that measured latency-bound
     # chains (a quarter of the peak or less) or counted flops wrongly would fall below it.
     a, b = (np.random.default_rng(s).standard_normal((256, 256)).astype(np.float32) for s in (0, 1))
+    # Both are measured the same way, interleaved, best of 20 short runs (a matmul ~0.3 ms, a
+    # burn 2 ms), so a loaded machine that preempts one long burn cannot fail the comparison.
     with threads_scope(1):
         ops.matmul(a, b)
-        best = float("inf")
+        best, peak = float("inf"), 0.0
         for _ in range(20):
             t = time.perf_counter()
             ops.matmul(a, b)
             best = min(best, time.perf_counter() - t)
+            peak = max(peak, ops.fma_peak_gflops(1, seconds=0.002))
         achieved = 2 * 256**3 / best * 1e-9
-        peak = max(ops.fma_peak_gflops(1, seconds=0.05) for _ in range(3))
     assert peak > 0.5
     assert achieved < 1.5 * peak, f"matmul {achieved:.1f} GFLOP/s against a 'peak' of {peak:.1f} ({isa})"
 
