@@ -76,6 +76,9 @@ def _autograd_op(name, kernel, grad_op, non_differentiable):
             return kernel(*args, **kwargs)
         except _GradRequired:
             pass
+        except TypeError as e:
+            _check_call(name, kernel, args, kwargs, e)
+            raise
         if grad_op is not None:
             return grad_op(*args, **kwargs)
         if non_differentiable:
@@ -95,6 +98,20 @@ def _autograd_op(name, kernel, grad_op, non_differentiable):
     op.__wrapped__ = kernel  # inspect.signature shows the kernel's arguments
     op._dl_autograd = True  # install_autograd is idempotent (the kernel may itself be a wrapper)
     return op
+
+
+def _check_call(name, fn, args, kwargs, e):
+    """Python's own TypeError for a call that does not fit `fn`'s signature (an argument given by
+    position and keyword, a missing or unexpected one) names the function, not the op in the house
+    style: raise it again as "<name>: <Python's message>".  Other TypeErrors: return."""
+    if str(e).startswith(f"{name}:"):
+        return
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as bad:
+        raise TypeError(f"{name}: {bad}") from None
+    except ValueError:  # a builtin without a signature: nothing to check against
+        return
 
 
 def install_autograd(namespace, grad_ops, non_differentiable, state):

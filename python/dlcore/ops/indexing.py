@@ -18,7 +18,7 @@ import numpy as np
 
 from .._tensor import Tensor
 from ._numpy_bridge import as_impl, as_numpy as _to_np, result as _out
-from ._util import _core, kernel_errors, unwrap, wrap
+from ._util import _core, as_int, as_tuple, kernel_errors, unwrap, wrap
 
 __all__ = [
     "gather", "gather_backward", "scatter", "scatter_add", "scatter_backward", "scatter_add_backward",
@@ -27,11 +27,21 @@ __all__ = [
 ]
 
 
-def _idx(index):
-    """Index arguments: Tensors and int64 arrays pass through; lists become int64 arrays."""
+def _idx(index, op):
+    """Index arguments: Tensors and arrays pass through (the kernel checks their dtype); lists
+    become int64 arrays; anything else (None, a list with a non-integer) is a TypeError naming op."""
     if isinstance(index, (list, tuple)):
-        return np.asarray(index, dtype=np.int64)
-    return unwrap(index)
+        try:  # floats are refused, not truncated (torch needs an int64 index too)
+            a = np.asarray(index)
+            if a.size == 0 or a.dtype.kind in "iu":
+                return np.asarray(a, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        raise TypeError(f"{op}: expected index to be an int64 tensor or a list of ints, got {index!r:.60}")
+    t = unwrap(index)
+    if not hasattr(t, "shape") and not hasattr(t, "__dlpack__"):
+        raise TypeError(f"{op}: expected index to be an int64 tensor or a list of ints, got {type(index).__name__}")
+    return t
 
 
 def gather(x, dim, index):
@@ -41,16 +51,16 @@ def gather(x, dim, index):
     output has index's shape and x's dtype (any dtype).  Raises IndexError for an index outside
     ``[0, x.size(dim))`` or a bad dim, ValueError for mismatched shapes, TypeError for a non-int64
     index."""
-    return wrap(_core.gather(unwrap(x), dim, _idx(index)), x, index)
+    return wrap(_core.gather(unwrap(x), dim, _idx(index, "gather")), x, index)
 
 
-@kernel_errors("scatter_add", "as_tensor")
+@kernel_errors("scatter_add", "as_tensor", "zeros")
 def gather_backward(grad, dim, index, input_shape, dtype=None):
     """Gradient of ``gather`` w.r.t. x: zeros of `input_shape` with `grad` scatter-added at
     `index` (repeated indices accumulate, in index order)."""
     g = as_impl(grad)
-    zeros = _core.zeros(tuple(input_shape), str(dtype or g.dtype), "cpu")
-    return wrap(_core.scatter(zeros, dim, _idx(index), g, True), grad)
+    zeros = _core.zeros(as_tuple(input_shape, "gather_backward", "input_shape"), str(dtype or g.dtype), "cpu")
+    return wrap(_core.scatter(zeros, dim, _idx(index, "gather_backward"), g, True), grad)
 
 
 def _src(x, src, op):
@@ -66,9 +76,9 @@ def _src(x, src, op):
 
 
 def _expand_src(x, index, src):
-    """A 0-d src (a value) expanded (stride 0) to index's shape."""
+    """A 0-d src (a value) expanded (stride 0) to the shape of index (as _idx returns it)."""
     if getattr(src, "ndim", 1) == 0:
-        ishape = tuple(unwrap(index).shape) if not isinstance(index, (list, tuple)) else np.shape(index)
+        ishape = tuple(index.shape)
         return _core.expand(_core.as_tensor(np.asarray(src, order="C")) if isinstance(src, np.ndarray) else src,
                             ishape)
     return src
@@ -78,36 +88,40 @@ def scatter(x, dim, index, src):
     """``torch.scatter(x, dim, index, src)``: a copy of x with ``out[i][index[i][j][k]][k] =
     src[i][j][k]`` (dim=1).  src is a tensor (only its index-shaped corner is read) or a number.
     Repeated indices: the last in C order wins (torch leaves this unspecified)."""
-    s = _expand_src(x, index, _src(x, src, "scatter"))
-    return wrap(_core.scatter(unwrap(x), dim, _idx(index), s, False), x, index, src)
+    idx = _idx(index, "scatter")
+    s = _expand_src(x, idx, _src(x, src, "scatter"))
+    return wrap(_core.scatter(unwrap(x), dim, idx, s, False), x, index, src)
 
 
 def scatter_add(x, dim, index, src):
     """``torch.scatter_add``: a copy of x with src's entries added at index along dim (repeated
     indices accumulate, in index order; deterministic).  float32, float64 or int64."""
-    s = _expand_src(x, index, _src(x, src, "scatter_add"))
-    return wrap(_core.scatter(unwrap(x), dim, _idx(index), s, True), x, index, src)
+    idx = _idx(index, "scatter_add")
+    s = _expand_src(x, idx, _src(x, src, "scatter_add"))
+    return wrap(_core.scatter(unwrap(x), dim, idx, s, True), x, index, src)
 
 
-@kernel_errors("gather", "as_tensor")
+@kernel_errors("gather", "as_tensor", "zeros", "index_put_")
 def scatter_add_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter_add``: (grad for x, grad for src) = (grad, grad gathered at index,
     zero-padded to `src_shape` where src is larger than index)."""
     g = as_impl(grad)
-    gs = _core.gather(g, dim, _idx(index))
-    return wrap(g, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
+    gs = _core.gather(g, dim, _idx(index, "scatter_add_backward"))
+    return wrap(g, grad), wrap(_pad_to(gs, as_tuple(src_shape, "scatter_add_backward", "src_shape")), grad)
 
 
-@kernel_errors("scatter", "gather", "as_tensor")
+@kernel_errors("scatter", "gather", "as_tensor", "zeros", "index_put_")
 def scatter_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter``: (grad with the overwritten positions zeroed, grad gathered at
     index for src, zero-padded to `src_shape`).  As in torch, a src entry whose write was
     overwritten by a repeated index still receives the gradient of that position."""
     g = as_impl(grad)
-    zero = _core.expand(_core.zeros((), g.dtype, "cpu"), tuple(_idx(index).shape))
-    gx = _core.scatter(g, dim, _idx(index), zero, False)
-    gs = _core.gather(g, dim, _idx(index))
-    return wrap(gx, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
+    src_shape = as_tuple(src_shape, "scatter_backward", "src_shape")
+    idx = _idx(index, "scatter_backward")
+    zero = _core.expand(_core.zeros((), g.dtype, "cpu"), tuple(idx.shape))
+    gx = _core.scatter(g, dim, idx, zero, False)
+    gs = _core.gather(g, dim, idx)
+    return wrap(gx, grad), wrap(_pad_to(gs, src_shape), grad)
 
 
 def _pad_to(t, shape):
@@ -153,14 +167,19 @@ def masked_select(x, mask):
     return wrap(_core.masked_rows(xb, mb), x, mask)
 
 
-@kernel_errors("masked_put_", "as_tensor")
+@kernel_errors("masked_put_", "as_tensor", "zeros")
 def masked_select_backward(grad, mask, input_shape):
     """Gradient of ``masked_select`` w.r.t. x: grad's elements put where the (broadcast) mask is
     True in zeros of the broadcast shape, then summed over the dims x was broadcast along, so the
     result has `input_shape`."""
     g = as_impl(grad)
     mi = as_impl(mask)
-    shape = np.broadcast_shapes(tuple(input_shape), tuple(mi.shape))
+    input_shape = as_tuple(input_shape, "masked_select_backward", "input_shape")
+    try:
+        shape = np.broadcast_shapes(input_shape, tuple(mi.shape))
+    except (ValueError, TypeError):
+        raise ValueError(f"masked_select_backward: the mask {tuple(mi.shape)} does not broadcast with input_shape "
+                         f"{input_shape}") from None
     full = _core.zeros(shape, str(g.dtype), "cpu")
     _core.masked_put_(full, _core.contiguous(_core.broadcast_to(mi, shape)), g)
     out = _to_np(full, "masked_select_backward")
@@ -176,12 +195,12 @@ def mask_select_rows(x, mask):
     return wrap(_core.masked_rows(unwrap(x), unwrap(mask)), x, mask)
 
 
-@kernel_errors("masked_put_", "as_tensor")
+@kernel_errors("masked_put_", "as_tensor", "zeros")
 def mask_select_rows_backward(grad, mask, input_shape):
     """Gradient of ``mask_select_rows``: zeros of `input_shape` with grad's rows put where mask is
     True."""
     g = as_impl(grad)
-    out = _core.zeros(tuple(input_shape), g.dtype, "cpu")
+    out = _core.zeros(as_tuple(input_shape, "mask_select_rows_backward", "input_shape"), g.dtype, "cpu")
     _core.masked_put_(out, unwrap(mask), g)
     return wrap(out, grad)
 
@@ -200,7 +219,8 @@ def index_put_rows_(x, lead, rows, values, accumulate=False):
     int64 array of row numbers (negative counts from the end).  values broadcast to
     ``(len(rows),) + x.shape[lead:]``.  Repeated rows: accumulate adds every contribution in order;
     without it the last one wins.  Returns x."""
-    _core.index_put_rows_(unwrap(x), int(lead), _idx(rows), _values(x, values), bool(accumulate))
+    _core.index_put_rows_(unwrap(x), as_int(lead, "index_put_rows_", "lead"), _idx(rows, "index_put_rows_"),
+                          _values(x, values), bool(accumulate))
     return x
 
 

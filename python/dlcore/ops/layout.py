@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numpy_bridge import as_numpy as _np, result as _out
-from ._util import unwrap
+from ._util import as_int, as_tuple, unwrap
 from .shape import split
 
 __all__ = ["repeat", "repeat_backward", "flip", "roll", "roll_backward", "tril", "triu", "chunk", "chunk_sizes"]
@@ -55,12 +55,18 @@ def repeat_backward(grad, input_shape, sizes):
     """Gradient of ``repeat``: the sum of grad's tiles, shape `input_shape`."""
     g = _np(grad, "repeat_backward")
     sizes = _ints(sizes, "repeat_backward", "sizes")
-    shape = (1,) * (len(sizes) - len(input_shape)) + tuple(input_shape)
+    input_shape = _ints(as_tuple(input_shape, "repeat_backward", "input_shape"), "repeat_backward", "input_shape")
+    if len(sizes) < len(input_shape) or any(s < 0 for s in sizes + input_shape):
+        raise ValueError(f"repeat_backward: sizes {sizes} do not fit input_shape {input_shape}")
+    shape = (1,) * (len(sizes) - len(input_shape)) + input_shape
+    if g.shape != tuple(s * n for s, n in zip(sizes, shape)):
+        raise ValueError(f"repeat_backward: grad has shape {g.shape}, expected input_shape {input_shape} repeated "
+                         f"{sizes} times")
     inter = []
     for s, n in zip(sizes, shape):
         inter += [s, n]
     r = g.reshape(inter).sum(axis=tuple(range(0, 2 * len(sizes), 2)))
-    return _out(r.reshape(tuple(input_shape)).astype(g.dtype, copy=False), grad)
+    return _out(r.reshape(input_shape).astype(g.dtype, copy=False), grad)
 
 
 def flip(x, dims):
@@ -100,7 +106,7 @@ def _tri(fn, name):
         a = _np(x, name)
         if a.ndim < 2:
             raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got {a.ndim}")
-        (d,) = _ints(diagonal, name, "diagonal")
+        d = as_int(diagonal, name, "diagonal")
         return _out(fn(a, d), x)
 
     op.__name__ = name
@@ -116,11 +122,19 @@ triu = _tri(np.triu, "triu")
 
 def chunk_sizes(n, chunks):
     """The piece sizes of ``torch.chunk`` for a dim of size n: ceil(n / chunks) each, the last
-    smaller, so there may be fewer than `chunks` pieces."""
+    smaller, so there may be fewer than `chunks` pieces.  n: a non-negative int, chunks: a
+    positive int (ValueError otherwise; TypeError for a non-integer)."""
+    n = as_int(n, "chunk_sizes", "n")
+    if n < 0:
+        raise ValueError(f"chunk_sizes: n must be non-negative, got {n}")
+    return _chunk_sizes(n, chunks, "chunk_sizes")
+
+
+def _chunk_sizes(n, chunks, op):
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
-        raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__}")
+        raise TypeError(f"{op}: chunks must be an int, got {type(chunks).__name__}")
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ValueError(f"{op}: chunks must be positive, got {chunks}")
     size = -(-n // chunks)
     if n == 0:
         return [0] * chunks  # torch returns `chunks` empty pieces
@@ -135,4 +149,4 @@ def chunk(x, chunks, dim=0):
     n = max(len(shape), 1)
     if not -n <= dim < n:
         raise IndexError(f"chunk: dim {dim} is out of range for a tensor of {len(shape)} dimension(s)")
-    return split(x, chunk_sizes(shape[dim], chunks), dim)
+    return split(x, _chunk_sizes(shape[dim], chunks, "chunk"), dim)

@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, kernel_errors, unwrap, wrap
+from ._util import _core, as_tuple, kernel_errors, unwrap, wrap
 from .random import uniform
 
 __all__ = ["sort", "argsort", "topk", "sort_backward", "topk_backward", "multinomial"]
@@ -82,14 +82,15 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argum
     return _out(vals, x), _out(idx, x)
 
 
-@kernel_errors("scatter", "as_tensor")
+@kernel_errors("scatter", "as_tensor", "zeros", "reshape")
 def sort_backward(grad, dim, indices, input_shape):
     """Gradient of ``sort``/``topk`` values w.r.t. the input: zeros of `input_shape` with grad
     scattered to `indices` along dim (the indices are distinct along dim, so this is a scatter)."""
     g = as_impl(grad)
-    if len(tuple(input_shape)) == 0:
+    input_shape = as_tuple(input_shape, "sort_backward", "input_shape")
+    if len(input_shape) == 0:
         return wrap(_core.reshape(g, ()), grad)
-    zeros = _core.zeros(tuple(input_shape), str(g.dtype), "cpu")
+    zeros = _core.zeros(input_shape, str(g.dtype), "cpu")
     return wrap(_core.scatter(zeros, dim, unwrap(indices), g, False), grad)
 
 
