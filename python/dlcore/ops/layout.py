@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numpy_bridge import as_numpy as _np, result as _out
-from ._util import as_int, as_tuple, unwrap
+from ._util import as_int, as_ints, kernel_errors, unwrap
 from .shape import split
 
 __all__ = ["repeat", "repeat_backward", "flip", "roll", "roll_backward", "tril", "triu", "chunk", "chunk_sizes"]
@@ -23,6 +23,8 @@ def _ints(v, op, what):
     for i in v:
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
             raise TypeError(f"{op}: {what} must be integers, got {type(i).__name__}")
+        if not -2**63 <= i < 2**63:  # NumPy would raise OverflowError, naming no op
+            raise ValueError(f"{op}: {what} {int(i)} does not fit in int64")
     return tuple(int(i) for i in v)
 
 
@@ -55,7 +57,7 @@ def repeat_backward(grad, input_shape, sizes):
     """Gradient of ``repeat``: the sum of grad's tiles, shape `input_shape`."""
     g = _np(grad, "repeat_backward")
     sizes = _ints(sizes, "repeat_backward", "sizes")
-    input_shape = _ints(as_tuple(input_shape, "repeat_backward", "input_shape"), "repeat_backward", "input_shape")
+    input_shape = as_ints(input_shape, "repeat_backward", "input_shape")
     if len(sizes) < len(input_shape) or any(s < 0 for s in sizes + input_shape):
         raise ValueError(f"repeat_backward: sizes {sizes} do not fit input_shape {input_shape}")
     shape = (1,) * (len(sizes) - len(input_shape)) + input_shape
@@ -98,7 +100,7 @@ def _roll(x, shifts, dims, op):
 def roll_backward(grad, shifts, dims=None):
     """Gradient of ``roll``: the gradient rolled back by ``-shifts`` (errors name roll_backward)."""
     sh = _ints(shifts, "roll_backward", "shifts")
-    return _roll(grad, tuple(-s for s in sh) if len(sh) > 1 or dims is not None else -sh[0], dims, "roll_backward")
+    return _roll(grad, tuple(-s for s in sh) if len(sh) != 1 or dims is not None else -sh[0], dims, "roll_backward")
 
 
 def _tri(fn, name):
@@ -106,7 +108,7 @@ def _tri(fn, name):
         a = _np(x, name)
         if a.ndim < 2:
             raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got {a.ndim}")
-        d = as_int(diagonal, name, "diagonal")
+        (d,) = _ints(as_int(diagonal, name, "diagonal"), name, "diagonal")
         return _out(fn(a, d), x)
 
     op.__name__ = name
@@ -141,11 +143,13 @@ def _chunk_sizes(n, chunks, op):
     return [size] * (n // size) + ([n % size] if n % size else [])
 
 
+@kernel_errors("split")
 def chunk(x, chunks, dim=0):
     """``torch.chunk``: x split into at most `chunks` views along dim (see ``chunk_sizes``)."""
     shape = tuple(unwrap(x).shape) if hasattr(unwrap(x), "shape") else np.shape(x)
     if len(shape) == 0:
         raise ValueError("chunk: cannot chunk a zero-dimensional tensor")
+    dim = as_int(dim, "chunk", "dim")
     n = max(len(shape), 1)
     if not -n <= dim < n:
         raise IndexError(f"chunk: dim {dim} is out of range for a tensor of {len(shape)} dimension(s)")

@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, as_float, kernel_errors, unwrap, wrap
+from ._util import _core, as_bool, as_float, kernel_errors, unwrap, wrap
 
 __all__ = [
     "clamp", "clamp_backward", "std", "std_backward", "norm", "norm_backward", "prod", "prod_backward",
@@ -50,10 +50,7 @@ def _axes(dim, nd, op):
 
 
 def _keepdim(keepdim, op):
-    """keepdim as a bool (a bool or an integer, as NumPy's keepdims), else TypeError naming op."""
-    if not isinstance(keepdim, (bool, np.bool_, numbers.Integral)):
-        raise TypeError(f"{op}: keepdim must be a bool, got {type(keepdim).__name__}")
-    return bool(keepdim)
+    return as_bool(keepdim, op, "keepdim")
 
 
 def _grad_like(g, shape, op, what="grad"):
@@ -81,6 +78,8 @@ def _bound(b, op):
     t = unwrap(b)
     if type(t) is _core.TensorImpl or isinstance(t, np.ndarray):
         return _np(t, op)
+    if isinstance(b, numbers.Integral) and not isinstance(b, bool) and not -2**63 <= b < 2**63:
+        raise ValueError(f"{op}: the bound {b} does not fit in int64")
     if isinstance(b, numbers.Number) and not isinstance(b, bool):
         return b
     raise TypeError(f"{op}: min and max must be numbers or tensors, got {type(b).__name__}")
@@ -186,7 +185,7 @@ def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
 # ---- norm -----------------------------------------------------------------------------------
 
 def _p(p, op):
-    if p == "fro":
+    if isinstance(p, str) and p == "fro":
         return 2.0
     if isinstance(p, str) or not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise ValueError(f"{op}: p must be a number >= 1, inf or 'fro', got {p!r}")
