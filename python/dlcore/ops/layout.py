@@ -109,6 +109,8 @@ def _tri(fn, name):
         if a.ndim < 2:
             raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got {a.ndim}")
         (d,) = _ints(as_int(diagonal, name, "diagonal"), name, "diagonal")
+        lim = a.shape[-2] + a.shape[-1]  # same result; NumPy's k +/- 1 would overflow at the int64 ends
+        d = max(-lim, min(lim, d))
         return _out(fn(a, d), x)
 
     op.__name__ = name
