@@ -178,8 +178,8 @@ def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
     where the standard deviation is 0 (torch's convention, rather than 0/0)."""
     g, r = as_impl(grad), as_impl(result)
     scaled = _core.where(_core.eq(r, 0.0), 0.0, _core.div(g, _core.mul(r, 2.0)))
-    return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), as_float(correction, "std_backward", "correction"),
-                                    keepdims), grad, x)
+    c = as_float(correction, "std_backward", "correction")
+    return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), c, keepdims), grad, x)
 
 
 # ---- norm -----------------------------------------------------------------------------------
