@@ -149,17 +149,16 @@ add(OpInfo("philox4x32_10", lambda n: [S((n, 1, 2, 3), (4, 5)), S((2**32 - 1, 0,
 
 # ---- fused optimizer steps (in place on lists; the layouts vary on the gradients) -------------
 
-_EMPTY_PARAMS = {"zero_size": "C++: an empty parameter is refused as non-contiguous (strides (0, 0))"}
 _P = lambda n: arr(n, 5, seed=11)  # noqa: E731
 _G = lambda n: arr(n, 5, seed=12)  # noqa: E731
 add(OpInfo("sgd_step", lambda n: [S([_P(n)], [_G(n)], lr=0.1), S([_P(n)], [_G(n)], [arr(n, 5, seed=13)], lr=0.1, momentum=0.9,
                                                                  weight_decay=0.01)],
            ref=lambda p, g, b=None, **kw: [ref_optim.sgd(p[0], g[0], None if b is None else b[0], **kw)[0]],
-           inplace=True, varied=(1,), xfail=_EMPTY_PARAMS, errors=[ErrorInput(([arr(2)], [arr(3)]), {"lr": 0.1}),
+           inplace=True, varied=(1,), errors=[ErrorInput(([arr(2)], [arr(3)]), {"lr": 0.1}),
                                               ErrorInput((arr(2), [arr(2)]), exc=TypeError)]))
 add(OpInfo("adam_step", lambda n: [S([_P(n)], [_G(n)], [arr(n, 5, seed=13)], [arr(n, 5, lo=0, seed=14)], steps=3, lr=0.01)],
            ref=lambda p, g, m, v, steps, **kw: [ref_optim.adam(p[0], g[0], m[0], v[0], None, step=steps, **kw)[0]],
-           inplace=True, varied=(1,), xfail=_EMPTY_PARAMS, errors=[ErrorInput(([arr(2)], [arr(2)], [arr(2)], [arr(3)]), {"steps": 1})]))
+           inplace=True, varied=(1,), errors=[ErrorInput(([arr(2)], [arr(2)], [arr(2)], [arr(3)]), {"steps": 1})]))
 add(OpInfo("rmsprop_step", lambda n: [S([_P(n)], [_G(n)], [arr(n, 5, lo=0, seed=13)], lr=0.01)],
            ref=lambda p, g, s, **kw: [ref_optim.rmsprop(p[0], g[0], s[0], None, None, **kw)[0]],
-           inplace=True, varied=(1,), xfail=_EMPTY_PARAMS, errors=[ErrorInput(([arr(2)], [arr(2)], [arr(3)]))]))
+           inplace=True, varied=(1,), errors=[ErrorInput(([arr(2)], [arr(2)], [arr(3)]))]))

@@ -348,7 +348,6 @@ add(OpInfo("chunk", lambda n: [S(arr(n + 5, 3), 3), S(arr(3, n + 4), 2, 1), S(ar
            ref=ref21.chunk, errors=[ErrorInput((arr(4, 3), 0)), ErrorInput((arr(4, 3), 2, 2), exc=IndexError),
                                     ErrorInput((np.float64(1.0), 2)), ErrorInput((arr(4, 3), 1.5), exc=TypeError)]))
 add(OpInfo("chunk_sizes", lambda n: [S(n + 7, 3), S(n, 4), S(n + 6, 6), S(n + 5, 9)], ref=ref21.chunk_sizes,
-           xfail={"errors": "open: chunk_sizes' errors say 'chunk:' (it is chunk's helper, also used by Tensor.chunk)"},
            errors=[ErrorInput((5, 0)), ErrorInput((5, 1.5), exc=TypeError)]))
 
 
@@ -371,19 +370,3 @@ _more_samples("cat", lambda n: [S([iarr(n, 3, dtype=np.int8), iarr(2, 3, dtype=n
                                 S((iarr(2, n, dtype=np.uint8, lo=0), iarr(2, 1, dtype=np.uint8, seed=1)), 1)])
 _more_samples("index", lambda n: [S(iarr(n + 3, 5, dtype=np.int16), (1, slice(None, None, -2))),
                                   S(iarr(n, 4, 3, dtype=np.uint8, lo=0), (Ellipsis, None, 2))])
-
-
-# ---- known fuzz findings (tests/test_fuzz.py runs these as strict xfails) ----------------------
-# Each is an argument the op does not check, so the error comes from NumPy, Python or another
-# kernel and does not start with the op's name (or is an AttributeError).
-_FUZZ = {
-    "all": "None inside a dim tuple: NumPy's TypeError", "any": "None inside a dim tuple: NumPy's TypeError",
-    "chunk_sizes": "n=None: Python's TypeError", "clamp": "min given twice (positional and keyword): Python's TypeError",
-    "gather": "a mixed list as index: int()'s ValueError",
-    "masked_select_backward": "input_shape=None: tuple()'s TypeError", "scatter_backward": "index=None: AttributeError",
-    "sort_backward": "input_shape=None: tuple()'s TypeError", "topk_backward": "input_shape=None: tuple()'s TypeError",
-    "norm_backward": "result=None: Python's TypeError", "prod_backward": "a bad dim: NumPy's AxisError",
-    "repeat_backward": "a grad of the wrong size: NumPy's reshape error",
-}
-for _name, _why in _FUZZ.items():
-    REGISTRY[_name].xfail["fuzz"] = "open: " + _why

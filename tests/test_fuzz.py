@@ -2,10 +2,10 @@
 
 Each op gets a bounded number of derandomized examples (the same cases on every run, so CI is
 reproducible): a sample of the op, a layout variant of its arrays, and maybe one argument
-replaced by an awkward value (tests/opinfo_fuzz.py's POOL).  Whatever comes in, the op returns
-or raises ValueError/TypeError/IndexError/MemoryError/RuntimeError whose message starts with its
-name: never a SystemError, never another exception type.  The long run, with the extreme values
-and each call in a subprocess, is tools/fuzz.
+replaced by an awkward or extreme value (tests/opinfo_fuzz.py's POOL and EXTREME).  Whatever
+comes in, the op returns or raises ValueError/TypeError/IndexError/MemoryError/RuntimeError
+whose message starts with its name: never a SystemError, never another exception type.  The long run, with each call in a
+subprocess (so a crash or a hang is reported, not fatal), is tools/fuzz.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.opinfo import REGISTRY
-from tests.opinfo_fuzz import POOL, VARIANT_NAMES, positions, run_case
+from tests.opinfo_fuzz import EXTREME, POOL, VARIANT_NAMES, positions, run_case
 
 EXAMPLES_PER_OP = 12
 
@@ -33,8 +33,9 @@ def test_bad_inputs_raise_clean_errors_naming_the_op(name, data):
     sample_i = data.draw(st.integers(0, 7), label="sample")
     variant = data.draw(st.sampled_from(VARIANT_NAMES), label="variant")
     pos = data.draw(st.one_of(st.none(), st.sampled_from(positions(name))), label="position")
-    value = data.draw(st.sampled_from(range(len(POOL))), label="value")
-    outcome, exc = run_case(name, sample_i, variant, pos, POOL[value])
+    values = POOL + EXTREME  # the overflow and ndarray-shape values too, anywhere (safe=False)
+    value = data.draw(st.sampled_from(range(len(values))), label="value")
+    outcome, exc = run_case(name, sample_i, variant, pos, values[value], safe=False)
     if outcome in ("ok", "clean"):
         return
     raise AssertionError(f"{name}: {outcome} {type(exc).__name__}: {exc}") from exc

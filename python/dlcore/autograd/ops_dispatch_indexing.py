@@ -13,7 +13,7 @@ def _topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argu
 
 
 def _chunk(x, chunks, dim=0):
-    return FI.Split.apply(x, tuple(ops.chunk_sizes(x.shape[dim], chunks)), dim)
+    return FI.Split.apply(x, tuple(ops.layout._chunk_sizes(x.shape[dim], chunks, "chunk")), dim)
 
 
 GRAD_OPS = {

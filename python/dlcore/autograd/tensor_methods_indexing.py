@@ -120,7 +120,7 @@ def chunk(self, chunks, dim=0):
     n = self.ndim
     if not -n <= dim < n:
         raise IndexError(f"chunk: dim {dim} is out of range for a tensor of {n} dimension(s)")
-    return FI.Split.apply(self, tuple(ops.chunk_sizes(self.shape[dim], chunks)), dim)
+    return FI.Split.apply(self, tuple(ops.layout._chunk_sizes(self.shape[dim], chunks, "chunk")), dim)
 
 
 # ---- gather / scatter ---------------------------------------------------------------------------

@@ -13,6 +13,8 @@ import inspect
 import numbers
 import re
 
+import numpy as np
+
 from .. import _core
 from .._tensor import Tensor
 
@@ -76,6 +78,9 @@ def _autograd_op(name, kernel, grad_op, non_differentiable):
             return kernel(*args, **kwargs)
         except _GradRequired:
             pass
+        except TypeError as e:
+            _check_call(name, kernel, args, kwargs, e)
+            raise
         if grad_op is not None:
             return grad_op(*args, **kwargs)
         if non_differentiable:
@@ -95,6 +100,20 @@ def _autograd_op(name, kernel, grad_op, non_differentiable):
     op.__wrapped__ = kernel  # inspect.signature shows the kernel's arguments
     op._dl_autograd = True  # install_autograd is idempotent (the kernel may itself be a wrapper)
     return op
+
+
+def _check_call(name, fn, args, kwargs, e):
+    """Python's own TypeError for a call that does not fit `fn`'s signature (an argument given by
+    position and keyword, a missing or unexpected one) names the function, not the op in the house
+    style: raise it again as "<name>: <Python's message>".  Other TypeErrors: return."""
+    if str(e).startswith(f"{name}:"):
+        return
+    try:
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as bad:
+        raise TypeError(f"{name}: {bad}") from None
+    except ValueError:  # a builtin without a signature: nothing to check against
+        return
 
 
 def install_autograd(namespace, grad_ops, non_differentiable, state):
@@ -256,5 +275,22 @@ def as_tuple(value, op, name):
     raise TypeError(f"{op}: expected a sequence of ints for {name}, got {type(value).__name__}")
 
 
+def as_ints(value, op, name):
+    """`value` (a sequence of ints: a shape) as a tuple of Python ints that each fit in int64, or
+    TypeError (not a sequence of integers) / ValueError (an entry beyond int64) naming op."""
+    out = tuple(as_int(v, op, name) for v in as_tuple(value, op, name))
+    if any(not -2**63 <= v < 2**63 for v in out):
+        raise ValueError(f"{op}: {name} {out} has an entry beyond int64")
+    return out
+
+
+def as_bool(value, op, name):
+    """`value` (a bool, or an integer as NumPy accepts) as a Python bool, or TypeError naming op
+    (an array's truth value would otherwise be NumPy's "ambiguous" ValueError)."""
+    if isinstance(value, (bool, np.bool_, numbers.Integral)):
+        return bool(value)
+    raise TypeError(f"{op}: expected a bool for {name}, got {type(value).__name__}")
+
+
 __all__ = ["unwrap", "wrap", "wants_tensor", "install_autograd", "_core", "name_binding_errors", "as_float",
-           "as_int", "as_tuple", "kernel_errors"]
+           "as_int", "as_tuple", "as_ints", "as_bool", "kernel_errors"]

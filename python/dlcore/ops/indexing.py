@@ -14,11 +14,13 @@ Semantics are PyTorch's (``torch.gather``, ``torch.scatter``, ``torch.scatter_ad
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .._tensor import Tensor
 from ._numpy_bridge import as_impl, as_numpy as _to_np, result as _out
-from ._util import _core, kernel_errors, unwrap, wrap
+from ._util import _core, as_bool, as_int, as_ints, kernel_errors, unwrap, wrap
 
 __all__ = [
     "gather", "gather_backward", "scatter", "scatter_add", "scatter_backward", "scatter_add_backward",
@@ -27,13 +29,24 @@ __all__ = [
 ]
 
 
-def _idx(index):
-    """Index arguments: Tensors and int64 arrays pass through; lists become int64 arrays."""
+def _idx(index, op):
+    """Index arguments: Tensors and arrays pass through (the kernel checks their dtype); lists
+    become int64 arrays; anything else (None, a list with a non-integer) is a TypeError naming op."""
     if isinstance(index, (list, tuple)):
-        return np.asarray(index, dtype=np.int64)
-    return unwrap(index)
+        try:  # floats are refused, not truncated (torch needs an int64 index too)
+            a = np.asarray(index)
+            if a.size == 0 or a.dtype.kind in "iu":
+                return np.asarray(a, dtype=np.int64)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        raise TypeError(f"{op}: expected index to be an int64 tensor or a list of ints, got {index!r:.60}")
+    t = unwrap(index)
+    if not hasattr(t, "shape") and not hasattr(t, "__dlpack__"):
+        raise TypeError(f"{op}: expected index to be an int64 tensor or a list of ints, got {type(index).__name__}")
+    return t
 
 
+@kernel_errors("as_tensor")
 def gather(x, dim, index):
     """``torch.gather(x, dim, index)``: ``out[i][j][k] = x[i][index[i][j][k]][k]`` for dim=1.
 
@@ -41,16 +54,16 @@ def gather(x, dim, index):
     output has index's shape and x's dtype (any dtype).  Raises IndexError for an index outside
     ``[0, x.size(dim))`` or a bad dim, ValueError for mismatched shapes, TypeError for a non-int64
     index."""
-    return wrap(_core.gather(unwrap(x), dim, _idx(index)), x, index)
+    return wrap(_core.gather(unwrap(x), dim, _idx(index, "gather")), x, index)
 
 
-@kernel_errors("scatter_add", "as_tensor")
+@kernel_errors("scatter_add", "as_tensor", "zeros")
 def gather_backward(grad, dim, index, input_shape, dtype=None):
     """Gradient of ``gather`` w.r.t. x: zeros of `input_shape` with `grad` scatter-added at
     `index` (repeated indices accumulate, in index order)."""
     g = as_impl(grad)
-    zeros = _core.zeros(tuple(input_shape), str(dtype or g.dtype), "cpu")
-    return wrap(_core.scatter(zeros, dim, _idx(index), g, True), grad)
+    zeros = _core.zeros(as_ints(input_shape, "gather_backward", "input_shape"), str(dtype or g.dtype), "cpu")
+    return wrap(_core.scatter(zeros, dim, _idx(index, "gather_backward"), g, True), grad)
 
 
 def _src(x, src, op):
@@ -58,56 +71,71 @@ def _src(x, src, op):
     only the index-shaped corner, so a full-size fill is not needed: a 0-d value is expanded)."""
     if isinstance(src, (Tensor, np.ndarray)) or type(src) is _core.TensorImpl or hasattr(src, "__dlpack__"):
         return unwrap(src)
-    dt = np.dtype(unwrap(x).dtype if type(unwrap(x)) is _core.TensorImpl else np.asarray(x).dtype)
+    return _in_dtype_of(x, src, op, "src")
+
+
+def _in_dtype_of(x, v, op, what):
+    """v (a number or a nested list) as an array of x's dtype; a non-numeric v is a TypeError, a
+    number that the dtype cannot hold (300 or inf for int8, NaN for int64) a ValueError, naming op
+    (NumPy's OverflowError and messages would not)."""
+    dt = np.dtype(str(unwrap(x).dtype if type(unwrap(x)) is _core.TensorImpl else np.asarray(x).dtype))
     try:
-        return np.asarray(src, dtype=dt)
-    except (TypeError, ValueError):
-        raise TypeError(f"{op}: expected src to be a tensor or a number, got {type(src).__name__}") from None
+        return np.asarray(v, dtype=dt)
+    except (TypeError, ValueError, OverflowError) as e:
+        if isinstance(v, numbers.Number) and not isinstance(e, TypeError):
+            raise ValueError(f"{op}: {what} {v!r} cannot be stored in {dt}") from None
+        raise TypeError(f"{op}: expected {what} to be a tensor or a number, got {type(v).__name__}") from None
 
 
 def _expand_src(x, index, src):
-    """A 0-d src (a value) expanded (stride 0) to index's shape."""
+    """A 0-d src (a value) expanded (stride 0) to the shape of index (as _idx returns it)."""
     if getattr(src, "ndim", 1) == 0:
-        ishape = tuple(unwrap(index).shape) if not isinstance(index, (list, tuple)) else np.shape(index)
+        ishape = tuple(index.shape)
         return _core.expand(_core.as_tensor(np.asarray(src, order="C")) if isinstance(src, np.ndarray) else src,
                             ishape)
     return src
 
 
+@kernel_errors("as_tensor")
 def scatter(x, dim, index, src):
     """``torch.scatter(x, dim, index, src)``: a copy of x with ``out[i][index[i][j][k]][k] =
     src[i][j][k]`` (dim=1).  src is a tensor (only its index-shaped corner is read) or a number.
     Repeated indices: the last in C order wins (torch leaves this unspecified)."""
-    s = _expand_src(x, index, _src(x, src, "scatter"))
-    return wrap(_core.scatter(unwrap(x), dim, _idx(index), s, False), x, index, src)
+    idx = _idx(index, "scatter")
+    s = _expand_src(x, idx, _src(x, src, "scatter"))
+    return wrap(_core.scatter(unwrap(x), dim, idx, s, False), x, index, src)
 
 
+@kernel_errors("as_tensor")
 def scatter_add(x, dim, index, src):
     """``torch.scatter_add``: a copy of x with src's entries added at index along dim (repeated
     indices accumulate, in index order; deterministic).  float32, float64 or int64."""
-    s = _expand_src(x, index, _src(x, src, "scatter_add"))
-    return wrap(_core.scatter(unwrap(x), dim, _idx(index), s, True), x, index, src)
+    idx = _idx(index, "scatter_add")
+    s = _expand_src(x, idx, _src(x, src, "scatter_add"))
+    return wrap(_core.scatter(unwrap(x), dim, idx, s, True), x, index, src)
 
 
-@kernel_errors("gather", "as_tensor")
+@kernel_errors("gather", "as_tensor", "zeros", "index_put_")
 def scatter_add_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter_add``: (grad for x, grad for src) = (grad, grad gathered at index,
     zero-padded to `src_shape` where src is larger than index)."""
     g = as_impl(grad)
-    gs = _core.gather(g, dim, _idx(index))
-    return wrap(g, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
+    gs = _core.gather(g, dim, _idx(index, "scatter_add_backward"))
+    return wrap(g, grad), wrap(_pad_to(gs, as_ints(src_shape, "scatter_add_backward", "src_shape")), grad)
 
 
-@kernel_errors("scatter", "gather", "as_tensor")
+@kernel_errors("scatter", "gather", "as_tensor", "zeros", "index_put_")
 def scatter_backward(grad, dim, index, src_shape):
     """Gradients of ``scatter``: (grad with the overwritten positions zeroed, grad gathered at
     index for src, zero-padded to `src_shape`).  As in torch, a src entry whose write was
     overwritten by a repeated index still receives the gradient of that position."""
     g = as_impl(grad)
-    zero = _core.expand(_core.zeros((), g.dtype, "cpu"), tuple(_idx(index).shape))
-    gx = _core.scatter(g, dim, _idx(index), zero, False)
-    gs = _core.gather(g, dim, _idx(index))
-    return wrap(gx, grad), wrap(_pad_to(gs, tuple(src_shape)), grad)
+    src_shape = as_ints(src_shape, "scatter_backward", "src_shape")
+    idx = _idx(index, "scatter_backward")
+    zero = _core.expand(_core.zeros((), g.dtype, "cpu"), tuple(idx.shape))
+    gx = _core.scatter(g, dim, idx, zero, False)
+    gs = _core.gather(g, dim, idx)
+    return wrap(gx, grad), wrap(_pad_to(gs, src_shape), grad)
 
 
 def _pad_to(t, shape):
@@ -118,6 +146,7 @@ def _pad_to(t, shape):
     return out
 
 
+@kernel_errors("as_tensor")
 def cumsum(x, dim, dtype=None):
     """``torch.cumsum(x, dim)``: inclusive prefix sums along dim.  bool and integer input give int64
     (torch's rule); float32/float64 keep their dtype; `dtype` converts the input first."""
@@ -125,6 +154,10 @@ def cumsum(x, dim, dtype=None):
     if not hasattr(t, "dtype"):  # a list, a number, None: as NumPy (a TypeError naming cumsum if not numeric)
         t = _to_np(t, "cumsum")
     if dtype is not None:
+        try:
+            dtype = np.dtype(dtype)
+        except (TypeError, ValueError):
+            raise TypeError(f"cumsum: expected a dtype for dtype, got {dtype!r:.40}") from None
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(dtype), order="C"))
     elif np.dtype(str(t.dtype)).kind in "biu" and str(t.dtype) != "int64":  # bool and narrower ints: int64
         t = _core.as_tensor(np.asarray(_to_np(t, "cumsum").astype(np.int64), order="C"))
@@ -153,14 +186,19 @@ def masked_select(x, mask):
     return wrap(_core.masked_rows(xb, mb), x, mask)
 
 
-@kernel_errors("masked_put_", "as_tensor")
+@kernel_errors("masked_put_", "as_tensor", "zeros")
 def masked_select_backward(grad, mask, input_shape):
     """Gradient of ``masked_select`` w.r.t. x: grad's elements put where the (broadcast) mask is
     True in zeros of the broadcast shape, then summed over the dims x was broadcast along, so the
     result has `input_shape`."""
     g = as_impl(grad)
     mi = as_impl(mask)
-    shape = np.broadcast_shapes(tuple(input_shape), tuple(mi.shape))
+    input_shape = as_ints(input_shape, "masked_select_backward", "input_shape")
+    try:
+        shape = np.broadcast_shapes(input_shape, tuple(mi.shape))
+    except (ValueError, TypeError):
+        raise ValueError(f"masked_select_backward: the mask {tuple(mi.shape)} does not broadcast with input_shape "
+                         f"{input_shape}") from None
     full = _core.zeros(shape, str(g.dtype), "cpu")
     _core.masked_put_(full, _core.contiguous(_core.broadcast_to(mi, shape)), g)
     out = _to_np(full, "masked_select_backward")
@@ -176,12 +214,12 @@ def mask_select_rows(x, mask):
     return wrap(_core.masked_rows(unwrap(x), unwrap(mask)), x, mask)
 
 
-@kernel_errors("masked_put_", "as_tensor")
+@kernel_errors("masked_put_", "as_tensor", "zeros")
 def mask_select_rows_backward(grad, mask, input_shape):
     """Gradient of ``mask_select_rows``: zeros of `input_shape` with grad's rows put where mask is
     True."""
     g = as_impl(grad)
-    out = _core.zeros(tuple(input_shape), g.dtype, "cpu")
+    out = _core.zeros(as_ints(input_shape, "mask_select_rows_backward", "input_shape"), g.dtype, "cpu")
     _core.masked_put_(out, unwrap(mask), g)
     return wrap(out, grad)
 
@@ -189,7 +227,7 @@ def mask_select_rows_backward(grad, mask, input_shape):
 def masked_put_(x, mask, values):
     """``x[mask] = values`` in place (mask: bool, the shape of x's leading dims); values (a number
     or an array of x's dtype) broadcast to ``(nnz,) + x.shape[mask.ndim:]``.  Returns x."""
-    _core.masked_put_(unwrap(x), unwrap(mask), _values(x, values))
+    _core.masked_put_(unwrap(x), unwrap(mask), _values(x, values, "masked_put_"))
     return x
 
 
@@ -200,15 +238,16 @@ def index_put_rows_(x, lead, rows, values, accumulate=False):
     int64 array of row numbers (negative counts from the end).  values broadcast to
     ``(len(rows),) + x.shape[lead:]``.  Repeated rows: accumulate adds every contribution in order;
     without it the last one wins.  Returns x."""
-    _core.index_put_rows_(unwrap(x), int(lead), _idx(rows), _values(x, values), bool(accumulate))
+    op = "index_put_rows_"
+    _core.index_put_rows_(unwrap(x), as_int(lead, op, "lead"), _idx(rows, op), _values(x, values, op),
+                          as_bool(accumulate, op, "accumulate"))
     return x
 
 
-def _values(x, values):
+def _values(x, values, op):
     if isinstance(values, Tensor) or type(values) is _core.TensorImpl:
         return unwrap(values)
-    dt = unwrap(x).dtype if type(unwrap(x)) is _core.TensorImpl else np.asarray(x).dtype
-    return np.asarray(values, dtype=np.dtype(str(dt)))
+    return _in_dtype_of(x, values, op, "values")
 
 
 def one_hot(x, num_classes=-1):
@@ -232,6 +271,9 @@ def one_hot(x, num_classes=-1):
         raise ValueError(f"one_hot: num_classes must be -1 or non-negative, got {num_classes}")
     elif a.size and a.max() >= num_classes:
         raise ValueError(f"one_hot: class values must be smaller than num_classes ({num_classes}), got {a.max()}")
-    out = np.zeros(a.shape + (num_classes,), np.int64)
+    try:
+        out = np.zeros(a.shape + (num_classes,), np.int64)
+    except (ValueError, MemoryError) as e:  # NumPy's "Maximum allowed dimension exceeded", too large
+        raise type(e)(f"one_hot: cannot allocate a result of shape {a.shape + (num_classes,)} ({e})") from None
     np.put_along_axis(out, a[..., None], 1, axis=-1)
     return _out(out, x)

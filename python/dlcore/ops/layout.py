@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._numpy_bridge import as_numpy as _np, result as _out
-from ._util import unwrap
+from ._util import as_int, as_ints, kernel_errors, unwrap
 from .shape import split
 
 __all__ = ["repeat", "repeat_backward", "flip", "roll", "roll_backward", "tril", "triu", "chunk", "chunk_sizes"]
@@ -23,6 +23,8 @@ def _ints(v, op, what):
     for i in v:
         if not isinstance(i, (int, np.integer)) or isinstance(i, bool):
             raise TypeError(f"{op}: {what} must be integers, got {type(i).__name__}")
+        if not -2**63 <= i < 2**63:  # NumPy would raise OverflowError, naming no op
+            raise ValueError(f"{op}: {what} {int(i)} does not fit in int64")
     return tuple(int(i) for i in v)
 
 
@@ -55,12 +57,18 @@ def repeat_backward(grad, input_shape, sizes):
     """Gradient of ``repeat``: the sum of grad's tiles, shape `input_shape`."""
     g = _np(grad, "repeat_backward")
     sizes = _ints(sizes, "repeat_backward", "sizes")
-    shape = (1,) * (len(sizes) - len(input_shape)) + tuple(input_shape)
+    input_shape = as_ints(input_shape, "repeat_backward", "input_shape")
+    if len(sizes) < len(input_shape) or any(s < 0 for s in sizes + input_shape):
+        raise ValueError(f"repeat_backward: sizes {sizes} do not fit input_shape {input_shape}")
+    shape = (1,) * (len(sizes) - len(input_shape)) + input_shape
+    if g.shape != tuple(s * n for s, n in zip(sizes, shape)):
+        raise ValueError(f"repeat_backward: grad has shape {g.shape}, expected input_shape {input_shape} repeated "
+                         f"{sizes} times")
     inter = []
     for s, n in zip(sizes, shape):
         inter += [s, n]
     r = g.reshape(inter).sum(axis=tuple(range(0, 2 * len(sizes), 2)))
-    return _out(r.reshape(tuple(input_shape)).astype(g.dtype, copy=False), grad)
+    return _out(r.reshape(input_shape).astype(g.dtype, copy=False), grad)
 
 
 def flip(x, dims):
@@ -92,7 +100,7 @@ def _roll(x, shifts, dims, op):
 def roll_backward(grad, shifts, dims=None):
     """Gradient of ``roll``: the gradient rolled back by ``-shifts`` (errors name roll_backward)."""
     sh = _ints(shifts, "roll_backward", "shifts")
-    return _roll(grad, tuple(-s for s in sh) if len(sh) > 1 or dims is not None else -sh[0], dims, "roll_backward")
+    return _roll(grad, tuple(-s for s in sh) if len(sh) != 1 or dims is not None else -sh[0], dims, "roll_backward")
 
 
 def _tri(fn, name):
@@ -100,7 +108,9 @@ def _tri(fn, name):
         a = _np(x, name)
         if a.ndim < 2:
             raise ValueError(f"{name}: expected a tensor with at least 2 dimensions, got {a.ndim}")
-        (d,) = _ints(diagonal, name, "diagonal")
+        (d,) = _ints(as_int(diagonal, name, "diagonal"), name, "diagonal")
+        lim = a.shape[-2] + a.shape[-1]  # same result; NumPy's k +/- 1 would overflow at the int64 ends
+        d = max(-lim, min(lim, d))
         return _out(fn(a, d), x)
 
     op.__name__ = name
@@ -116,23 +126,33 @@ triu = _tri(np.triu, "triu")
 
 def chunk_sizes(n, chunks):
     """The piece sizes of ``torch.chunk`` for a dim of size n: ceil(n / chunks) each, the last
-    smaller, so there may be fewer than `chunks` pieces."""
+    smaller, so there may be fewer than `chunks` pieces.  n: a non-negative int, chunks: a
+    positive int (ValueError otherwise; TypeError for a non-integer)."""
+    n = as_int(n, "chunk_sizes", "n")
+    if n < 0:
+        raise ValueError(f"chunk_sizes: n must be non-negative, got {n}")
+    return _chunk_sizes(n, chunks, "chunk_sizes")
+
+
+def _chunk_sizes(n, chunks, op):
     if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool):
-        raise TypeError(f"chunk: chunks must be an int, got {type(chunks).__name__}")
+        raise TypeError(f"{op}: chunks must be an int, got {type(chunks).__name__}")
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        raise ValueError(f"{op}: chunks must be positive, got {chunks}")
     size = -(-n // chunks)
     if n == 0:
         return [0] * chunks  # torch returns `chunks` empty pieces
     return [size] * (n // size) + ([n % size] if n % size else [])
 
 
+@kernel_errors("split")
 def chunk(x, chunks, dim=0):
     """``torch.chunk``: x split into at most `chunks` views along dim (see ``chunk_sizes``)."""
     shape = tuple(unwrap(x).shape) if hasattr(unwrap(x), "shape") else np.shape(x)
     if len(shape) == 0:
         raise ValueError("chunk: cannot chunk a zero-dimensional tensor")
+    dim = as_int(dim, "chunk", "dim")
     n = max(len(shape), 1)
     if not -n <= dim < n:
         raise IndexError(f"chunk: dim {dim} is out of range for a tensor of {len(shape)} dimension(s)")
-    return split(x, chunk_sizes(shape[dim], chunks), dim)
+    return split(x, _chunk_sizes(shape[dim], chunks, "chunk"), dim)

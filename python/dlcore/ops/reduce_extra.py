@@ -20,7 +20,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, kernel_errors, unwrap, wrap
+from ._util import _core, as_bool, as_float, kernel_errors, unwrap, wrap
 
 __all__ = [
     "clamp", "clamp_backward", "std", "std_backward", "norm", "norm_backward", "prod", "prod_backward",
@@ -49,6 +49,22 @@ def _axes(dim, nd, op):
     return tuple(a for a in out if a < nd)  # dim 0 of a 0-d tensor reduces nothing
 
 
+def _keepdim(keepdim, op):
+    return as_bool(keepdim, op, "keepdim")
+
+
+def _grad_like(g, shape, op, what="grad"):
+    """g (a gradient or a forward result) must have the reduced `shape`: ValueError naming op,
+    instead of NumPy's broadcast or AxisError further down."""
+    if g.shape != tuple(shape):
+        raise ValueError(f"{op}: {what} has shape {g.shape}, expected {tuple(shape)}")
+    return g
+
+
+def _reduced(shape, axes, keepdim):
+    return tuple(1 if i in axes else s for i, s in enumerate(shape) if keepdim or i not in axes)
+
+
 def _keep(r, axes, nd, keepdim):
     """r reduced over axes with keepdims=True -> the requested keepdim form."""
     return r if keepdim else np.squeeze(r, axis=axes) if axes else r.reshape(r.shape)
@@ -62,6 +78,8 @@ def _bound(b, op):
     t = unwrap(b)
     if type(t) is _core.TensorImpl or isinstance(t, np.ndarray):
         return _np(t, op)
+    if isinstance(b, numbers.Integral) and not isinstance(b, bool) and not -2**63 <= b < 2**63:
+        raise ValueError(f"{op}: the bound {b} does not fit in int64")
     if isinstance(b, numbers.Number) and not isinstance(b, bool):
         return b
     raise TypeError(f"{op}: min and max must be numbers or tensors, got {type(b).__name__}")
@@ -114,6 +132,12 @@ def clamp_backward(grad, x, min=None, max=None):  # noqa: A002
     g = _np(grad, "clamp_backward")
     a = _np(x, "clamp_backward")
     lo, hi = _bound(min, "clamp_backward"), _bound(max, "clamp_backward")
+    try:
+        shape = np.broadcast_shapes(a.shape, np.shape(lo), np.shape(hi))
+    except ValueError:
+        raise ValueError(f"clamp_backward: min {np.shape(lo)} and max {np.shape(hi)} do not broadcast with x "
+                         f"{a.shape}") from None
+    _grad_like(g, shape, "clamp_backward")
     zero = np.zeros((), g.dtype)
     keep = np.ones(g.shape, bool)
     if lo is not None:
@@ -144,7 +168,7 @@ def _axis_arg(dim):
 @kernel_errors("var")
 def std(x, axis=None, correction=1, keepdims=False):
     """``torch.std``: ``sqrt(var(x, axis, correction))``, dividing by ``max(N - correction, 0)``."""
-    v = _core.var(unwrap(x), _axis_arg(axis), float(correction), keepdims)
+    v = _core.var(unwrap(x), _axis_arg(axis), as_float(correction, "std", "correction"), keepdims)
     return wrap(_core.sqrt(v), x)
 
 
@@ -154,13 +178,14 @@ def std_backward(grad, x, result, axis=None, correction=1, keepdims=False):
     where the standard deviation is 0 (torch's convention, rather than 0/0)."""
     g, r = as_impl(grad), as_impl(result)
     scaled = _core.where(_core.eq(r, 0.0), 0.0, _core.div(g, _core.mul(r, 2.0)))
-    return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), float(correction), keepdims), grad, x)
+    c = as_float(correction, "std_backward", "correction")
+    return wrap(_core.var_backward(scaled, unwrap(x), _axis_arg(axis), c, keepdims), grad, x)
 
 
 # ---- norm -----------------------------------------------------------------------------------
 
 def _p(p, op):
-    if p == "fro":
+    if isinstance(p, str) and p == "fro":
         return 2.0
     if isinstance(p, str) or not isinstance(p, numbers.Real) or isinstance(p, bool):
         raise ValueError(f"{op}: p must be a number >= 1, inf or 'fro', got {p!r}")
@@ -180,6 +205,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
         raise TypeError(f"norm: expected a float32 or float64 tensor, got {a.dtype}")
     q = _p(p, "norm")
     axes = _axes(dim, a.ndim, "norm")
+    keepdim = _keepdim(keepdim, "norm")
     ab = np.abs(a)
     if q == math.inf:
         r = np.max(ab, axis=axes, keepdims=True) if ab.size else np.zeros(
@@ -198,8 +224,10 @@ def norm_backward(grad, x, result, p="fro", dim=None, keepdim=False):
     a = _np(x, "norm_backward")
     q = _p(p, "norm_backward")
     axes = _axes(dim, a.ndim, "norm_backward")
-    g = _np(grad, "norm_backward")
-    r = _np(result, "norm_backward")
+    keepdim = _keepdim(keepdim, "norm_backward")
+    shape = _reduced(a.shape, axes, keepdim)
+    g = _grad_like(_np(grad, "norm_backward"), shape, "norm_backward")
+    r = _grad_like(_np(result, "norm_backward"), shape, "norm_backward", "result")
     if not keepdim:
         g, r = np.expand_dims(g, axes), np.expand_dims(r, axes)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -226,6 +254,7 @@ def prod(x, dim=None, keepdim=False):
     if dim is None:
         return _out(np.asarray(np.prod(a), dtype=a.dtype), x)
     axes = _axes(dim, a.ndim, "prod")
+    keepdim = _keepdim(keepdim, "prod")
     return _out(np.asarray(np.prod(a, axis=axes, keepdims=keepdim), dtype=a.dtype), x)
 
 
@@ -245,12 +274,17 @@ def prod_backward(grad, x, dim=None, keepdim=False):
     gets the product of the rest and the other elements 0, two zeros give 0 everywhere)."""
     a = _np(x, "prod_backward")
     g = _np(grad, "prod_backward")
+    keepdim = _keepdim(keepdim, "prod_backward")
+    axes = tuple(range(a.ndim)) if dim is None else _axes(dim, a.ndim, "prod_backward")
+    if dim is not None and a.ndim and len(axes) != 1:
+        raise ValueError(f"prod_backward: dim must be a single dim or None, got {dim!r}")
+    _grad_like(g, () if dim is None else _reduced(a.shape, axes, keepdim), "prod_backward")
     if a.ndim == 0:
         return _out(np.asarray(g, dtype=a.dtype).reshape(()), grad)
     if dim is None:
         flat = a.reshape(-1)
         return _out((_exclusive_prod(flat, 0) * g.reshape(())).reshape(a.shape).astype(a.dtype), grad)
-    (ax,) = _axes(dim, a.ndim, "prod_backward")
+    (ax,) = axes
     if a.shape[ax] == 0:
         return _out(np.zeros(a.shape, a.dtype), grad)
     if not keepdim:
@@ -264,7 +298,8 @@ def _logical(fn, name):
     def op(x, dim=None, keepdim=False):
         a = _np(x, name)
         axes = _axes(dim, a.ndim, name)
-        return _out(np.asarray(fn(a.astype(bool), axis=axes, keepdims=keepdim)), x)
+        keepdim_ = _keepdim(keepdim, name)
+        return _out(np.asarray(fn(a.astype(bool), axis=axes, keepdims=keepdim_)), x)
 
     op.__name__ = name
     op.__doc__ = (f"``torch.{name}``: whether {'every' if name == 'all' else 'any'} element over `dim` (an int, a "

@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_impl, as_numpy as _np, result as _out
-from ._util import _core, kernel_errors, unwrap, wrap
+from ._util import _core, as_bool, as_ints, kernel_errors, unwrap, wrap
 from .random import uniform
 
 __all__ = ["sort", "argsort", "topk", "sort_backward", "topk_backward", "multinomial"]
@@ -50,14 +50,14 @@ def _argsort(a, dim, descending):
 def argsort(x, dim=-1, descending=False):
     """``torch.argsort(x, dim, descending, stable=True)``: int64 indices that sort x along dim."""
     a = _np(x, "argsort")
-    return _out(_argsort(a, _dim(dim, a.ndim, "argsort"), descending), x)
+    return _out(_argsort(a, _dim(dim, a.ndim, "argsort"), as_bool(descending, "argsort", "descending")), x)
 
 
 def sort(x, dim=-1, descending=False):
     """``torch.sort(x, dim, descending, stable=True)``: (values, int64 indices) along dim."""
     a = _np(x, "sort")
     d = _dim(dim, a.ndim, "sort")
-    idx = _argsort(a, d, descending)
+    idx = _argsort(a, d, as_bool(descending, "sort", "descending"))
     vals = a.copy() if a.ndim == 0 else np.take_along_axis(a, idx, axis=d)
     return _out(vals, x), _out(idx, x)
 
@@ -73,7 +73,8 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argum
         raise TypeError(f"topk: k must be an int, got {type(k).__name__}")
     if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k}) is out of range for a dimension of size {n}")
-    idx = _argsort(a, d, largest)
+    idx = _argsort(a, d, as_bool(largest, "topk", "largest"))
+    as_bool(sorted, "topk", "sorted")
     if a.ndim:
         idx = np.take(idx, np.arange(k), axis=d)
         vals = np.take_along_axis(a, idx, axis=d)
@@ -82,20 +83,22 @@ def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002 - torch's argum
     return _out(vals, x), _out(idx, x)
 
 
-@kernel_errors("scatter", "as_tensor")
+@kernel_errors("scatter", "as_tensor", "zeros", "reshape")
 def sort_backward(grad, dim, indices, input_shape):
     """Gradient of ``sort``/``topk`` values w.r.t. the input: zeros of `input_shape` with grad
     scattered to `indices` along dim (the indices are distinct along dim, so this is a scatter)."""
     g = as_impl(grad)
-    if len(tuple(input_shape)) == 0:
+    input_shape = as_ints(input_shape, "sort_backward", "input_shape")
+    if len(input_shape) == 0:
         return wrap(_core.reshape(g, ()), grad)
-    zeros = _core.zeros(tuple(input_shape), str(g.dtype), "cpu")
+    zeros = _core.zeros(input_shape, str(g.dtype), "cpu")
     return wrap(_core.scatter(zeros, dim, unwrap(indices), g, False), grad)
 
 
 topk_backward = kernel_errors("sort_backward", op="topk_backward")(sort_backward)
 
 
+@kernel_errors("uniform")
 def multinomial(probs, num_samples, replacement=False):
     """``torch.multinomial``: int64 category indices drawn from the rows of `probs` (1-d (C,) or
     2-d (N, C) non-negative weights, not necessarily normalised) -> (num_samples,) or
@@ -115,6 +118,7 @@ def multinomial(probs, num_samples, replacement=False):
         raise ValueError(f"multinomial: expected a 1-d or 2-d probability tensor, got {a.ndim} dimension(s)")
     if not isinstance(num_samples, numbers.Integral) or isinstance(num_samples, bool):
         raise TypeError(f"multinomial: num_samples must be an int, got {type(num_samples).__name__}")
+    replacement = as_bool(replacement, "multinomial", "replacement")
     if num_samples <= 0:
         raise ValueError(f"multinomial: cannot sample num_samples <= 0 samples, got {num_samples}")
     p = np.atleast_2d(a).astype(np.float64)
