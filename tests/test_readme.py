@@ -42,8 +42,10 @@ def test_readme_python_blocks_run(tmp_path):
         print(f"torch is not installed: skipping the README blocks at lines {skipped}")
     (tmp_path / "blocks.json").write_text(json.dumps(code))
     (tmp_path / "driver.py").write_text(_DRIVER)
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "python") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               OMP_NUM_THREADS="2")
+    # The dlcore this test runs against (the installed package in CI, python/ in a dev build).
+    import dlcore
+    home = str(pathlib.Path(dlcore.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=home + os.pathsep + os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="2")
     # In a scratch folder: the blocks write checkpoints.
     r = subprocess.run([sys.executable, "driver.py", "blocks.json"], cwd=tmp_path, env=env, capture_output=True,
                        text=True, timeout=600)
