@@ -8,7 +8,7 @@ import dlcore
 from dlcore import ops
 from dlcore.autograd import gradcheck
 from tests.conftest import assert_close, isa_scope, rng, run_threads_bitwise, views
-from tests.reference import tensor_ops as ref
+from tests.reference import index_ops as ref
 
 DTYPES = ["float32", "float64", "int64", "bool"]
 
