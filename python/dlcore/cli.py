@@ -3,6 +3,8 @@
     dlcore info                                   build and machine information
     dlcore train mlp [--epochs N --lr LR ...]     the main job: an MLP on the bundled digits
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
+    dlcore train lenet|resnet|unet [--data ...]   the CNN zoo on Fashion-MNIST (or the digits)
+    dlcore eval CHECKPOINT                        the test metric of a saved CNN zoo model
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore --version
@@ -128,6 +130,46 @@ def _train_heteroscedastic(args) -> int:
     return 0
 
 
+def _check_train_cnn(args):
+    from .zoo.cnn_data import check_data
+
+    _writable_folder("--out", args.out)
+    _need(f"dlcore train {args.model}", ["matplotlib", "safetensors"] + ([] if args.no_progress else ["tqdm"])
+          + (["sklearn"] if args.data == "digits" else []), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+    if args.resume is not None and not os.path.isfile(args.resume):
+        raise _UsageError(f"--resume {args.resume}: no such file")
+    try:
+        check_data(args.data)
+    except FileNotFoundError as e:
+        raise _UsageError(str(e)) from None
+
+
+def _train_cnn(args) -> int:
+    from .zoo.cnn_recipes import train_cnn
+
+    if args.threads is not None:
+        from . import set_num_threads
+        set_num_threads(args.threads)
+    out = args.out if args.out is not None else os.path.join("runs", args.model + ("-plain" if args.plain else ""))
+    train_cnn(args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+              weight_decay=args.weight_decay, optimizer=args.optimizer, seed=args.seed, out_dir=out,
+              resume=args.resume, plain=args.plain, progress=not args.no_progress, log=print)
+    return 0
+
+
+def _check_eval(args):
+    if not os.path.isfile(args.checkpoint):
+        raise _UsageError(f"eval {args.checkpoint}: no such file")
+
+
+def _eval(args) -> int:
+    from .zoo.cnn_recipes import evaluate_checkpoint
+
+    evaluate_checkpoint(args.checkpoint, log=print)
+    return 0
+
+
 def _check_bench(args):
     if getattr(args, "plot", None):
         _writable_file("--plot", args.plot)
@@ -153,11 +195,11 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(prog="dlcore", description="dlcore: kernels, training, info and benchmarks")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,bench}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,eval,bench}")
     sub.add_parser("info", help="build and machine information").set_defaults(func=_info)
 
     p_train = sub.add_parser("train", help="train a zoo model on bundled data")
-    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic}")
+    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic,lenet,resnet,unet}")
     p = tsub.add_parser("mlp", help="MLP on scikit-learn's 8x8 digits; prints the test accuracy last")
     p.add_argument("--epochs", type=_POSITIVE_INT, default=60, help="most epochs (early stopping may end sooner)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
@@ -175,6 +217,29 @@ def _build_parser() -> _Parser:
     p.add_argument("--epochs", type=_POSITIVE_INT, default=300, help="epochs of Adam")
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the data, init and shuffling")
     p.set_defaults(func=_train_heteroscedastic)
+
+    for name, what in (("lenet", "LeNet-5"), ("resnet", "pre-activation ResNet-20 (--plain: no shortcuts)"),
+                       ("unet", "U-Net denoiser (sigma 0.3); prints the test PSNR gain last")):
+        p = tsub.add_parser(name, help=f"{what} on Fashion-MNIST or the digits")
+        p.add_argument("--data", choices=["fashion-mnist", "digits"], default="fashion-mnist",
+                       help="data set (Fashion-MNIST: apt-get install dataset-fashion-mnist)")
+        p.add_argument("--epochs", type=_POSITIVE_INT, default=None, help="epochs (default: the recipe's)")
+        p.add_argument("--batch-size", type=_POSITIVE_INT, default=None, help="images per step")
+        p.add_argument("--lr", type=_number(float, 0, low_open=True), default=None, help="peak learning rate")
+        p.add_argument("--weight-decay", type=_number(float, 0), default=None, help="weight decay")
+        p.add_argument("--optimizer", choices=["sgd", "adamw"], default=None, help="SGD+Nesterov or AdamW")
+        p.add_argument("--seed", type=_SEED, default=0, help="seed of init, shuffling, augmentation and noise")
+        p.add_argument("--threads", type=_THREADS, default=None, help="threads (default: all cores)")
+        p.add_argument("--out", default=None, help="output folder (default runs/<recipe>)")
+        p.add_argument("--resume", default=None, help="continue from a last.safetensors of this recipe")
+        p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS if name != "resnet" else
+                       "no shortcut connections (the plain network of the same depth)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.set_defaults(func=_train_cnn, check=_check_train_cnn)
+
+    p = sub.add_parser("eval", help="the test metric of a saved CNN zoo model (best.safetensors)")
+    p.add_argument("checkpoint", help="a best.safetensors (or last.safetensors) written by dlcore train")
+    p.set_defaults(func=_eval, check=_check_eval)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
     bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")

@@ -1,0 +1,93 @@
+"""U-Net (Ronneberger et al., 2015): an encoder-decoder with skip connections by concatenation.
+
+Each level is two (conv 3x3 -> norm -> ReLU) layers. Going down: 2x2 max pooling
+(``down="maxpool"``) or a strided 3x3 convolution (``down="conv"``); coming up: a 2x2 transposed
+convolution (``up="transpose"``) or bilinear 2x interpolation followed by a 1x1 convolution
+(``up="bilinear"``); the up-sampled map is concatenated with the encoder's map of the same level.
+Norms: GroupNorm (``norm="group"``, 8 groups or fewer where the width is smaller) or BatchNorm.
+Odd sizes work: an up-sampled map is cropped or padded to its skip's size (28 -> 14 -> 7 -> 14).
+
+As a denoiser (``dlcore train unet``) the network predicts the noise and returns the noisy input
+minus it (``residual=True``); the diffusion model reuses the same network as its noise predictor.
+"""
+from __future__ import annotations
+
+from .. import nn
+from ..autograd.api import cat
+from ..nn import functional as F
+
+
+def _norm(kind, channels):
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.GroupNorm(min(8, channels), channels)
+
+
+class DoubleConv(nn.Sequential):
+    """(conv 3x3 -> norm -> ReLU) twice."""
+
+    def __init__(self, in_channels, out_channels, norm="group"):
+        super().__init__(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), _norm(norm, out_channels),
+                         nn.ReLU(), nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+                         _norm(norm, out_channels), nn.ReLU())
+
+
+def _match(x, like):
+    """Crop or zero-pad x's last two dims to those of `like` (odd sizes halve and double unevenly)."""
+    dh, dw = like.shape[-2] - x.shape[-2], like.shape[-1] - x.shape[-1]
+    if dh == 0 and dw == 0:
+        return x
+    return F.pad(x, (0, dw, 0, dh))
+
+
+class UNet(nn.Module):
+    """U-Net with ``len(widths)`` levels (see the module docstring); input (N, in_channels, H, W),
+    output (N, out_channels, H, W)."""
+
+    def __init__(self, in_channels=1, out_channels=1, widths=(32, 64, 128), down="maxpool", up="transpose",
+                 norm="group", residual=True):
+        super().__init__()
+        for name, value, allowed in (("down", down, ("maxpool", "conv")), ("up", up, ("transpose", "bilinear")),
+                                     ("norm", norm, ("group", "batch"))):
+            if value not in allowed:
+                raise ValueError(f"UNet: {name} must be one of {allowed}, got {value!r}")
+        widths = tuple(int(w) for w in widths)
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(f"UNet: widths needs at least two positive widths, got {widths}")
+        if residual and in_channels != out_channels:
+            raise ValueError("UNet: residual=True needs in_channels == out_channels")
+        self.config = {"in_channels": int(in_channels), "out_channels": int(out_channels), "widths": list(widths),
+                       "down": down, "up": up, "norm": norm, "residual": bool(residual)}
+        self.residual = bool(residual)
+        self.encoders = nn.ModuleList()
+        self.downs = nn.ModuleList()
+        c = in_channels
+        for i, w in enumerate(widths):
+            self.encoders.append(DoubleConv(c, w, norm))
+            c = w
+            if i < len(widths) - 1:
+                self.downs.append(nn.MaxPool2d(2) if down == "maxpool" else nn.Conv2d(w, w, 3, stride=2, padding=1))
+        self.ups = nn.ModuleList()
+        self.decoders = nn.ModuleList()
+        for w in reversed(widths[:-1]):
+            if up == "transpose":
+                self.ups.append(nn.ConvTranspose2d(c, w, 2, stride=2))
+            else:
+                self.ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                                              nn.Conv2d(c, w, 1)))
+            self.decoders.append(DoubleConv(2 * w, w, norm))
+            c = w
+        self.head = nn.Conv2d(c, out_channels, 1)
+
+    def forward(self, x):
+        skips, h = [], x
+        for i, enc in enumerate(self.encoders):
+            h = enc(h)
+            if i < len(self.downs):
+                skips.append(h)
+                h = self.downs[i](h)
+        for up, dec in zip(self.ups, self.decoders):
+            skip = skips.pop()
+            h = dec(cat([skip, _match(up(h), skip)], dim=1))
+        out = self.head(h)
+        return x - out if self.residual else out
