@@ -5,6 +5,8 @@
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
     dlcore train lenet|resnet|unet [--data ...]   the CNN zoo on Fashion-MNIST (or the digits)
     dlcore eval CHECKPOINT                        the test metric of a saved CNN zoo model
+    dlcore train vae|gan|dcgan|cgan|ddpm          generative models on Fashion-MNIST
+    dlcore sample CHECKPOINT [--n 64 --label K]   a PNG grid of samples from a generative model
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore --version
@@ -158,6 +160,49 @@ def _train_cnn(args) -> int:
     return 0
 
 
+def _check_train_gen(args):
+    from .zoo.cnn_data import check_data
+
+    _writable_folder("--out", args.out or os.path.join("runs", args.model))
+    _need(f"dlcore train {args.model}", ["matplotlib", "safetensors", "sklearn"]
+          + ([] if args.no_progress else ["tqdm"]), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)", "sklearn": " (scipy, for the plots)"})
+    try:
+        check_data("fashion-mnist")
+    except FileNotFoundError as e:
+        raise _UsageError(str(e)) from None
+    if args.classifier is not None and not os.path.isfile(args.classifier):
+        raise _UsageError(f"--classifier {args.classifier}: no such file")
+
+
+def _train_gen(args) -> int:
+    from .zoo.gen_recipes import train_generative
+
+    if args.threads is not None:
+        from . import set_num_threads
+        set_num_threads(args.threads)
+    train_generative(args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                     out_dir=args.out or os.path.join("runs", args.model), latent_dim=args.latent_dim,
+                     kind=getattr(args, "kind", None), score=not args.no_score, classifier=args.classifier,
+                     progress=not args.no_progress, log=print)
+    return 0
+
+
+def _check_sample(args):
+    if not os.path.isfile(args.checkpoint):
+        raise _UsageError(f"sample {args.checkpoint}: no such file")
+    _writable_file("--out", args.out)
+    _need("dlcore sample", ["matplotlib"], "zoo")
+
+
+def _sample(args) -> int:
+    from .zoo.gen_recipes import sample_from_checkpoint
+
+    sample_from_checkpoint(args.checkpoint, args.out, n=args.n, steps=args.steps, method=args.method,
+                           label=args.label, seed=args.seed, log=print)
+    return 0
+
+
 def _check_eval(args):
     if not os.path.isfile(args.checkpoint):
         raise _UsageError(f"eval {args.checkpoint}: no such file")
@@ -195,11 +240,11 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(prog="dlcore", description="dlcore: kernels, training, info and benchmarks")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,eval,bench}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,eval,sample,bench}")
     sub.add_parser("info", help="build and machine information").set_defaults(func=_info)
 
     p_train = sub.add_parser("train", help="train a zoo model on bundled data")
-    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic,lenet,resnet,unet}")
+    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic,lenet,resnet,unet,vae,gan,dcgan,cgan,ddpm}")
     p = tsub.add_parser("mlp", help="MLP on scikit-learn's 8x8 digits; prints the test accuracy last")
     p.add_argument("--epochs", type=_POSITIVE_INT, default=60, help="most epochs (early stopping may end sooner)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
@@ -236,6 +281,34 @@ def _build_parser() -> _Parser:
                        "no shortcut connections (the plain network of the same depth)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
         p.set_defaults(func=_train_cnn, check=_check_train_cnn)
+
+    for name, what in (("vae", "variational autoencoder (--kind mlp|conv); prints the test ELBO last"),
+                       ("gan", "MLP GAN"), ("dcgan", "DCGAN"), ("cgan", "conditional DCGAN (label accuracy)"),
+                       ("ddpm", "DDPM diffusion on the U-Net (EMA weights, DDIM sampling)")):
+        p = tsub.add_parser(name, help=f"{what} on Fashion-MNIST")
+        p.add_argument("--epochs", type=_POSITIVE_INT, default=None, help="epochs (default: the recipe's)")
+        p.add_argument("--batch-size", type=_POSITIVE_INT, default=None, help="images per step")
+        p.add_argument("--lr", type=_number(float, 0, low_open=True), default=None, help="Adam learning rate")
+        p.add_argument("--latent-dim", type=_POSITIVE_INT, default=None, help="latent size (VAE, GANs)")
+        if name == "vae":
+            p.add_argument("--kind", choices=["mlp", "conv"], default="mlp", help="encoder/decoder networks")
+        p.add_argument("--seed", type=_SEED, default=0, help="seed of everything random")
+        p.add_argument("--threads", type=_THREADS, default=None, help="threads (default: all cores)")
+        p.add_argument("--out", default=None, help=f"output folder (default runs/{name})")
+        p.add_argument("--no-score", action="store_true", help="skip the FLD scoring at the end")
+        p.add_argument("--classifier", default=None, help="LeNet5 checkpoint for FLD (default: cached, trained once)")
+        p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.set_defaults(func=_train_gen, check=_check_train_gen)
+
+    p = sub.add_parser("sample", help="a PNG grid of samples from a generative model (model.safetensors)")
+    p.add_argument("checkpoint", help="a model.safetensors written by dlcore train vae|gan|dcgan|cgan|ddpm")
+    p.add_argument("--n", type=_POSITIVE_INT, default=64, help="number of samples")
+    p.add_argument("--steps", type=_POSITIVE_INT, default=50, help="DDIM steps (DDPM only)")
+    p.add_argument("--method", choices=["ddim", "ddpm"], default="ddim", help="DDPM sampler (ddpm: all T steps)")
+    p.add_argument("--label", type=int, default=None, help="class to draw (conditional GAN)")
+    p.add_argument("--seed", type=_SEED, default=0, help="seed of the noise")
+    p.add_argument("--out", default="samples.png", help="the PNG to write")
+    p.set_defaults(func=_sample, check=_check_sample)
 
     p = sub.add_parser("eval", help="the test metric of a saved CNN zoo model (best.safetensors)")
     p.add_argument("checkpoint", help="a best.safetensors (or last.safetensors) written by dlcore train")

@@ -6,16 +6,25 @@
 - :func:`train_digits_mlp`: the main job (``dlcore train mlp``)
 - CNNs: :class:`LeNet5`, :class:`ResNet` (pre-activation, or plain), :class:`UNet`, trained by
   :func:`train_cnn` (``dlcore train lenet|resnet|unet``) on Fashion-MNIST or the digits
+- generative models: :class:`VAE`, :class:`GAN` (MLP, DCGAN, conditional), :class:`DDPM`, trained
+  by :func:`train_generative` (``dlcore train vae|gan|dcgan|cgan|ddpm``), scored by
+  :mod:`dlcore.zoo.metrics` (Fréchet LeNet distance), sampled by ``dlcore sample``
 """
 from __future__ import annotations
 
+from . import metrics
 from .cnn_recipes import evaluate_checkpoint, train_cnn
+from .diffusion import DDPM, EMA, NoiseSchedule
+from .gan import GAN
+from .gen_recipes import sample_from_checkpoint, train_generative
 from .digits_mlp import train_digits_mlp
 from .lenet import LeNet5
 from .mlp import MLP, Perceptron, make_activation
 from .regression import HeteroscedasticMLP, noise_std, noisy_sine, train_heteroscedastic
 from .resnet import ResNet
 from .unet import UNet
+from .vae import VAE
 
 __all__ = ["MLP", "Perceptron", "make_activation", "HeteroscedasticMLP", "noisy_sine", "noise_std",
-           "train_heteroscedastic", "train_digits_mlp", "LeNet5", "ResNet", "UNet", "train_cnn", "evaluate_checkpoint"]
+           "train_heteroscedastic", "train_digits_mlp", "LeNet5", "ResNet", "UNet", "train_cnn", "evaluate_checkpoint",
+           "VAE", "GAN", "DDPM", "EMA", "NoiseSchedule", "train_generative", "sample_from_checkpoint", "metrics"]

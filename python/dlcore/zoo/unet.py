@@ -8,11 +8,18 @@ Norms: GroupNorm (``norm="group"``, 8 groups or fewer where the width is smaller
 Odd sizes work: an up-sampled map is cropped or padded to its skip's size (28 -> 14 -> 7 -> 14).
 
 As a denoiser (``dlcore train unet``) the network predicts the noise and returns the noisy input
-minus it (``residual=True``); the diffusion model reuses the same network as its noise predictor.
+minus it (``residual=True``). The diffusion model reuses the same network as its noise predictor
+(``residual=False``, ``time_dim``: a sinusoidal embedding of the timestep, passed through a small
+MLP, is added to every level's feature maps).
 """
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .. import nn
+from .._tensor import from_numpy
 from ..autograd.api import cat
 from ..nn import functional as F
 
@@ -23,13 +30,35 @@ def _norm(kind, channels):
     return nn.GroupNorm(min(8, channels), channels)
 
 
-class DoubleConv(nn.Sequential):
-    """(conv 3x3 -> norm -> ReLU) twice."""
+class DoubleConv(nn.Module):
+    """(conv 3x3 -> norm -> ReLU) twice; with ``time_dim``, a projection of the time embedding is
+    added to every channel after the first norm (how the diffusion model conditions on t)."""
 
-    def __init__(self, in_channels, out_channels, norm="group"):
-        super().__init__(nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False), _norm(norm, out_channels),
-                         nn.ReLU(), nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
-                         _norm(norm, out_channels), nn.ReLU())
+    def __init__(self, in_channels, out_channels, norm="group", time_dim=None):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False)
+        self.norm1 = _norm(norm, out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.norm2 = _norm(norm, out_channels)
+        self.time = nn.Linear(time_dim, out_channels) if time_dim else None
+
+    def forward(self, x, temb=None):
+        h = self.norm1(self.conv1(x))
+        if self.time is not None:
+            h = h + self.time(temb).reshape(temb.shape[0], -1, 1, 1)
+        return self.norm2(self.conv2(h.relu())).relu()
+
+
+def timestep_embedding(t, dim):
+    """The Transformer's sinusoidal encoding of integer timesteps t (N,) -> (N, dim) float32:
+    [sin(t * f_k), cos(t * f_k)] with f_k = 10000^(-k / (dim/2)), k < dim/2 (an odd dim gets a
+    zero last column)."""
+    t = np.asarray(t, dtype=np.float64).reshape(-1)
+    half = dim // 2
+    freqs = np.exp(-math.log(10000.0) * np.arange(half) / max(half, 1))
+    args = t[:, None] * freqs[None, :]
+    emb = np.concatenate([np.sin(args), np.cos(args), np.zeros((len(t), dim - 2 * half))], axis=1)
+    return emb.astype(np.float32)
 
 
 def _match(x, like):
@@ -45,7 +74,7 @@ class UNet(nn.Module):
     output (N, out_channels, H, W)."""
 
     def __init__(self, in_channels=1, out_channels=1, widths=(32, 64, 128), down="maxpool", up="transpose",
-                 norm="group", residual=True):
+                 norm="group", residual=True, time_dim=None):
         super().__init__()
         for name, value, allowed in (("down", down, ("maxpool", "conv")), ("up", up, ("transpose", "bilinear")),
                                      ("norm", norm, ("group", "batch"))):
@@ -57,13 +86,17 @@ class UNet(nn.Module):
         if residual and in_channels != out_channels:
             raise ValueError("UNet: residual=True needs in_channels == out_channels")
         self.config = {"in_channels": int(in_channels), "out_channels": int(out_channels), "widths": list(widths),
-                       "down": down, "up": up, "norm": norm, "residual": bool(residual)}
+                       "down": down, "up": up, "norm": norm, "residual": bool(residual), "time_dim": time_dim}
+        self.time_dim = int(time_dim) if time_dim else None
+        td = self.time_dim
+        if td:  # sinusoidal features -> MLP, shared by every level (DDPM's design)
+            self.time_mlp = nn.Sequential(nn.Linear(td, td), nn.SiLU(), nn.Linear(td, td))
         self.residual = bool(residual)
         self.encoders = nn.ModuleList()
         self.downs = nn.ModuleList()
         c = in_channels
         for i, w in enumerate(widths):
-            self.encoders.append(DoubleConv(c, w, norm))
+            self.encoders.append(DoubleConv(c, w, norm, td))
             c = w
             if i < len(widths) - 1:
                 self.downs.append(nn.MaxPool2d(2) if down == "maxpool" else nn.Conv2d(w, w, 3, stride=2, padding=1))
@@ -75,19 +108,25 @@ class UNet(nn.Module):
             else:
                 self.ups.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
                                               nn.Conv2d(c, w, 1)))
-            self.decoders.append(DoubleConv(2 * w, w, norm))
+            self.decoders.append(DoubleConv(2 * w, w, norm, td))
             c = w
         self.head = nn.Conv2d(c, out_channels, 1)
 
-    def forward(self, x):
+    def forward(self, x, t=None):
+        """x (N, in_channels, H, W); t (N,) integer timesteps when built with ``time_dim``."""
+        temb = None
+        if self.time_dim:
+            if t is None:
+                raise ValueError("UNet: this network was built with time_dim and needs timesteps t")
+            temb = self.time_mlp(from_numpy(timestep_embedding(t, self.time_dim)))
         skips, h = [], x
         for i, enc in enumerate(self.encoders):
-            h = enc(h)
+            h = enc(h, temb)
             if i < len(self.downs):
                 skips.append(h)
                 h = self.downs[i](h)
         for up, dec in zip(self.ups, self.decoders):
             skip = skips.pop()
-            h = dec(cat([skip, _match(up(h), skip)], dim=1))
+            h = dec(cat([skip, _match(up(h), skip)], dim=1), temb)
         out = self.head(h)
         return x - out if self.residual else out
