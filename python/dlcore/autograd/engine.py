@@ -9,14 +9,16 @@ from .. import _core, ops
 from .._tensor import Tensor
 from .function import Node
 from .grad_mode import _state as _grad_state
+from .hooks import apply_grad_hooks, run_callbacks
 
 
 def _accumulate(buf, g):
     return g if buf is None else ops.add(buf, g)
 
 
-def _discover(roots):
-    """Every node reachable from the roots, with the number of edges that point at it."""
+def _discover(roots, hooked_leaves):
+    """Every node reachable from the roots, with the number of edges that point at it; leaves
+    with hooks get their own count in `hooked_leaves` (their gradient is final at zero)."""
     deps = {}
     stack = []
     for r in roots:
@@ -35,13 +37,16 @@ def _discover(roots):
                         stack.append(child)
                     else:
                         deps[child] = n + 1
+                elif child._hooks is not None:
+                    hooked_leaves[child] = hooked_leaves.get(child, 0) + 1
     return deps
 
 
 def run_backward(roots, grad_roots, retain_graph=False):
     """Back-propagates grad_roots (TensorImpls) from roots (Tensors) to every leaf that
     requires grad, accumulating into the leaves' .grad."""
-    deps = _discover(roots)
+    hooked = {}  # leaf with hooks -> edges still to deliver
+    deps = _discover(roots, hooked)
 
     # Seed the buffers with the root gradients.
     buffers = {}
@@ -65,6 +70,10 @@ def run_backward(roots, grad_roots, retain_graph=False):
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None)
+            if grads is not None and node.hooks:
+                for nr, hooks in node.hooks.items():
+                    if grads[nr] is not None:
+                        grads[nr] = apply_grad_hooks(hooks, grads[nr])
             if grads is None:
                 result = (None,) * len(node.edges)
             else:
@@ -94,11 +103,37 @@ def run_backward(roots, grad_roots, retain_graph=False):
                     deps[target] = left
                     if left == 0:
                         ready.append(target)
-                elif g is not None:
-                    leaf_grads[target] = _accumulate(leaf_grads.get(target), g)
+                else:
+                    if g is not None:
+                        leaf_grads[target] = _accumulate(leaf_grads.get(target), g)
+                    left = hooked.get(target)
+                    if left is not None:
+                        if left == 1:
+                            del hooked[target]
+                            _finish_hooked_leaf(target, leaf_grads.pop(target, None))
+                        else:
+                            hooked[target] = left - 1
+        for leaf in [l for l in leaf_grads if l._hooks is not None]:  # root leaves (never an edge)
+            _finish_hooked_leaf(leaf, leaf_grads.pop(leaf))
         _store_leaf_grads(leaf_grads, grad_roots)
+        run_callbacks()
     finally:
         _grad_state.enabled = prev_mode
+
+
+def _finish_hooked_leaf(leaf, g):
+    """A leaf with hooks whose gradient is complete: run its gradient hooks, accumulate into
+    .grad now (a private copy: the buffer may be shared with other gradients), then its
+    post-accumulate hooks, while the rest of the backward pass is still to run."""
+    hooks = leaf._hooks
+    if g is None:
+        return
+    g = apply_grad_hooks(hooks.grad, g)
+    if g.shape != leaf._impl.shape:
+        g = ops.contiguous(ops.broadcast_to(g, leaf._impl.shape))
+    leaf.grad = Tensor(g.clone()) if leaf.grad is None else Tensor(ops.add(leaf.grad._impl, g))
+    for h in list(hooks.post):
+        h(leaf)
 
 
 def _extent(impl):

@@ -61,9 +61,10 @@ class Node:
     An edge is (Node, output_nr) for a computed input, (Tensor, 0) for a leaf that requires
     grad (the engine accumulates into its .grad) or None."""
 
-    __slots__ = ("function", "ctx", "edges", "n_outputs", "out_meta", "__weakref__")
+    __slots__ = ("function", "ctx", "edges", "n_outputs", "out_meta", "hooks", "__weakref__")
 
     def __init__(self, function, ctx, edges, out_meta):
+        self.hooks = None  # {output_nr: [hook, ...]} from Tensor.register_hook on its outputs
         self.function = function
         self.ctx = ctx
         self.edges = edges

@@ -3,8 +3,10 @@ from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset
 from . import transforms
 from .digits import digits
+from .sampler import DistributedSampler, Sampler
 from .fashion_mnist import MNIST, FashionMNIST
 from .idx import read_idx
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "default_collate", "digits", "FashionMNIST", "MNIST",
-           "read_idx", "transforms"]
+           "read_idx", "transforms",
+           "Sampler", "DistributedSampler"]

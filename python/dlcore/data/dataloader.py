@@ -48,6 +48,8 @@ class DataLoader:
     """Iterates over `dataset` in batches of `batch_size` (``torch.utils.data.DataLoader``).
 
     shuffle: a new permutation of the whole data set each epoch (sampling without replacement).
+    sampler: an iterable of indices giving the order instead (e.g. :class:`DistributedSampler`);
+    mutually exclusive with shuffle.
     drop_last: drop the last, incomplete batch.  collate_fn: how samples become a batch
     (default :func:`default_collate`).  A :class:`TensorDataset` with the default collate is
     batched with one gather per tensor instead of one lookup per sample, and so is any data set
@@ -55,10 +57,14 @@ class DataLoader:
     e.g. :class:`FashionMNIST`), when collate_fn is the default.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, sampler=None):
         if not hasattr(dataset, "__getitem__") or not hasattr(dataset, "__len__"):
             raise TypeError(f"DataLoader: dataset must define __getitem__ and __len__, got {type(dataset).__name__}")
         _check_positive_int(batch_size, "batch_size")
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if sampler is not None and not hasattr(sampler, "__iter__"):
+            raise TypeError(f"DataLoader: sampler must be an iterable of indices, got {type(sampler).__name__}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError("DataLoader: collate_fn must be callable")
         self.dataset = dataset
@@ -66,12 +72,15 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn if collate_fn is not None else default_collate
+        self.sampler = sampler
 
     def __len__(self):
-        n = len(self.dataset)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter((int(i) for i in self.sampler), dtype=np.int64)
         n = len(self.dataset)
         return randperm(n).numpy() if self.shuffle else np.arange(n, dtype=np.int64)
 

@@ -5,6 +5,7 @@
     loss = nn.functional.cross_entropy(model(x), y)
 """
 from . import functional, init, utils  # noqa: F401
+from . import parallel  # noqa: F401,E402  (DistributedDataParallel)
 from .container import ModuleDict, ModuleList, Sequential
 from .layers import (GELU, Dropout, Embedding, Flatten, Identity, LeakyReLU, Linear, LogSoftmax, ReLU, SiLU,
                      Sigmoid, Softmax, Softplus, Tanh)

@@ -22,9 +22,10 @@ from .. import nn, optim
 from .._random import manual_seed
 from .._tensor import from_numpy
 from ..autograd.grad_mode import no_grad
-from ..data import DataLoader, TensorDataset, digits
+from ..data import TensorDataset, digits
 from ..nn import functional as F
 from ..serialization import save
+from ._parallel import DataParallel
 from .mlp import MLP
 
 
@@ -62,7 +63,7 @@ def _plot(history, path):
 
 
 def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidden=1024, dropout=0.3,
-                     patience=15, seed=0, out_dir=None, progress=True, log=print):
+                     patience=15, seed=0, out_dir=None, progress=True, log=print, distributed=False):
     """Trains the recipe above.
 
     Args:
@@ -74,6 +75,8 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
             go through the bar, and a bar that ends early says so.
         log: a print-like function for one line per epoch, the early stop, and last the headline
             ``test accuracy 0.xxxx``; None for silence.
+        distributed: data-parallel over the ranks of ``mpirun -n P`` (see zoo/_parallel.py): the
+            batch is split over the ranks; only rank 0 logs and writes.
 
     Returns:
         dict with test_accuracy, val_accuracy, best_epoch, epochs_run, seconds, history and, with
@@ -82,6 +85,9 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
     Raises:
         ImportError: scikit-learn (the data) or, with `out_dir`, matplotlib missing.
         ValueError: bad hyper-parameters (from MLP, AdamW and the DataLoader)."""
+    dp = DataParallel(distributed)
+    if not dp.main:
+        log, progress, out_dir = None, False, None
     manual_seed(seed)
     data = digits()
     (xtr, ytr), (xva, yva), (xte, yte) = data["train"], data["val"], data["test"]
@@ -91,9 +97,11 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
     y_train, y_val, y_test = from_numpy(ytr), from_numpy(yva), from_numpy(yte)
 
     model = MLP(64, hidden, 10, dropout=dropout)
+    net = dp.wrap(model)
+    dp.reseed(seed)
     opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
-    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)
+    loader = dp.loader(TensorDataset(x_train, y_train), batch_size, drop_last=False, seed=seed)
 
     history = {"train_loss": [], "val_loss": [], "val_acc": []}
     best = {"val_loss": math.inf, "epoch": 0, "state": None}
@@ -101,12 +109,13 @@ def train_digits_mlp(epochs=60, lr=1e-3, weight_decay=1e-2, batch_size=32, hidde
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         total = 0.0
+        dp.set_epoch(epoch)
         for xb, yb in loader:
-            loss = F.cross_entropy(model(xb), yb)
+            loss = F.cross_entropy(net(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += loss.item() * xb.shape[0]
+            total += loss.item() * xb.shape[0] * dp.world  # rank 0's batches stand for the global mean
         sched.step()
         val_loss, val_acc = _evaluate(model, x_val, y_val)
         history["train_loss"].append(total / len(ytr))
