@@ -156,7 +156,8 @@ def _train_cnn(args) -> int:
     out = args.out if args.out is not None else os.path.join("runs", args.model + ("-plain" if args.plain else ""))
     train_cnn(args.model, data=args.data, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
               weight_decay=args.weight_decay, optimizer=args.optimizer, seed=args.seed, out_dir=out,
-              resume=args.resume, plain=args.plain, progress=not args.no_progress, log=print)
+              resume=args.resume, plain=args.plain, progress=not args.no_progress, log=print,
+              distributed=args.distributed)
     return 0
 
 
@@ -184,7 +185,7 @@ def _train_gen(args) -> int:
     train_generative(args.model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                      out_dir=args.out or os.path.join("runs", args.model), latent_dim=args.latent_dim,
                      kind=getattr(args, "kind", None), score=not args.no_score, classifier=args.classifier,
-                     progress=not args.no_progress, log=print)
+                     progress=not args.no_progress, log=print, distributed=args.distributed)
     return 0
 
 
@@ -301,6 +302,7 @@ def _build_parser() -> _Parser:
         p.add_argument("--plain", action="store_true", help=argparse.SUPPRESS if name != "resnet" else
                        "no shortcut connections (the plain network of the same depth)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        _add_distributed(p)
         p.set_defaults(func=_train_cnn, check=_check_train_cnn)
 
     for name, what in (("vae", "variational autoencoder (--kind mlp|conv); prints the test ELBO last"),
@@ -319,6 +321,7 @@ def _build_parser() -> _Parser:
         p.add_argument("--no-score", action="store_true", help="skip the FLD scoring at the end")
         p.add_argument("--classifier", default=None, help="LeNet5 checkpoint for FLD (default: cached, trained once)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        _add_distributed(p)
         p.set_defaults(func=_train_gen, check=_check_train_gen)
 
     p = sub.add_parser("sample", help="a PNG grid of samples from a generative model (model.safetensors)")

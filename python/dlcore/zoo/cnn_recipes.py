@@ -29,9 +29,9 @@ from .. import optim
 from .._random import manual_seed
 from .._tensor import from_numpy
 from ..autograd.grad_mode import no_grad
-from ..data import DataLoader
 from ..nn import functional as F
 from ..serialization import load, save
+from ._parallel import DataParallel
 from .cnn_data import image_splits
 from .lenet import LeNet5
 from .resnet import ResNet
@@ -140,7 +140,7 @@ def _model_config(recipe, info, plain=False, extra=None):
 
 def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=None, weight_decay=None,
               optimizer=None, seed=0, out_dir=None, resume=None, plain=False, augment=None, model_config=None,
-              max_train=None, progress=True, log=print):
+              max_train=None, progress=True, log=print, distributed=False):
     """Train a CNN zoo recipe ("lenet", "resnet" or "unet"; see the module docstring).
 
     Args:
@@ -154,6 +154,8 @@ def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=Non
         resume: a ``last.safetensors`` to continue from (same recipe and data).
         max_train: use only the first max_train training images (tests, quick looks).
         log: print-like function for the per-epoch lines and the headline metric (last).
+        distributed: data-parallel under ``mpirun -n P`` (zoo/_parallel.py): the batch is split
+            over the ranks, rank 0 evaluates, prints and writes.
 
     Returns:
         dict of the final metrics (test_accuracy or psnr_gain_db, ...), seconds and history.
@@ -175,6 +177,9 @@ def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=Non
     augment = (recipe == "resnet") if augment is None else bool(augment)
     denoise = recipe == "unet"
 
+    dp = DataParallel(distributed)
+    if not dp.main:
+        log, progress, out_dir = None, False, None
     manual_seed(seed)
     splits, info = image_splits(data, normalize=not denoise, augment=augment)
     train_ds = splits["train"]
@@ -182,8 +187,10 @@ def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=Non
         train_ds.images, train_ds.labels = train_ds.images[:max_train], train_ds.labels[:max_train]
     cfg = _model_config(recipe, info, plain, model_config)
     model = build_model(recipe, cfg)
+    net = dp.wrap(model)
+    dp.reseed(seed)
     opt = _optimizer(optimizer, model.parameters(), lr, weight_decay)
-    loader = DataLoader(train_ds, batch_size=batch_size, shuffle=True, drop_last=len(train_ds) > batch_size)
+    loader = dp.loader(train_ds, batch_size, drop_last=len(train_ds) > batch_size, seed=seed)
     sched = optim.lr_scheduler.LambdaLR(opt, _schedule(len(loader), epochs))
     config = {"recipe": recipe, "data": data, "epochs": epochs, "batch_size": batch_size, "lr": lr,
               "weight_decay": weight_decay, "optimizer": optimizer, "seed": seed, "augment": augment,
@@ -208,22 +215,25 @@ def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=Non
     start = time.perf_counter()
     for epoch in range(first, epochs + 1):
         t0, total, seen = time.perf_counter(), 0.0, 0
+        dp.set_epoch(epoch)
         for xb, yb in loader:
             if denoise:
                 clean = xb
                 xb, yb = from_numpy(_noisy(clean.numpy())), clean
-                loss = F.mse_loss(model(xb), yb)
+                loss = F.mse_loss(net(xb), yb)
             else:
-                loss = F.cross_entropy(model(xb), yb)
+                loss = F.cross_entropy(net(xb), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            n = xb.shape[0]
+            n = xb.shape[0] * dp.world
             total, seen = total + loss.item() * n, seen + n
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(f"loss {total / seen:.4f} {seen / (time.perf_counter() - t0):.0f} img/s")
+        if not dp.main:  # rank 0 evaluates and keeps the best weights; the others only train
+            continue
         metric = denoise_metrics(model, splits["val"])["psnr_gain_db"] if denoise else accuracy(model, splits["val"])[0]
         secs = time.perf_counter() - t0
         history["train_loss"].append(total / max(seen, 1))
@@ -242,6 +252,8 @@ def train_cnn(recipe, data="fashion-mnist", epochs=None, batch_size=None, lr=Non
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
+    if not dp.main:
+        return {"seconds": seconds, "rank": dp.rank}
 
     model.load_state_dict(best["state"])
     if denoise:

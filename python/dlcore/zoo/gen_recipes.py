@@ -21,8 +21,8 @@ from .. import optim
 from .._random import manual_seed, randint, randn
 from .._tensor import from_numpy
 from ..autograd.grad_mode import no_grad
-from ..data import DataLoader
 from ..serialization import load, save
+from ._parallel import DataParallel
 from .cnn_data import image_splits
 from .diffusion import DDPM, EMA
 from .gan import GAN, discriminator_loss, generator_loss
@@ -107,12 +107,13 @@ def _fixed_inputs(recipe, model):
 
 def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_dir=None, latent_dim=None,
                      kind=None, model_config=None, max_train=None, score=True, classifier=None, ema_decay=0.999,
-                     progress=True, log=print):
+                     progress=True, log=print, distributed=False):
     """Train generative recipe ``recipe`` (vae, gan, dcgan, cgan, ddpm) on Fashion-MNIST; see the
     module docstring for what is written. ``latent_dim``/``kind`` configure the VAE ("mlp" or
     "conv") and GANs; ``model_config`` overrides constructor arguments; ``max_train`` trains on
     the first images only (tests); ``score`` runs the FLD scoring at the end with ``classifier``
-    (a LeNet5 checkpoint; default: the cached one, trained if missing).
+    (a LeNet5 checkpoint; default: the cached one, trained if missing). ``distributed``:
+    data-parallel under ``mpirun -n P`` (both GAN networks wrapped; rank 0 samples, scores, writes).
 
     Returns a dict of metrics (test_elbo_nats for the VAE; fld, class_histogram, min_class_share,
     label_accuracy where they apply), seconds and the history."""
@@ -127,6 +128,9 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
     epochs = d["epochs"] if epochs is None else int(epochs)
     batch_size = d["batch_size"] if batch_size is None else int(batch_size)
     lr = d["lr"] if lr is None else float(lr)
+    dp = DataParallel(distributed)
+    if not dp.main:
+        log, progress, out_dir, score = None, False, None, False
     manual_seed(seed)
     splits, info = image_splits("fashion-mnist", normalize=False)
     train = splits["train"]
@@ -136,8 +140,14 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
     model = build(recipe, cfg)
     config = {"recipe": recipe, "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "model": cfg,
               "max_train": max_train}
-    loader = DataLoader(train, batch_size=batch_size, shuffle=True, drop_last=len(train) > batch_size)
     adversarial = recipe in ("gan", "dcgan", "cgan")
+    # DDP's gradient hooks average every gradient during backward whichever method computed it, so
+    # the recipe keeps calling the model's own methods (loss, negative_elbo, generate, ...); each GAN
+    # network gets its own wrapper since they step separately.
+    wrappers = [dp.wrap(m) for m in ((model.generator, model.discriminator) if adversarial else (model,))]
+    fixed_z, fixed_labels = _fixed_inputs(recipe, model)
+    dp.reseed(seed)
+    loader = dp.loader(train, batch_size, drop_last=len(train) > batch_size, seed=seed)
     if adversarial:
         betas = (0.5, 0.999)
         opt_g = optim.Adam(model.generator.parameters(), lr=lr, betas=betas)
@@ -146,12 +156,12 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
         opt = optim.Adam(model.parameters(), lr=lr)
         sched = optim.lr_scheduler.LambdaLR(opt, _schedule(len(loader), epochs)) if recipe == "ddpm" else None
     ema = EMA(model, ema_decay) if recipe == "ddpm" else None
-    fixed_z, fixed_labels = _fixed_inputs(recipe, model)
     history = {"loss": [], "loss_d": [], "epoch_seconds": []}
     bar = _progress(progress, recipe, len(loader) * epochs)
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0, tot, tot_d, seen = time.perf_counter(), 0.0, 0.0, 0
+        dp.set_epoch(epoch)
         for xb, yb in loader:
             n = xb.shape[0]
             if recipe == "vae":
@@ -180,8 +190,8 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
                 opt_g.zero_grad()
                 loss.backward()
                 opt_g.step()
-                tot_d += loss_d.item() * n
-            tot, seen = tot + loss.item() * n, seen + n
+                tot_d += loss_d.item() * n * dp.world
+            tot, seen = tot + loss.item() * n * dp.world, seen + n * dp.world
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(f"loss {tot / seen:.4f} {seen / (time.perf_counter() - t0):.0f} img/s")
@@ -204,6 +214,9 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
+    del wrappers
+    if not dp.main:
+        return {"seconds": seconds, "rank": dp.rank}
     if ema is not None:
         ema.copy_to(model)  # sample and save with the averaged weights
     model.eval()
