@@ -16,7 +16,6 @@ from .indexing import *  # noqa: F401,F403,E402
 from .sorting import *  # noqa: F401,F403,E402
 from .reduce_extra import *  # noqa: F401,F403,E402
 from .layout import *  # noqa: F401,F403,E402
-from .padding import *  # noqa: F401,F403,E402
 from .conv import *  # noqa: F401,F403,E402
 
 # Last, after every family's import: pybind11's argument-mismatch errors name the public op (issue

@@ -18,7 +18,7 @@ import numbers
 import numpy as np
 
 from ._util import _core, unwrap, wrap
-from .padding import pad, pad_backward
+from .shape import pad, pad_backward
 
 __all__ = ["conv1d", "conv2d", "conv1d_backward", "conv2d_backward", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose1d_backward", "conv_transpose2d_backward"]
@@ -110,7 +110,7 @@ class _Setup:
         # torch pads explicitly for the other modes: pad's (before, after) pairs, last dim first
         self.explicit = None
         if padding_mode != "zeros" and any(v for p in lohi for v in p):
-            self.explicit = tuple(v for lo_hi in reversed(lohi[-nd:]) for v in lo_hi)
+            self.explicit = tuple(v for lo_hi in reversed(lohi) for v in lo_hi)
             lohi = [(0, 0)] * 2
         self.pad4 = (lohi[0][0], lohi[0][1], lohi[1][0], lohi[1][1])
 
