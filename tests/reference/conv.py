@@ -146,6 +146,8 @@ def conv_transpose_backward(nd, gy, x, w, stride=1, padding=0, output_padding=0,
     """(grad_x, grad_weight, grad_bias) of conv_transpose: grad_x is conv(gy, w); grad_weight the
     conv weight gradient with x and gy exchanged."""
     gx = conv(nd, gy, w, None, stride, padding, dilation, groups)
+    # an output_padding >= stride (allowed when < dilation) makes that conv's output longer than x
+    gx = gx[(Ellipsis,) + tuple(slice(0, n) for n in np.shape(x)[-nd:])]
     _, gw, _ = conv_backward(nd, x, gy, w, stride, padding, dilation, groups)
     gb = np.asarray(gy, np.float64).sum(axis=tuple(i for i in range(np.ndim(gy)) if i != np.ndim(gy) - nd - 1))
     return gx, gw, gb
