@@ -169,7 +169,8 @@ def _conv():
     return FC
 
 
-# Issue 16: convolutions and pad record their nn.functional Functions (the *_backward kernels stay unmapped).
+# Issue 16: the convolutions record their nn.functional Functions (the *_backward kernels stay unmapped;
+# ops.pad stays without autograd as tests/test_tensor_semantics.py expects: nn.functional.pad records it).
 GRAD_OPS.update({
     "conv2d": lambda x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
     activation=None: _conv().ConvNd.apply(x, weight, bias, 2, stride, padding, dilation, groups, padding_mode,
@@ -181,5 +182,4 @@ GRAD_OPS.update({
         _conv().ConvTransposeNd.apply(x, weight, bias, 2, stride, padding, output_padding, groups, dilation),
     "conv_transpose1d": lambda x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1:
         _conv().ConvTransposeNd.apply(x, weight, bias, 1, stride, padding, output_padding, groups, dilation),
-    "pad": lambda x, pad, mode="constant", value=0.0: _conv().Pad.apply(x, tuple(pad), mode, value),
 })
