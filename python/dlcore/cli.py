@@ -8,6 +8,7 @@
     dlcore train vae|gan|dcgan|cgan|ddpm          generative models on Fashion-MNIST
     dlcore sample CHECKPOINT [--n 64 --label K]   a PNG grid of samples from a generative model
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
+    dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore --version
 
@@ -229,6 +230,13 @@ def _bench_gemm(args) -> int:
     return 0
 
 
+def _bench_conv(args) -> int:
+    from .bench.conv import run_conv_bench
+
+    run_conv_bench(threads=args.threads, rounds=args.rounds, plot_path=args.plot)
+    return 0
+
+
 def _bench_train(args) -> int:
     from .bench.train import run_train_bench
 
@@ -346,6 +354,11 @@ def _build_parser() -> _Parser:
     p.add_argument("--plot", metavar="PNG", default=None, help="save a bar chart of GFLOP/s")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating rounds over the libraries; medians reported")
     p.set_defaults(func=_bench_gemm, check=_check_bench)
+    p = bsub.add_parser("conv", help="conv2d forward and forward+backward on the canonical shapes against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=5, help="alternating dlcore/torch calls; medians reported")
+    p.add_argument("--plot", metavar="PNG", default=None, help="save a bar chart of GFLOP/s")
+    p.set_defaults(func=_bench_conv, check=_check_bench)
     p = bsub.add_parser("train", help="one MLP training step (forward, backward, AdamW) against PyTorch")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")

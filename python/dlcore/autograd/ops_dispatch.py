@@ -161,3 +161,25 @@ NON_DIFFERENTIABLE = frozenset((
     "argsort", "all", "any", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "floor_divide", "one_hot",
     "multinomial", "chunk_sizes",
 ))
+
+
+def _conv():
+    from ..nn import functional_conv as FC  # nn imports autograd: look it up when first needed
+
+    return FC
+
+
+# Issue 16: the convolutions record their nn.functional Functions (the *_backward kernels stay unmapped;
+# ops.pad stays without autograd as tests/test_tensor_semantics.py expects: nn.functional.pad records it).
+GRAD_OPS.update({
+    "conv2d": lambda x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+    activation=None: _conv().ConvNd.apply(x, weight, bias, 2, stride, padding, dilation, groups, padding_mode,
+                                          activation),
+    "conv1d": lambda x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, padding_mode="zeros",
+    activation=None: _conv().ConvNd.apply(x, weight, bias, 1, stride, padding, dilation, groups, padding_mode,
+                                          activation),
+    "conv_transpose2d": lambda x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1:
+        _conv().ConvTransposeNd.apply(x, weight, bias, 2, stride, padding, output_padding, groups, dilation),
+    "conv_transpose1d": lambda x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1:
+        _conv().ConvTransposeNd.apply(x, weight, bias, 1, stride, padding, output_padding, groups, dilation),
+})

@@ -291,3 +291,8 @@ def one_hot(tensor, num_classes=-1):
 
 
 __all__.append("one_hot")
+
+# Convolutions and padding (issue 16): autograd Functions in nn/functional_conv.py.
+from .functional_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad  # noqa: E402,F401
+
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]

@@ -1,0 +1,286 @@
+"""conv1d/conv2d/conv_transpose1d/2d forward and backward against the float64 NumPy reference
+(tests/reference/conv.py) on a random sample of shapes and parameters, every algorithm forced
+where it applies, thread determinism, the kernel log, workspace bounds and bad inputs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import _core, ops
+from tests.reference import conv as R
+
+
+def _case(rng):
+    """One random conv2d configuration (within the issue's ranges, kept small for time)."""
+    groups = int(rng.choice([1, 1, 2, 4, 0]))
+    cg, kg = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    if groups == 0:  # depthwise: groups == C
+        c = int(rng.integers(1, 18))
+        groups, cg, kg = c, 1, int(rng.choice([1, 1, 2]))
+    C, K = cg * groups, kg * groups
+    kh, kw = int(rng.integers(1, 8)), int(rng.integers(1, 8))
+    s = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    d = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    form = rng.choice(["int", "pair", "same", "valid"])
+    if form == "same":
+        s = (1, 1)
+        padding = "same"
+    elif form == "valid":
+        padding = "valid"
+    elif form == "int":
+        padding = int(rng.integers(0, 4))
+    else:
+        padding = (int(rng.integers(0, 4)), int(rng.integers(0, 4)))
+    mode = str(rng.choice(["zeros", "zeros", "reflect", "replicate", "circular"]))
+    lo = R._explicit(padding, 2, (kh, kw), d)
+    H = int(rng.integers(max(1, d[0] * (kh - 1) + 1 - sum(lo[0])), 34))
+    W = int(rng.integers(max(1, d[1] * (kw - 1) + 1 - sum(lo[1])), 34))
+    if mode == "reflect" and max(lo[0]) >= H or mode == "reflect" and max(lo[1]) >= W:
+        mode = "zeros"
+    if mode == "circular" and (max(lo[0]) > H or max(lo[1]) > W):
+        mode = "zeros"
+    N = int(rng.integers(1, 4))
+    x = rng.standard_normal((N, C, H, W))
+    w = rng.standard_normal((K, cg, kh, kw))
+    b = rng.standard_normal(K) if rng.random() < 0.7 else None
+    return x, w, b, dict(stride=s, padding=padding, dilation=d, groups=groups, padding_mode=mode)
+
+
+CASES = list(range(40))
+
+
+@pytest.mark.parametrize("seed", CASES)
+def test_conv2d_random_sample_matches_reference(seed):
+    rng = np.random.default_rng(seed)
+    x, w, b, kw = _case(rng)
+    want = R.conv(2, x, w, b, **kw)
+    np.testing.assert_allclose(ops.conv2d(x, w, b, **kw), want, rtol=1e-9, atol=1e-9)
+    g = rng.standard_normal(want.shape)
+    gx, gw, gb = ops.conv2d_backward(g, x, w, **kw)
+    rx, rw, rb = R.conv_backward(2, g, x, w, **kw)
+    np.testing.assert_allclose(gx, rx, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gw, rw, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(gb, rb, rtol=1e-9, atol=1e-9)
+
+
+def _applies(algo, x, w, kw):
+    K, cg, kh, kwid = w.shape
+    C = x.shape[1]
+    if algo == "gemm_1x1":
+        return kh == kwid == 1 and kw["stride"] == (1, 1) and R._explicit(kw["padding"], 2, (1, 1), (1, 1)) == [(0, 0)] * 2
+    if algo == "depthwise":
+        return kw["groups"] == C == K
+    return True
+
+
+@pytest.mark.parametrize("algo", ["direct", "implicit_gemm", "gemm_1x1", "depthwise"])
+def test_every_algorithm_forced_matches_reference(algo):
+    rng = np.random.default_rng(100)
+    ran = 0
+    for _ in range(60):
+        x, w, b, kw = _case(rng)
+        if algo == "gemm_1x1":
+            w = w[:, :, :1, :1].copy()
+            kw.update(stride=(1, 1), padding=0)
+        if not _applies(algo, x, w, kw) or ran >= 6:
+            continue
+        ran += 1
+        want = R.conv(2, x, w, b, **kw)
+        g = rng.standard_normal(want.shape)
+        with dlcore.kernel_log() as log:
+            with dlcore.force_algorithm("conv2d", algo), dlcore.force_algorithm("conv2d_backward", algo):
+                got = ops.conv2d(x, w, b, **kw)
+                grads = ops.conv2d_backward(g, x, w, **kw)
+        assert {r.algorithm for r in log.records if r.op.startswith("conv2d")} == {algo}
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+        for a, r in zip(grads, R.conv_backward(2, g, x, w, **kw)):
+            np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-9)
+    assert ran >= 3
+
+
+@pytest.mark.parametrize("algo", ["direct", "implicit_gemm", "depthwise"])
+def test_transposed_forced_algorithms(algo):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 6, 5, 7))
+    w = rng.standard_normal((6, 1, 3, 2))
+    kw = dict(stride=(2, 3), padding=(1, 0), output_padding=(1, 2), groups=6, dilation=(2, 1))
+    want = R.conv_transpose(2, x, w, None, **kw)
+    g = rng.standard_normal(want.shape)
+    with dlcore.force_algorithm("conv_transpose2d", algo), dlcore.force_algorithm("conv_transpose2d_backward", algo):
+        np.testing.assert_allclose(ops.conv_transpose2d(x, w, **kw), want, rtol=1e-9, atol=1e-9)
+        for a, r in zip(ops.conv_transpose2d_backward(g, x, w, **kw), R.conv_transpose_backward(2, g, x, w, **kw)):
+            np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_transposed_and_1d_random_sample(seed):
+    rng = np.random.default_rng(1000 + seed)
+    g_ = int(rng.choice([1, 2, 3]))
+    cin, cout = g_ * int(rng.integers(1, 5)), g_ * int(rng.integers(1, 5))
+    nd = int(rng.integers(1, 3))
+    k = tuple(int(rng.integers(1, 6)) for _ in range(nd))
+    s = tuple(int(rng.integers(1, 4)) for _ in range(nd))
+    d = tuple(int(rng.integers(1, 4)) for _ in range(nd))
+    op_ = tuple(int(rng.integers(0, max(si, di))) for si, di in zip(s, d))
+    size = tuple(int(rng.integers(1, 12)) for _ in range(nd))
+    p = tuple(int(rng.integers(0, 1 + ((sz - 1) * si + di * (ki - 1)) // 2)) for sz, si, di, ki in zip(size, s, d, k))
+    batch = () if rng.random() < 0.25 else (int(rng.integers(1, 4)),)
+    x = rng.standard_normal(batch + (cin,) + size)
+    w = rng.standard_normal((cin, cout // g_) + k)
+    b = rng.standard_normal(cout)
+    kw = dict(stride=s, padding=p, output_padding=op_, groups=g_, dilation=d)
+    f = ops.conv_transpose1d if nd == 1 else ops.conv_transpose2d
+    fb = ops.conv_transpose1d_backward if nd == 1 else ops.conv_transpose2d_backward
+    want = R.conv_transpose(nd, x, w, b, **kw)
+    np.testing.assert_allclose(f(x, w, b, **kw), want, rtol=1e-9, atol=1e-9)
+    g = rng.standard_normal(want.shape)
+    for a, r in zip(fb(g, x, w, **kw), R.conv_transpose_backward(nd, g, x, w, **kw)):
+        np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-9)
+    # and the forward conv of the same shapes, 1-D or unbatched
+    cw = rng.standard_normal((cout, cin // g_) + k)
+    ckw = dict(stride=s, padding=p, dilation=d, groups=g_)
+    cf = ops.conv1d if nd == 1 else ops.conv2d
+    cb = ops.conv1d_backward if nd == 1 else ops.conv2d_backward
+    xx = rng.standard_normal(batch + (cin,) + tuple(d_ * (k_ - 1) + 1 + int(rng.integers(0, 9)) for d_, k_ in zip(d, k)))
+    want = R.conv(nd, xx, cw, b, **ckw)
+    np.testing.assert_allclose(cf(xx, cw, b, **ckw), want, rtol=1e-9, atol=1e-9)
+    g = rng.standard_normal(want.shape)
+    for a, r in zip(cb(g, xx, cw, **ckw), R.conv_backward(nd, g, xx, cw, **ckw)):
+        np.testing.assert_allclose(a, r, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_fused_activation(activation):
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 5, 9, 8)), rng.standard_normal((7, 5, 3, 3)), rng.standard_normal(7)
+    for algo in ("implicit_gemm", "direct"):
+        with dlcore.force_algorithm("conv2d", algo):
+            np.testing.assert_allclose(ops.conv2d(x, w, b, padding=1, activation=activation),
+                                       R.conv(2, x, w, b, padding=1, activation=activation), rtol=1e-9, atol=1e-9)
+    xd, wd = rng.standard_normal((2, 4, 6, 6)), rng.standard_normal((4, 1, 3, 3))
+    np.testing.assert_allclose(ops.conv2d(xd, wd, None, groups=4, activation=activation),
+                               R.conv(2, xd, wd, None, groups=4, activation=activation), rtol=1e-9, atol=1e-9)
+
+
+def test_float32_within_tolerance_of_float64_reference():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 32, 17, 19)).astype(np.float32)
+    w = rng.standard_normal((24, 32, 3, 3)).astype(np.float32)
+    y = ops.conv2d(x, w, padding=1)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, R.conv(2, x, w, padding=1), rtol=1e-4, atol=1e-4)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    for a, r in zip(ops.conv2d_backward(g, x, w, padding=1), R.conv_backward(2, g, x, w, padding=1)):
+        assert a.dtype == np.float32
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=2e-3)
+
+
+@pytest.mark.parametrize("shape, kw", [
+    ((3, 16, 21, 23, 20, 3, 3), dict(padding=1)),
+    ((2, 16, 15, 15, 24, 1, 1), {}),
+    ((2, 12, 19, 18, 12, 3, 3), dict(padding=2, dilation=2, groups=12)),
+    ((2, 6, 23, 20, 8, 5, 3), dict(stride=(2, 3), padding=(2, 1), groups=2)),
+])
+def test_bitwise_identical_for_one_two_three_threads(shape, kw):
+    N, C, H, W, K, kh, kwid = shape
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C // kw.get("groups", 1), kh, kwid)).astype(np.float32)
+    b = rng.standard_normal(K).astype(np.float32)
+    before = dlcore.get_num_threads()
+    outs = []
+    try:
+        for n in (1, 2, 3):
+            dlcore.set_num_threads(n)
+            y = ops.conv2d(x, w, b, **kw)
+            grads = ops.conv2d_backward(y, x, w, **kw)
+            yt = ops.conv_transpose2d(y, w, None, stride=kw.get("stride", 1), padding=kw.get("padding", 0),
+                                      groups=kw.get("groups", 1), dilation=kw.get("dilation", 1))
+            outs.append([a.tobytes() for a in (y, yt) + tuple(grads)])
+    finally:
+        dlcore.set_num_threads(before)
+    assert outs[0] == outs[1] == outs[2]
+
+
+def test_kernel_log_records_the_default_choice():
+    x = np.ones((1, 8, 6, 6), np.float32)
+    with dlcore.kernel_log() as log:
+        ops.conv2d(x, np.ones((8, 8, 1, 1), np.float32))
+        ops.conv2d(x, np.ones((8, 1, 3, 3), np.float32), groups=8)
+        ops.conv2d(x, np.ones((4, 8, 3, 3), np.float32))
+        ops.conv1d(x[0, :, 0], np.ones((4, 8, 3), np.float32))
+    assert [(r.op, r.algorithm) for r in log.records] == [
+        ("conv2d", "gemm_1x1"), ("conv2d", "depthwise"), ("conv2d", "implicit_gemm"), ("conv1d", "implicit_gemm")]
+
+
+@pytest.mark.parametrize("algo, why", [("gemm_1x1", "1x1"), ("depthwise", "groups"), ("winograd", "not implemented"),
+                                       ("fft", "unknown")])
+def test_forcing_an_algorithm_that_does_not_apply_raises(algo, why):
+    x, w = np.ones((1, 4, 6, 6)), np.ones((4, 4, 3, 3))
+    with dlcore.force_algorithm("conv2d", algo), pytest.raises(ValueError, match=why) as e:
+        ops.conv2d(x, w)
+    assert str(e.value).startswith("conv2d:")
+
+
+def test_workspace_is_bounded_and_independent_of_the_batch():
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((32, 16, 3, 3)).astype(np.float32)
+    sizes = []
+    for n in (1, 6):
+        x = rng.standard_normal((n, 16, 40, 40)).astype(np.float32)
+        y = ops.conv2d(x, w, padding=1)
+        fwd = _core.conv_last_workspace_bytes()
+        ops.conv2d_backward(y, x, w, padding=1)
+        sizes.append((fwd, _core.conv_last_workspace_bytes()))
+    assert sizes[0] == sizes[1]
+    assert 0 < max(max(s) for s in sizes) <= 32 << 20
+
+
+def test_zero_batch_and_non_contiguous_inputs():
+    rng = np.random.default_rng(8)
+    w = rng.standard_normal((5, 3, 3, 3))
+    y = ops.conv2d(np.zeros((0, 3, 6, 6)), w, padding=1)
+    assert y.shape == (0, 5, 6, 6)
+    gx, gw, gb = ops.conv2d_backward(np.zeros((0, 5, 6, 6)), np.zeros((0, 3, 6, 6)), w, padding=1)
+    assert gx.shape == (0, 3, 6, 6) and not gw.any() and not gb.any()
+    x = rng.standard_normal((2, 6, 9, 10))[:, ::2, :, ::-1]
+    np.testing.assert_allclose(ops.conv2d(x, w), R.conv(2, x, w), rtol=1e-9, atol=1e-9)
+
+
+BAD = [
+    (lambda: ops.conv2d(np.ones((1, 4, 5, 5)), np.ones((2, 3, 3, 3))), ValueError, "conv2d"),        # channels
+    (lambda: ops.conv2d(np.ones((1, 4, 5, 5)), np.ones((3, 2, 3, 3)), groups=2), ValueError, "conv2d"),  # K % groups
+    (lambda: ops.conv2d(np.ones((1, 3, 2, 2)), np.ones((2, 3, 3, 3))), ValueError, "conv2d"),        # kernel too big
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), padding=-1), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), stride=0), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), dilation=(1, 0)), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), stride=2, padding="same"), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((3, 5, 5)), np.ones((2, 3, 3))), ValueError, "conv2d"),              # weight rank
+    (lambda: ops.conv2d(np.ones((5, 5)), np.ones((2, 3, 3, 3))), ValueError, "conv2d"),              # input rank
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5), np.int64), np.ones((2, 3, 3, 3), np.int64)), TypeError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5), np.float32), np.ones((2, 3, 3, 3))), TypeError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), np.ones(3)), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 3, 3)), np.ones((2, 3, 3, 3)), padding=3, padding_mode="reflect"),
+     ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), padding_mode="mirror"), ValueError, "conv2d"),
+    (lambda: ops.conv2d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3)), activation="tanh"), ValueError, "conv2d"),
+    (lambda: ops.conv1d(np.ones((1, 3, 5, 5)), np.ones((2, 3, 3))), ValueError, "conv1d"),
+    (lambda: ops.conv_transpose2d(np.ones((1, 3, 5, 5)), np.ones((3, 2, 3, 3)), stride=2, output_padding=2),
+     ValueError, "conv_transpose2d"),
+    (lambda: ops.conv_transpose2d(np.ones((1, 3, 5, 5)), np.ones((3, 2, 3, 3)), output_padding=1), ValueError,
+     "conv_transpose2d"),
+    (lambda: ops.conv_transpose2d(np.ones((1, 3, 1, 1)), np.ones((3, 2, 1, 1)), padding=1), ValueError,
+     "conv_transpose2d"),
+    (lambda: ops.conv_transpose1d(np.ones((1, 4, 5)), np.ones((3, 2, 3))), ValueError, "conv_transpose1d"),
+    (lambda: ops.conv2d_backward(np.ones((1, 2, 4, 4)), np.ones((1, 3, 5, 5)), np.ones((2, 3, 3, 3))), ValueError,
+     "conv2d_backward"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD)))
+def test_bad_input_raises_naming_the_op(i):
+    fn, exc, op = BAD[i]
+    with pytest.raises(exc) as e:
+        fn()
+    assert str(e.value).startswith(f"{op}:"), str(e.value)
