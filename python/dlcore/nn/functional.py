@@ -291,3 +291,7 @@ def one_hot(tensor, num_classes=-1):
 
 
 __all__.append("one_hot")
+
+from .functional_pool import *  # noqa: E402,F401,F403  (pooling, unpooling, upsampling, pixel shuffle)
+from .functional_pool import __all__ as _pool_all  # noqa: E402
+__all__ += _pool_all
