@@ -33,8 +33,77 @@ inline void tap_range(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& l
 // First valid window position along an axis: start + k*d for the smallest k >= 0 landing >= 0.
 inline int64_t first_valid(int64_t start, int64_t d) { return start >= 0 ? start : start + (-start + d - 1) / d * d; }
 
+// An input row as the taps read it.  With stride 2 the row is split once into its even and odd
+// elements, so that tap `off` reads contiguous memory: x[2 ow + off] = (off odd ? od : ev)[ow +
+// floor(off / 2)]; with stride 1 taps read the row itself; other strides read it strided.
+template <class T>
+class TapRow {
+ public:
+  TapRow(int64_t W, int64_t sw) : sw_(sw) {
+    const int64_t h = (W + 1) / 2;
+    if (sw == 2) {
+      T* p = 2 * h <= kStack ? stack_ : (heap_ = new T[static_cast<size_t>(2 * h)]);
+      ev_ = p;
+      od_ = p + h;
+    }
+  }
+  ~TapRow() { delete[] heap_; }
+  TapRow(const TapRow&) = delete;
+  TapRow& operator=(const TapRow&) = delete;
+
+  void load(const T* __restrict x, int64_t W) {
+    row_ = x;
+    if (sw_ != 2) return;
+    T* __restrict ev = ev_;
+    T* __restrict od = od_;
+    const int64_t h = W / 2;
+#pragma omp simd
+    for (int64_t j = 0; j < h; ++j) {
+      ev[j] = x[2 * j];
+      od[j] = x[2 * j + 1];
+    }
+    if (W & 1) ev[h] = x[W - 1];
+  }
+  // (pointer, offset) such that x[ow * sw + off] == ptr[ow * step + offset], step 1 unless the
+  // stride is neither 1 nor 2.
+  const T* ptr(int64_t off) const { return sw_ == 2 ? ((off & 1) ? od_ : ev_) : row_; }
+  int64_t offset(int64_t off) const { return sw_ == 2 ? (off >> 1) : off; }
+  bool unit() const { return sw_ <= 2; }
+
+ private:
+  static constexpr int64_t kStack = 2048;
+  int64_t sw_;
+  const T* row_ = nullptr;
+  T* ev_ = nullptr;
+  T* od_ = nullptr;
+  T* heap_ = nullptr;
+  T stack_[kStack];
+};
+
+// One tap of max pooling over columns [lo, hi): the running maximum (and its index) in o / id.
+template <class T, bool kIdx, bool kUnit>
+inline void max_tap(const T* __restrict src, int64_t so, int64_t sw, int64_t lo, int64_t hi, T* __restrict o,
+                    int64_t* __restrict id, int64_t base) {
+  const int64_t st = kUnit ? 1 : sw;
+  if (kIdx) {
+#pragma omp simd
+    for (int64_t ow = lo; ow < hi; ++ow) {
+      const T v = src[ow * st + so];
+      const bool take = v > o[ow] || v != v;
+      o[ow] = take ? v : o[ow];
+      id[ow] = take ? base + ow * sw : id[ow];
+    }
+  } else {
+#pragma omp simd
+    for (int64_t ow = lo; ow < hi; ++ow) {
+      const T v = src[ow * st + so];
+      o[ow] = (v > o[ow] || v != v) ? v : o[ow];
+    }
+  }
+}
+
 template <class T, bool kIdx>
-void max_row(const PoolArgs& a, int64_t p, int64_t oh) {
+void max_row(const PoolArgs& a, int64_t p, int64_t oh, TapRow<T>& row) {
   const PoolWindow& w = a.win;
   const int64_t H = a.H, W = a.W, OW = a.OW;
   const T* x = static_cast<const T*>(a.x) + p * H * W;
@@ -50,39 +119,33 @@ void max_row(const PoolArgs& a, int64_t p, int64_t oh) {
   for (int64_t ki = 0; ki < w.kh; ++ki) {
     const int64_t ih = ih_start + ki * w.dh;
     if (ih < 0 || ih >= H) continue;
-    const T* __restrict xr = x + ih * W;
+    row.load(x + ih * W, W);
     for (int64_t kj = 0; kj < w.kw; ++kj) {
       const int64_t off = kj * w.dw - w.pw;
       int64_t lo, hi;
       tap_range(off, w.sw, W, OW, lo, hi);
-      const int64_t sw = w.sw, base = ih * W + off;
-      if (kIdx) {
-#pragma omp simd
-        for (int64_t ow = lo; ow < hi; ++ow) {
-          const T v = xr[ow * sw + off];
-          const bool take = v > o[ow] || v != v;
-          o[ow] = take ? v : o[ow];
-          id[ow] = take ? base + ow * sw : id[ow];
-        }
-      } else {
-#pragma omp simd
-        for (int64_t ow = lo; ow < hi; ++ow) {
-          const T v = xr[ow * sw + off];
-          o[ow] = (v > o[ow] || v != v) ? v : o[ow];
-        }
-      }
+      if (row.unit())
+        max_tap<T, kIdx, true>(row.ptr(off), row.offset(off), w.sw, lo, hi, o, id, ih * W + off);
+      else
+        max_tap<T, kIdx, false>(row.ptr(off), row.offset(off), w.sw, lo, hi, o, id, ih * W + off);
     }
   }
 }
 
+// Output rows in blocks of kRowBlock per task, so a task's row buffer serves several rows.
+constexpr int64_t kRowBlock = 4;
+
 template <class T>
 void max_pool_typed(const PoolArgs& a) {
-  const int64_t rows = a.planes * a.OH;
-  parallel_for(rows, a.OW * a.win.kh * a.win.kw, [&](int64_t r) {
-    if (a.indices)
-      max_row<T, true>(a, r / a.OH, r % a.OH);
-    else
-      max_row<T, false>(a, r / a.OH, r % a.OH);
+  const int64_t rows = a.planes * a.OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
+  parallel_for(blocks, kRowBlock * a.OW * a.win.kh * a.win.kw, [&](int64_t blk) {
+    TapRow<T> row(a.W, a.win.sw);
+    for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
+      if (a.indices)
+        max_row<T, true>(a, r / a.OH, r % a.OH, row);
+      else
+        max_row<T, false>(a, r / a.OH, r % a.OH, row);
+    }
   });
 }
 
@@ -97,47 +160,67 @@ inline AvgSpan avg_span(int64_t o, int64_t k, int64_t s, int64_t p, int64_t n) {
   return {en - st, st > 0 ? st : 0, en < n ? en : n};
 }
 
+// Per output column: PyTorch's divisor given the row's, in two factors (a row factor times this
+// column's), so a row's division is one vectorised pass; 0 where the window is empty.
 template <class T>
-inline T avg_divisor(const PoolArgs& a, const AvgSpan& h, const AvgSpan& w) {
-  if (a.divisor_override) return static_cast<T>(a.divisor_override);
-  if (a.count_include_pad) return static_cast<T>(h.pool * w.pool);
-  return static_cast<T>((h.e0 - h.s0) * (w.e0 - w.s0));
+T* avg_col_factors(const PoolWindow& w, int64_t W, int64_t OW, bool count_include_pad, int64_t divisor_override) {
+  T* f = new T[static_cast<size_t>(OW)];
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    const AvgSpan ws = avg_span(ow, w.kw, w.sw, w.pw, W);
+    f[ow] = ws.s0 >= ws.e0 ? T(0)
+            : divisor_override ? T(1)
+            : static_cast<T>(count_include_pad ? ws.pool : ws.e0 - ws.s0);
+  }
+  return f;
+}
+template <class T>
+T avg_row_factor(const AvgSpan& hs, bool count_include_pad, int64_t divisor_override) {
+  if (divisor_override) return static_cast<T>(divisor_override);
+  return static_cast<T>(count_include_pad ? hs.pool : hs.e0 - hs.s0);
 }
 
 template <class T>
 void avg_pool_typed(const PoolArgs& a) {
   const PoolWindow& w = a.win;
   const int64_t H = a.H, W = a.W, OH = a.OH, OW = a.OW;
-  parallel_for(a.planes * OH, OW * w.kh * w.kw, [&](int64_t r) {
-    const int64_t p = r / OH, oh = r % OH;
-    const T* x = static_cast<const T*>(a.x) + p * H * W;
-    T* __restrict o = static_cast<T*>(a.out) + r * OW;
-    const AvgSpan hs = avg_span(oh, w.kh, w.sh, w.ph, H);
-    for (int64_t ow = 0; ow < OW; ++ow) o[ow] = T(0);
-    for (int64_t ih = hs.s0; ih < hs.e0; ++ih) {
-      const T* __restrict xr = x + ih * W;
-      for (int64_t kj = 0; kj < w.kw; ++kj) {
-        const int64_t off = kj - w.pw, sw = w.sw;
-        int64_t lo, hi;
-        tap_range(off, sw, W, OW, lo, hi);
+  const T* cf = avg_col_factors<T>(w, W, OW, a.count_include_pad, a.divisor_override);
+  const int64_t rows = a.planes * OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
+  parallel_for(blocks, kRowBlock * OW * w.kh * w.kw, [&](int64_t blk) {
+    TapRow<T> row(W, w.sw);
+    for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
+      const int64_t p = r / OH, oh = r % OH;
+      const T* x = static_cast<const T*>(a.x) + p * H * W;
+      T* __restrict o = static_cast<T*>(a.out) + r * OW;
+      const AvgSpan hs = avg_span(oh, w.kh, w.sh, w.ph, H);
+      for (int64_t ow = 0; ow < OW; ++ow) o[ow] = T(0);
+      for (int64_t ih = hs.s0; ih < hs.e0; ++ih) {  // PyTorch's order: rows, then columns
+        row.load(x + ih * W, W);
+        for (int64_t kj = 0; kj < w.kw; ++kj) {
+          const int64_t off = kj - w.pw;
+          int64_t lo, hi;
+          tap_range(off, w.sw, W, OW, lo, hi);
+          const T* __restrict src = row.ptr(off);
+          const int64_t so = row.offset(off), st = row.unit() ? 1 : w.sw;
 #pragma omp simd
-        for (int64_t ow = lo; ow < hi; ++ow) o[ow] += xr[ow * sw + off];
+          for (int64_t ow = lo; ow < hi; ++ow) o[ow] += src[ow * st + so];
+        }
+      }
+      const T rf = hs.s0 >= hs.e0 ? T(0) : avg_row_factor<T>(hs, a.count_include_pad, a.divisor_override);
+#pragma omp simd
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        const T d = rf * cf[ow];
+        o[ow] = d == T(0) ? T(0) : o[ow] / d;
       }
     }
-    for (int64_t ow = 0; ow < OW; ++ow) {
-      const AvgSpan ws = avg_span(ow, w.kw, w.sw, w.pw, W);
-      o[ow] = (hs.s0 >= hs.e0 || ws.s0 >= ws.e0) ? T(0) : o[ow] / avg_divisor<T>(a, hs, ws);
-    }
   });
+  delete[] cf;
 }
 
 template <class T>
 int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
   const PoolWindow& w = b.win;
   const int64_t H = b.H, W = b.W, OH = b.OH, OW = b.OW;
-  PoolArgs a{};
-  a.count_include_pad = b.count_include_pad;
-  a.divisor_override = b.divisor_override;
+  const T* cf = avg_col_factors<T>(w, W, OW, b.count_include_pad, b.divisor_override);
   parallel_for(b.planes, H * W + OH * OW * w.kh * w.kw, [&](int64_t p) {
     const T* g = static_cast<const T*>(b.g) + p * OH * OW;
     T* __restrict gx = static_cast<T*>(b.gx) + p * H * W;
@@ -146,9 +229,11 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
     for (int64_t oh = 0; oh < OH; ++oh) {
       const AvgSpan hs = avg_span(oh, w.kh, w.sh, w.ph, H);
       if (hs.s0 >= hs.e0) continue;
+      const T rf = avg_row_factor<T>(hs, b.count_include_pad, b.divisor_override);
+#pragma omp simd
       for (int64_t ow = 0; ow < OW; ++ow) {
-        const AvgSpan ws = avg_span(ow, w.kw, w.sw, w.pw, W);
-        gd[ow] = ws.s0 >= ws.e0 ? T(0) : g[oh * OW + ow] / avg_divisor<T>(a, hs, ws);
+        const T d = rf * cf[ow];
+        gd[ow] = d == T(0) ? T(0) : g[oh * OW + ow] / d;
       }
       for (int64_t ih = hs.s0; ih < hs.e0; ++ih) {
         T* __restrict gr = gx + ih * W;
@@ -157,13 +242,19 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
           int64_t lo, hi;
           tap_range(off, sw, W, OW, lo, hi);
           // distinct ow hit distinct columns (sw >= 1): no two lanes add into one element
+          if (sw == 2) {
 #pragma omp simd
-          for (int64_t ow = lo; ow < hi; ++ow) gr[ow * sw + off] += gd[ow];
+            for (int64_t ow = lo; ow < hi; ++ow) gr[2 * ow + off] += gd[ow];
+          } else {
+#pragma omp simd
+            for (int64_t ow = lo; ow < hi; ++ow) gr[ow * sw + off] += gd[ow];
+          }
         }
       }
     }
     delete[] gd;
   });
+  delete[] cf;
   return -1;
 }
 
