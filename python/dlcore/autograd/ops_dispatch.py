@@ -183,3 +183,15 @@ GRAD_OPS.update({
     "conv_transpose1d": lambda x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1:
         _conv().ConvTransposeNd.apply(x, weight, bias, 1, stride, padding, output_padding, groups, dilation),
 })
+def _pool(name):
+    """The nn.functional version (an autograd Function) of a pool-family op, same signature."""
+    def op(*args, **kwargs):
+        from ..nn import functional_pool  # nn imports autograd: look it up when first needed
+        return getattr(functional_pool, name)(*args, **kwargs)
+    return op
+
+
+# Issue 24 (pooling, unpooling, upsampling): the forward ops record through nn.functional.
+GRAD_OPS.update({name: _pool(name) for name in (
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+    "adaptive_max_pool2d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle")})

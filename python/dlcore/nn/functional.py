@@ -296,3 +296,6 @@ __all__.append("one_hot")
 from .functional_conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, pad  # noqa: E402,F401
 
 __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]
+from .functional_pool import *  # noqa: E402,F401,F403  (pooling, unpooling, upsampling, pixel shuffle)
+from .functional_pool import __all__ as _pool_all  # noqa: E402
+__all__ += _pool_all
