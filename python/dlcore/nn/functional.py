@@ -291,3 +291,8 @@ def one_hot(tensor, num_classes=-1):
 
 
 __all__.append("one_hot")
+
+
+from . import functional_norm as _functional_norm  # noqa: E402
+from .functional_norm import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm, dropout1d/2d)
+__all__ += _functional_norm.__all__
