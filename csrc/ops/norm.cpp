@@ -81,12 +81,15 @@ void check_running(const Tensor& rm, const Tensor& rv, int64_t c, DType dtype, c
   per_channel(rv, {c}, dtype, op, "running_var");
 }
 
-void run_affine(const Tensor& a, const Tensor& b, const Tensor& out, const std::vector<double>& A,
-                const std::vector<double>& B, const std::vector<double>& D, const Ncs& d) {
+// out = (a - Ca) A + (b - Cb) B + D per channel (empty vectors: no centre / no b term).
+void run_affine(const Tensor& a, const Tensor& b, const Tensor& out, const std::vector<double>& Ca,
+                const std::vector<double>& A, const std::vector<double>& Cb, const std::vector<double>& B,
+                const std::vector<double>& D, const Ncs& d) {
   if (out.numel() == 0) return;
+  auto p = [](const std::vector<double>& v) { return v.empty() ? nullptr : v.data(); };
   DL_OP(ChannelAffineFn, "norm_channel_affine").get(out.device())(ChannelAffineArgs{
-      a.raw_data(), b.defined() ? b.raw_data() : nullptr, out.raw_data(), A.data(), B.empty() ? nullptr : B.data(),
-      D.data(), out.dtype(), d.n, d.c, d.s});
+      a.raw_data(), b.defined() ? b.raw_data() : nullptr, out.raw_data(), p(Ca), A.data(), p(Cb), p(B), D.data(),
+      out.dtype(), d.n, d.c, d.s});
 }
 
 // Running statistics after one batch: (1 - m) * old + m * new, per channel.
@@ -175,10 +178,10 @@ NormOut batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& ru
   for (size_t c = 0; c < mean.size(); ++c) {
     rstd[c] = 1.0 / std::sqrt(var[c] + eps);
     A[c] = rstd[c] * (w.defined() ? at(w, static_cast<int64_t>(c)) : 1.0);
-    D[c] = (b.defined() ? at(b, static_cast<int64_t>(c)) : 0.0) - mean[c] * A[c];
+    D[c] = b.defined() ? at(b, static_cast<int64_t>(c)) : 0.0;
   }
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
-  run_affine(xc, Tensor(), y, A, {}, D, d);
+  run_affine(xc, Tensor(), y, mean, A, {}, {}, D, d);
   if (training && running_mean.defined() && M > 0) {
     std::vector<double> unbiased(var);
     for (double& v : unbiased) v *= static_cast<double>(M) / static_cast<double>(M - 1);
@@ -213,10 +216,10 @@ NormGrads batch_norm_backward(const Tensor& grad, const Tensor& x, const Tensor&
       A[c] = wr;
       if (training && M > 0) {  // gx = w r (g - sum(g)/M - xhat sum(g xhat)/M)
         B[c] = -wr * rs[c] * rs[c] * sgd[c] / static_cast<double>(M);
-        D[c] = -mu[c] * B[c] - wr * sg[c] / static_cast<double>(M);
+        D[c] = -wr * sg[c] / static_cast<double>(M);
       }
     }
-    run_affine(g, training ? xc : Tensor(), gx, A, B, D, d);
+    run_affine(g, training ? xc : Tensor(), gx, {}, A, mu, B, D, d);
   }
   if (mask.weight) {
     std::vector<double> v(mu.size());

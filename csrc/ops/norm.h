@@ -33,12 +33,16 @@ struct ChannelStatsArgs {
 };
 using ChannelStatsFn = void (*)(const ChannelStatsArgs&);
 
-// out = a * A[c] + (b ? b * B[c] : 0) + D[c] over an (n, c, s) contiguous array.
+// out = (a - Ca[c]) * A[c] + (b ? (b - Cb[c]) * B[c] : 0) + D[c] over an (n, c, s) contiguous
+// array (Ca / Cb null: 0).  Centring x before scaling keeps float32 exact where x * A and
+// mean * A would cancel (data far from zero).
 struct ChannelAffineArgs {
   const void* a;
   const void* b;
   void* out;
+  const double* Ca;
   const double* A;
+  const double* Cb;
   const double* B;
   const double* D;
   DType dtype;

@@ -89,16 +89,17 @@ void channel_affine_typed(const ChannelAffineArgs& a) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t c = b % C;
       const T A = static_cast<T>(a.A[c]), D = static_cast<T>(a.D[c]);
+      const T ca = a.Ca ? static_cast<T>(a.Ca[c]) : T(0);
       const T* __restrict ar = pa + b * S;
       T* __restrict o = out + b * S;
       if (pb) {
-        const T B = static_cast<T>(a.B[c]);
+        const T B = static_cast<T>(a.B[c]), cb = a.Cb ? static_cast<T>(a.Cb[c]) : T(0);
         const T* __restrict br = pb + b * S;
 #pragma omp simd
-        for (int64_t j = 0; j < S; ++j) o[j] = (ar[j] * A + br[j] * B) + D;
+        for (int64_t j = 0; j < S; ++j) o[j] = ((ar[j] - ca) * A + (br[j] - cb) * B) + D;
       } else {
 #pragma omp simd
-        for (int64_t j = 0; j < S; ++j) o[j] = ar[j] * A + D;
+        for (int64_t j = 0; j < S; ++j) o[j] = (ar[j] - ca) * A + D;
       }
     }
   });
@@ -158,12 +159,12 @@ void row_norm_typed(const RowNormArgs& a) {
     }
     for (int64_t k = 0; k < Cg; ++k) {  // group/instance norm: a weight per channel of S values
       const int64_t ch = (r % G) * Cg + k;
-      const double sc = rs * (w ? static_cast<double>(w[ch]) : 1.0);
-      const T A = static_cast<T>(sc), D = static_cast<T>((bias ? static_cast<double>(bias[ch]) : 0.0) - mu * sc);
+      const T A = static_cast<T>(rs * (w ? static_cast<double>(w[ch]) : 1.0));
+      const T D = bias ? bias[ch] : T(0);
       const T* __restrict xs = xr + k * S;
       T* __restrict ys = yr + k * S;
 #pragma omp simd
-      for (int64_t j = 0; j < S; ++j) ys[j] = xs[j] * A + D;
+      for (int64_t j = 0; j < S; ++j) ys[j] = (xs[j] - m) * A + D;
     }
   });
 }
@@ -177,7 +178,7 @@ void row_norm(const RowNormArgs& a) {
 
 // One row of the backward: accumulates the row's parameter-gradient terms into pw/pb (may be
 // null) and writes gx (may be null).  xhat = (x - mu) r, dxhat = g w:
-//   gx = r (w g - mean(dxhat) - xhat mean(dxhat xhat)) = g (r w) + x B + D.
+//   gx = r (w g - mean(dxhat) - xhat mean(dxhat xhat)) = g (r w) + (x - mu) B + D.
 template <class T>
 void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* pb) {
   const T* g = static_cast<const T*>(a.g) + r * a.cg * a.s;
@@ -228,18 +229,17 @@ void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* p
   if (a.gx == nullptr || M == 0) return;
   T* gx = static_cast<T*>(a.gx) + r * M;
   const double inv_m = 1.0 / static_cast<double>(M);
-  const double Bd = -rs * rs * rs * sdxx * inv_m;  // d(mean(dxhat xhat))/dx part: sdxx here lacks one r
-  const T B = static_cast<T>(Bd);
-  const T D = static_cast<T>(-mu * Bd - rs * sdx * inv_m);
+  const T B = static_cast<T>(-rs * rs * rs * sdxx * inv_m);  // sdxx = sum(dxhat xhat) / r
+  const T D = static_cast<T>(-rs * sdx * inv_m), m = static_cast<T>(mu);
   if (S == 1) {
     const T rt = static_cast<T>(rs);
     if (w) {
       const T* __restrict wr = w + ch0;
 #pragma omp simd
-      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * (rt * wr[i]) + x[i] * B) + D;
+      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * (rt * wr[i]) + (x[i] - m) * B) + D;
     } else {
 #pragma omp simd
-      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * rt + x[i] * B) + D;
+      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * rt + (x[i] - m) * B) + D;
     }
     return;
   }
@@ -249,7 +249,7 @@ void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* p
     const T* __restrict xs = x + k * S;
     T* __restrict o = gx + k * S;
 #pragma omp simd
-    for (int64_t j = 0; j < S; ++j) o[j] = (gs[j] * A + xs[j] * B) + D;
+    for (int64_t j = 0; j < S; ++j) o[j] = (gs[j] * A + (xs[j] - m) * B) + D;
   }
 }
 
