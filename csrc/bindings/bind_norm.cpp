@@ -147,6 +147,11 @@ void bind_norm(py::module_& m) {
     }
     return grads(r);
   });
+  m.def("stream_triad_gbs", [](int64_t n, int64_t reps) {
+    DL_NOGIL;
+    return stream_triad_gbs(n, reps);
+  }, py::arg("n") = int64_t{1} << 25, py::arg("reps") = 5,
+     "Measured STREAM-triad bandwidth (GB/s) on dlcore's threads: the norms' benchmark yardstick.");
 }
 
 }  // namespace dl

@@ -3,6 +3,8 @@
 // Kernels: norm_cpu.cpp.
 #include "ops/norm.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <vector>
 
@@ -350,6 +352,23 @@ NormGrads instance_norm_backward(const Tensor& grad, const Tensor& x, const Tens
     }
   }
   return group_norm_backward(grad, x, d.c, mean, rstd, weight, mask, op);
+}
+
+double stream_triad_gbs(int64_t n, int64_t reps) {
+  const char* op = "stream_triad";
+  DL_CHECK(n > 0 && reps > 0, Value, op, "expected n > 0 and reps > 0, got ", n, " and ", reps);
+  Tensor a = Tensor::zeros({n}, DType::Float32, cpu_device(), op), b = Tensor::zeros({n}, DType::Float32, cpu_device(), op);
+  Tensor c = Tensor::zeros({n}, DType::Float32, cpu_device(), op);
+  const auto fn = DL_OP(TriadFn, "norm_triad").get(cpu_device());
+  const TriadArgs args{a.data<float>(), b.data<float>(), c.data<float>(), 3.0f, n};
+  fn(args);  // first touch
+  double best = 1e300;
+  for (int64_t r = 0; r < reps; ++r) {
+    const auto t0 = std::chrono::steady_clock::now();
+    fn(args);
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return 12.0 * static_cast<double>(n) / best / 1e9;
 }
 
 }  // namespace dl

@@ -83,6 +83,16 @@ struct RowNormBackwardArgs {
 };
 using RowNormBackwardFn = void (*)(const RowNormBackwardArgs&);
 
+// STREAM triad a = b + s * c over n floats (the bandwidth the norms are measured against).
+struct TriadArgs {
+  float* a;
+  const float* b;
+  const float* c;
+  float s;
+  int64_t n;
+};
+using TriadFn = void (*)(const TriadArgs&);
+
 // Which gradients a backward computes: (input, weight, bias).
 struct NormMask {
   bool input = true, weight = true, bias = true;
@@ -120,5 +130,9 @@ NormOut instance_norm(const Tensor& x, const Tensor& running_mean, const Tensor&
                       const Tensor& weight, const Tensor& bias, bool use_input_stats, double momentum, double eps);
 NormGrads instance_norm_backward(const Tensor& grad, const Tensor& x, const Tensor& weight, const Tensor& mean,
                                  const Tensor& rstd, bool use_input_stats, NormMask mask);
+
+// Measured STREAM-triad bandwidth in GB/s (3 * 4 * n bytes per pass, STREAM's count): the best of
+// `reps` passes over three arrays of n floats, on dlcore's threads.
+double stream_triad_gbs(int64_t n, int64_t reps);
 
 }  // namespace dl

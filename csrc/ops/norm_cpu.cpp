@@ -292,8 +292,21 @@ void row_norm_backward(const RowNormBackwardArgs& a) {
     row_norm_backward_typed<double>(a);
 }
 
+void triad(const TriadArgs& a) {
+  const int64_t tasks = (a.n + kGrain * 8 - 1) / (kGrain * 8);
+  parallel_for(tasks, kGrain * 8, [&](int64_t t) {
+    const int64_t i0 = t * kGrain * 8, i1 = i0 + kGrain * 8 < a.n ? i0 + kGrain * 8 : a.n;
+    float* __restrict x = a.a;
+    const float* __restrict y = a.b;
+    const float* __restrict z = a.c;
+#pragma omp simd
+    for (int64_t i = i0; i < i1; ++i) x[i] = y[i] + a.s * z[i];
+  });
+}
+
 }  // namespace
 
+DL_REGISTER_CPU_KERNEL(norm_triad, TriadFn, triad);
 DL_REGISTER_CPU_KERNEL(norm_channel_stats, ChannelStatsFn, channel_stats);
 DL_REGISTER_CPU_KERNEL(norm_channel_affine, ChannelAffineFn, channel_affine);
 DL_REGISTER_CPU_KERNEL(norm_rows, RowNormFn, row_norm);
