@@ -21,47 +21,115 @@ namespace {
 // Elements per parallel task of the elementwise passes.
 constexpr int64_t kGrain = 8192;
 
+// Elements per block of the vectorised sums: lanes of T within a block (SIMD width, no
+// conversions), blocks added in double, so float32 sums of millions of values stay accurate.
+constexpr int64_t kBlock = 1024;
+
+// s1 += sum (x - K), s2 += sum (x - K)^2 over n values (shifted sums, see the file comment).
+template <class T>
+void shifted_sums(const T* __restrict x, int64_t n, T K, double& s1, double& s2) {
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t e = i0 + kBlock < n ? i0 + kBlock : n;
+    T p1 = 0, p2 = 0;
+#pragma omp simd reduction(+ : p1, p2)
+    for (int64_t i = i0; i < e; ++i) {
+      const T d = x[i] - K;
+      p1 += d;
+      p2 += d * d;
+    }
+    s1 += static_cast<double>(p1);
+    s2 += static_cast<double>(p2);
+  }
+}
+
+// sg += sum g, sgd += sum g (x - m) over n values.
+template <class T>
+void grad_sums(const T* __restrict g, const T* __restrict x, int64_t n, T m, double& sg, double& sgd) {
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    const int64_t e = i0 + kBlock < n ? i0 + kBlock : n;
+    T p1 = 0, p2 = 0;
+#pragma omp simd reduction(+ : p1, p2)
+    for (int64_t i = i0; i < e; ++i) {
+      p1 += g[i];
+      p2 += g[i] * (x[i] - m);
+    }
+    sg += static_cast<double>(p1);
+    sgd += static_cast<double>(p2);
+  }
+}
+
+// Channels per task of the (N, C) layouts (s == 1), where a channel's values are C apart: the
+// task walks the rows and vectorises across its channels.
+constexpr int64_t kChannelBlock = 64;
+
+// channel_stats for s == 1: the same sums (per channel, in row order), across a block of channels.
+template <class T>
+void channel_stats_rows(const ChannelStatsArgs& a) {
+  const T* x = static_cast<const T*>(a.x);
+  const T* g = static_cast<const T*>(a.g);
+  const int64_t N = a.n, C = a.c;
+  const int64_t tasks = (C + kChannelBlock - 1) / kChannelBlock;
+  parallel_for(tasks, N * kChannelBlock * 2, [&](int64_t t) {
+    const int64_t c0 = t * kChannelBlock, w = C - c0 < kChannelBlock ? C - c0 : kChannelBlock;
+    double s1[kChannelBlock] = {}, s2[kChannelBlock] = {}, k[kChannelBlock];
+    for (int64_t j = 0; j < w; ++j) k[j] = g ? a.center[c0 + j] : static_cast<double>(x[c0 + j]);
+    for (int64_t n = 0; n < N; ++n) {
+      const T* __restrict xr = x + n * C + c0;
+      if (g) {
+        const T* __restrict gr = g + n * C + c0;
+#pragma omp simd
+        for (int64_t j = 0; j < w; ++j) {
+          const double gv = static_cast<double>(gr[j]);
+          s1[j] += gv;
+          s2[j] += gv * (static_cast<double>(xr[j]) - k[j]);
+        }
+      } else {
+#pragma omp simd
+        for (int64_t j = 0; j < w; ++j) {
+          const double d = static_cast<double>(xr[j]) - k[j];
+          s1[j] += d;
+          s2[j] += d * d;
+        }
+      }
+    }
+    for (int64_t j = 0; j < w; ++j) {
+      if (g) {
+        a.out1[c0 + j] = s1[j];
+        a.out2[c0 + j] = s2[j];
+      } else {
+        const double m = s1[j] / static_cast<double>(N), v = s2[j] / static_cast<double>(N) - m * m;
+        a.out1[c0 + j] = k[j] + m;
+        a.out2[c0 + j] = v > 0 ? v : 0.0;
+      }
+    }
+  });
+}
+
 template <class T>
 void channel_stats_typed(const ChannelStatsArgs& a) {
   const T* x = static_cast<const T*>(a.x);
   const T* g = static_cast<const T*>(a.g);
   const int64_t N = a.n, C = a.c, S = a.s;
+  if (S == 1 && N > 0) {
+    channel_stats_rows<T>(a);
+    return;
+  }
   parallel_for(C, N * S * 2, [&](int64_t c) {
     double s1 = 0, s2 = 0;
     if (g == nullptr) {
-      const double K = N * S > 0 ? static_cast<double>(x[c * S]) : 0.0;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* __restrict xr = x + (n * C + c) * S;
-        double p1 = 0, p2 = 0;
-#pragma omp simd reduction(+ : p1, p2)
-        for (int64_t j = 0; j < S; ++j) {
-          const double d = static_cast<double>(xr[j]) - K;
-          p1 += d;
-          p2 += d * d;
-        }
-        s1 += p1;
-        s2 += p2;
-      }
+      const T Kt = N * S > 0 ? x[c * S] : T(0);
+      const double K = static_cast<double>(Kt);
+      for (int64_t n = 0; n < N; ++n) shifted_sums(x + (n * C + c) * S, S, Kt, s1, s2);
       const double m = N * S > 0 ? s1 / static_cast<double>(N * S) : 0.0;
       const double v = N * S > 0 ? s2 / static_cast<double>(N * S) - m * m : 0.0;
       a.out1[c] = K + m;
       a.out2[c] = v > 0 ? v : 0.0;
       return;
     }
-    const double mu = a.center[c];
-    for (int64_t n = 0; n < N; ++n) {
-      const T* __restrict xr = x + (n * C + c) * S;
-      const T* __restrict gr = g + (n * C + c) * S;
-      double p1 = 0, p2 = 0;
-#pragma omp simd reduction(+ : p1, p2)
-      for (int64_t j = 0; j < S; ++j) {
-        const double gv = static_cast<double>(gr[j]);
-        p1 += gv;
-        p2 += gv * (static_cast<double>(xr[j]) - mu);
-      }
-      s1 += p1;
-      s2 += p2;
-    }
+    // Centred at the float mean: sum g (x - mu) = sum g (x - m) + (m - mu) sum g, exactly.
+    const T m = static_cast<T>(a.center[c]);
+    for (int64_t n = 0; n < N; ++n) grad_sums(g + (n * C + c) * S, x + (n * C + c) * S, S, m, s1, s2);
+    s2 += (static_cast<double>(m) - a.center[c]) * s1;
     a.out1[c] = s1;
     a.out2[c] = s2;
   });
@@ -81,6 +149,24 @@ void channel_affine_typed(const ChannelAffineArgs& a) {
   T* out = static_cast<T*>(a.out);
   const int64_t C = a.c, S = a.s, blocks = a.n * C;
   if (blocks * S == 0) return;
+  if (S == 1) {  // (N, C): rows of C channels, vectorised across the channels
+    const int64_t rows_per = C >= kGrain ? 1 : kGrain / C, tasks = (a.n + rows_per - 1) / rows_per;
+    parallel_for(tasks, rows_per * C, [&](int64_t t) {
+      const int64_t n1 = (t + 1) * rows_per < a.n ? (t + 1) * rows_per : a.n;
+      for (int64_t n = t * rows_per; n < n1; ++n) {
+        const T* __restrict ar = pa + n * C;
+        const T* __restrict br = pb ? pb + n * C : nullptr;
+        T* __restrict o = out + n * C;
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) {
+          T v = (ar[c] - (a.Ca ? static_cast<T>(a.Ca[c]) : T(0))) * static_cast<T>(a.A[c]);
+          if (br) v += (br[c] - (a.Cb ? static_cast<T>(a.Cb[c]) : T(0))) * static_cast<T>(a.B[c]);
+          o[c] = v + static_cast<T>(a.D[c]);
+        }
+      }
+    });
+    return;
+  }
   // Tasks of whole (n, c) blocks, at least kGrain elements each (many small blocks when S is 1).
   const int64_t per = S >= kGrain ? 1 : kGrain / S;
   const int64_t tasks = (blocks + per - 1) / per;
@@ -125,16 +211,22 @@ void row_norm_typed(const RowNormArgs& a) {
   parallel_for(a.rows, M * 3, [&](int64_t r) {
     const T* __restrict xr = x + r * M;
     T* __restrict yr = y + r * M;
-    double s1 = 0;
-#pragma omp simd reduction(+ : s1)
-    for (int64_t i = 0; i < M; ++i) s1 += static_cast<double>(xr[i]);
-    const double mu = M > 0 ? s1 / static_cast<double>(M) : 0.0;
-    double s2 = 0;
-#pragma omp simd reduction(+ : s2)
-    for (int64_t i = 0; i < M; ++i) {
-      const double d = static_cast<double>(xr[i]) - mu;
-      s2 += d * d;
+    // Exact two-pass: the mean, then squared deviations from it (shifted sums with K = mean).
+    double s1 = 0, s2 = 0;
+    for (int64_t i0 = 0; i0 < M; i0 += kBlock) {
+      const int64_t e = i0 + kBlock < M ? i0 + kBlock : M;
+      T p = 0;
+#pragma omp simd reduction(+ : p)
+      for (int64_t i = i0; i < e; ++i) p += xr[i];
+      s1 += static_cast<double>(p);
     }
+    const T mt = static_cast<T>(M > 0 ? s1 / static_cast<double>(M) : 0.0);
+    double d1 = 0;
+    shifted_sums(xr, M, mt, d1, s2);
+    const double dm = M > 0 ? d1 / static_cast<double>(M) : 0.0;  // the rounding of mt
+    const double mu = static_cast<double>(mt) + dm;
+    s2 -= dm * dm * static_cast<double>(M);
+    if (s2 < 0) s2 = 0;
     const double rs = 1.0 / std::sqrt((M > 0 ? s2 / static_cast<double>(M) : 0.0) + a.eps);
     mean[r] = static_cast<T>(mu);
     rstd[r] = static_cast<T>(rs);
@@ -209,16 +301,11 @@ void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* p
       for (int64_t i = 0; i < M; ++i) q[i] += static_cast<double>(g[i]);
     }
   } else {
+    const T mt = static_cast<T>(mu);
     for (int64_t k = 0; k < Cg; ++k) {
-      const T* __restrict gs = g + k * S;
-      const T* __restrict xs = x + k * S;
       double sg = 0, sgd = 0;
-#pragma omp simd reduction(+ : sg, sgd)
-      for (int64_t j = 0; j < S; ++j) {
-        const double gv = static_cast<double>(gs[j]);
-        sg += gv;
-        sgd += gv * (static_cast<double>(xs[j]) - mu);
-      }
+      grad_sums(g + k * S, x + k * S, S, mt, sg, sgd);
+      sgd += (static_cast<double>(mt) - mu) * sg;
       const double wv = w ? static_cast<double>(w[ch0 + k]) : 1.0;
       sdx += wv * sg;
       sdxx += wv * sgd;
