@@ -10,6 +10,7 @@
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench norm [--threads N]               batch/layer/group norm against PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -264,6 +265,13 @@ def _add_distributed(p):
                    help="data-parallel over the ranks of mpirun -n P (the batch is split; rank 0 prints and writes)")
 
 
+def _bench_norm(args) -> int:
+    from .bench.norm import run_norm_bench
+
+    run_norm_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+    return 0
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -347,7 +355,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_eval, check=_check_eval)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,distributed}")
+    bsub = p_bench.add_subparsers(dest="family", required=True)  # argparse lists the families
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -367,6 +375,11 @@ def _build_parser() -> _Parser:
     p = bsub.add_parser("distributed", help="data-parallel scaling (mpirun): 2 ranks x 1 thread vs 1 rank x 2 threads")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating rounds; medians reported")
     p.set_defaults(func=_bench_distributed, check=_check_bench_distributed)
+    p = bsub.add_parser("norm", help="batch/layer/group norm forward and forward+backward against PyTorch, in GB/s")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.set_defaults(func=_bench_norm, check=_check_bench)
     return parser
 
 
