@@ -111,6 +111,9 @@ class UNet(nn.Module):
             self.decoders.append(DoubleConv(2 * w, w, norm, td))
             c = w
         self.head = nn.Conv2d(c, out_channels, 1)
+        if residual:  # start as the identity: an untrained denoiser returns its input unchanged
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x, t=None):
         """x (N, in_channels, H, W); t (N,) integer timesteps when built with ``time_dim``."""
