@@ -161,7 +161,7 @@ def test_frechet_distance_matches_scipy():
 @needs_fmnist
 def test_vae_recipe_end_to_end_with_2d_latent(tmp_path):
     r = zoo.train_generative("vae", epochs=2, batch_size=64, max_train=512, latent_dim=2, score=False,
-                             out_dir=str(tmp_path), progress=False, log=None)
+                             model_config={"hidden": [64]}, out_dir=str(tmp_path), progress=False, log=None)
     h = r["history"]["loss"]
     assert h[1] < h[0] and -600 < r["test_elbo_nats"] < 0
     for f in ("model.safetensors", "metrics.json", "curves.png", "reconstructions.png", "latent.png",
@@ -169,7 +169,7 @@ def test_vae_recipe_end_to_end_with_2d_latent(tmp_path):
         assert (tmp_path / f).is_file(), f
     # same seed, same bits
     r2 = zoo.train_generative("vae", epochs=2, batch_size=64, max_train=512, latent_dim=2, score=False,
-                              progress=False, log=None)
+                              model_config={"hidden": [64]}, progress=False, log=None)
     assert r2["history"]["loss"] == h
 
 
@@ -178,7 +178,7 @@ def test_vae_recipe_end_to_end_with_2d_latent(tmp_path):
 def test_other_recipes_run_and_sample_reproducibly(recipe, tmp_path, capsys):
     cfg = {"widths": [8, 16], "time_dim": 16, "T": 50} if recipe == "ddpm" else ({"width": 8} if recipe != "gan" else {})
     zoo.train_generative(recipe, epochs=1, batch_size=32, max_train=96, model_config=cfg, score=False,
-                         out_dir=str(tmp_path), progress=False, log=None)
+                         sample_steps=3, out_dir=str(tmp_path), progress=False, log=None)
     ck = tmp_path / "model.safetensors"
     meta = json.loads(dlcore.load(str(ck), with_metadata=True)[1]["config"])
     assert meta["recipe"] == recipe

@@ -107,13 +107,14 @@ def _fixed_inputs(recipe, model):
 
 def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_dir=None, latent_dim=None,
                      kind=None, model_config=None, max_train=None, score=True, classifier=None, ema_decay=0.999,
-                     progress=True, log=print, distributed=False):
+                     sample_steps=50, progress=True, log=print, distributed=False):
     """Train generative recipe ``recipe`` (vae, gan, dcgan, cgan, ddpm) on Fashion-MNIST; see the
     module docstring for what is written. ``latent_dim``/``kind`` configure the VAE ("mlp" or
     "conv") and GANs; ``model_config`` overrides constructor arguments; ``max_train`` trains on
     the first images only (tests); ``score`` runs the FLD scoring at the end with ``classifier``
     (a LeNet5 checkpoint; default: the cached one, trained if missing). ``distributed``:
     data-parallel under ``mpirun -n P`` (both GAN networks wrapped; rank 0 samples, scores, writes).
+    ``sample_steps``: DDIM steps of the DDPM's per-epoch grids and scoring samples.
 
     Returns a dict of metrics (test_elbo_nats for the VAE; fld, class_histogram, min_class_share,
     label_accuracy where they apply), seconds and the history."""
@@ -206,7 +207,7 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
             if ema is not None:
                 live = {k: v.numpy().copy() for k, v in model.state_dict().items()}
                 ema.copy_to(model)
-            save_grid(_samples(recipe, model, 64, noise=fixed_z, labels=fixed_labels),
+            save_grid(_samples(recipe, model, 64, noise=fixed_z, labels=fixed_labels, steps=sample_steps),
                       os.path.join(out_dir, f"samples_epoch{epoch}.png"), nrow=10 if recipe == "cgan" else 8,
                       title=f"{recipe} epoch {epoch}")
             if ema is not None:
@@ -224,7 +225,7 @@ def train_generative(recipe, epochs=None, batch_size=None, lr=None, seed=0, out_
     if recipe == "vae":
         result["test_elbo_nats"] = test_elbo(model, splits["test"])
     if score:
-        result.update(score_model(recipe, model, classifier, log=log))
+        result.update(score_model(recipe, model, classifier, steps=sample_steps, log=log))
     if out_dir is not None:
         _write_gen_outputs(out_dir, recipe, model, config, result, splits["test"])
     _write(log, None, f"{seconds:.1f} s of training")
