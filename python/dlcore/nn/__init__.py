@@ -12,6 +12,12 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    NLLLoss)
 from .module import Module
 from .parameter import Buffer, Parameter
+from . import positional  # noqa: F401,E402
+from .attention import MultiheadAttention  # noqa: E402
+from .positional import (LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding,  # noqa: E402
+                         alibi_slopes)
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402
+                          TransformerEncoderLayer)
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
@@ -20,3 +26,6 @@ __all__ = [
     "MSELoss", "L1Loss", "GaussianNLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "KLDivLoss", "functional", "init",
 ]
+__all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerDecoder", "Transformer", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
+            "RotaryEmbedding", "alibi_slopes", "positional"]
