@@ -167,8 +167,10 @@ class RotaryEmbedding(Module):
         inv = self.base ** (-np.arange(0, self.rotary_dim, 2, dtype=np.float64) / self.rotary_dim)
         ang = np.arange(n, dtype=np.float64)[:, None] * inv
         self.max_len = n
-        self.register_buffer("cos_cached", _tensor(np.cos(ang).astype(self._dtype)), persistent=False)
-        self.register_buffer("sin_cached", _tensor(np.sin(ang).astype(self._dtype)), persistent=False)
+        # a regrown cache keeps the dtype the module was converted to (module.double())
+        dtype = np.dtype(str(self.cos_cached.dtype)) if "cos_cached" in self._buffers else self._dtype
+        self.register_buffer("cos_cached", _tensor(np.cos(ang).astype(dtype)), persistent=False)
+        self.register_buffer("sin_cached", _tensor(np.sin(ang).astype(dtype)), persistent=False)
 
     def cos_sin(self, length, offset=0):
         """(cos, sin) Tensors of shape (length, rotary_dim / 2) for positions offset..offset+length-1
