@@ -25,6 +25,7 @@ import numpy as np
 from .. import _core
 from .. import ops as _ops
 from .._tensor import Tensor
+from ..autograd.function import Function
 from . import functional as F
 from . import init
 from .layers import Linear, _empty
@@ -76,12 +77,15 @@ def _check_sdpa(q, k, v, attn_mask, dropout_p, is_causal, enable_gqa, alibi_slop
     if attn_mask is not None:
         if attn_mask.dtype.kind not in "bf":
             raise TypeError(f"{_SDPA}: attn_mask must be bool or floating point, got {attn_mask.dtype}")
+        # The mask broadcasts to the scores' shape, not beyond it (no result larger than the scores).
+        target = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (L, S) if not enable_gqa else q.shape[:-1] + (S,)
         try:
-            ok = attn_mask.ndim >= 2 and np.broadcast_shapes(attn_mask.shape[-2:], (L, S)) == (L, S)
+            ok = attn_mask.ndim >= 2 and np.broadcast_shapes(attn_mask.shape, target) == target
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"{_SDPA}: attn_mask of shape {attn_mask.shape} does not broadcast to (..., {L}, {S})")
+            raise ValueError(f"{_SDPA}: attn_mask of shape {attn_mask.shape} does not broadcast to the scores' shape "
+                             f"{target}")
     if alibi_slopes is not None:
         n = int(np.prod(alibi_slopes.shape)) if hasattr(alibi_slopes, "shape") else len(alibi_slopes)
         if q.ndim < 3 or n != hq:
@@ -94,6 +98,42 @@ def _repeat_heads(t, groups):
     shape = t.shape
     t = t.unsqueeze(-3).expand(*shape[:-2], groups, *shape[-2:])
     return t.reshape(*shape[:-3], shape[-3] * groups, *shape[-2:])
+
+
+class _AddConstant(Function):
+    """scores + a constant additive mask: the gradient passes to the scores unchanged (no
+    reduction of it onto the mask's shape, which Add's backward would compute)."""
+
+    @staticmethod
+    def forward(ctx, x, bias):
+        return _ops.add(x, bias)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g, None
+
+
+def _additive_bias(mask, is_causal, alibi_slopes, L, S, dtype):
+    """One float NumPy array (0 where a key takes part, -inf where masked, plus the float mask and
+    the ALiBi bias) broadcastable to (..., L, S), or None: masks are small next to the scores
+    (typically (L, S) or (N, 1, 1, S)), and one add on the scores is cheaper than a masked_fill."""
+    dtype = np.dtype(str(dtype))
+    parts = []
+    if mask is not None:
+        m = mask.numpy()
+        parts.append(np.where(m, 0.0, -np.inf).astype(dtype) if m.dtype == np.bool_ else m.astype(dtype, copy=False))
+    if is_causal:
+        parts.append(np.triu(np.full((L, S), -np.inf, dtype), 1))  # key j <= query i: top-left aligned
+    if alibi_slopes is not None:
+        from .positional import alibi_bias
+
+        parts.append(alibi_bias(alibi_slopes, L, S, dtype).numpy())
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + p
+    return np.ascontiguousarray(out)
 
 
 def _attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
@@ -110,28 +150,20 @@ def _attention_with_weights(query, key, value, attn_mask=None, dropout_p=0.0, is
         v = _repeat_heads(v, q.shape[-3] // v.shape[-3])
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     scores = (q * scale) @ k.transpose(-2, -1)  # scaling q costs L*E multiplications, not L*S
-    masked = False
-    if alibi_slopes is not None:
-        from .positional import alibi_bias
-
-        bias = alibi_bias(alibi_slopes, L, S, np.dtype(str(scores.dtype)))
-        scores = scores + bias
-        masked = True  # cannot mask a row by itself, but keeps the bookkeeping uniform below
-    if is_causal:
-        mask = Tensor(_core.as_tensor(np.tril(np.ones((L, S), np.bool_))))
-    if mask is not None:
-        if mask.dtype.kind == "b":
-            scores = scores.masked_fill(~mask, float("-inf"))
-        else:
-            scores = scores + mask
-        masked = True
+    if mask is not None and mask.dtype.kind == "f" and mask.requires_grad:
+        scores = scores + mask  # a learned bias (relative positions): its gradient is recorded
+        bias = _additive_bias(None, is_causal, alibi_slopes, L, S, scores.dtype)
+        check = mask.detach().numpy() if bias is None else bias + mask.detach().numpy()
+    else:
+        bias = check = _additive_bias(mask, is_causal, alibi_slopes, L, S, scores.dtype)
+    if bias is not None:
+        scores = _AddConstant.apply(scores, _core.as_tensor(bias))
     dead = None
-    if masked and scores.numel():
+    if check is not None and np.isneginf(check).any():
         # Rows whose keys are all masked: softmax would give 0/0 = NaN; they give zeros instead.
-        rowmax = _ops.max(scores.detach()._impl, axis=-1, keepdims=True)
-        isdead = _ops.eq(rowmax, float("-inf"))
-        if _ops.any(isdead).item():
-            dead = Tensor(isdead)
+        rows = np.isneginf(check).all(-1, keepdims=True)
+        if rows.any():
+            dead = Tensor(_core.as_tensor(np.ascontiguousarray(rows)))
             scores = scores.masked_fill(dead, 0.0)
     probs = F.softmax(scores, -1)
     if dead is not None:
