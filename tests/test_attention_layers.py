@@ -208,11 +208,26 @@ def test_mha_calls_the_fused_kernel_when_present(monkeypatch):
     causal = nn.Transformer.generate_square_subsequent_mask(5)
     m(x, x, x, need_weights=False, attn_mask=causal, is_causal=True)
     m(x, x, x, need_weights=False, key_padding_mask=kpm)
-    m(x, x, x, need_weights=True)  # weights requested: the explicit path, not the kernel
+    with dlcore.kernel_log() as log:
+        m(x, x, x, need_weights=True)  # weights requested: the explicit path, not the kernel
+        with dlcore.force_algorithm("MultiheadAttention", "explicit"):
+            m(x, x, x, need_weights=False)
+        m(x, x, x, need_weights=False)
+    assert log.algorithms("MultiheadAttention") == ["explicit", "explicit", "fused"]
     assert calls[0] == ((3, 2, 5, 4), None, False)
     assert calls[1] == ((3, 2, 5, 4), None, True)  # the causal hint goes to the kernel as is_causal
     assert calls[2][1] == (np.dtype(bool), (3, 1, 1, 5)) and calls[2][2] is False  # bool, True = takes part
-    assert len(calls) == 3
+    assert len(calls) == 4
+    with dlcore.force_algorithm("MultiheadAttention", "fused"):
+        with pytest.raises(ValueError, match="^MultiheadAttention: algorithm 'fused' does not apply: need_weights"):
+            m(x, x, x, need_weights=True)
+    monkeypatch.delattr(F, "scaled_dot_product_attention")
+    with dlcore.force_algorithm("MultiheadAttention", "fused"):
+        with pytest.raises(ValueError, match="^MultiheadAttention: algorithm 'fused' does not apply: this build"):
+            m(x, x, x, need_weights=False)
+    with dlcore.force_algorithm("MultiheadAttention", "flash"):
+        with pytest.raises(ValueError, match="^MultiheadAttention: algorithm 'flash' does not apply"):
+            m(x, x, x, need_weights=False)
 
 
 def test_mha_threads_bitwise():

@@ -35,6 +35,7 @@ from .parameter import Parameter
 __all__ = ["MultiheadAttention"]
 
 _SDPA = "scaled_dot_product_attention"
+_MHA = "MultiheadAttention"
 
 
 def _as_tensor(x, op, name):
@@ -182,14 +183,32 @@ def _attention_explicit(query, key, value, attn_mask=None, dropout_p=0.0, is_cau
                                    alibi_slopes)[0]
 
 
-def _sdpa():
-    """The fused kernel when this build has it, else the explicit path (looked up per call, so a
-    merge that adds the kernel switches MultiheadAttention over without an edit here)."""
-    return getattr(F, _SDPA, None) or _attention_explicit
+def _choose_path(need_weights, device):
+    """MultiheadAttention's one algorithm choice: "fused" (``nn.functional.
+    scaled_dot_product_attention``, looked up per call so a build that adds the kernel switches
+    over without an edit here) when weights are not requested and the kernel exists, else
+    "explicit".  The choice is logged (``dlcore.kernel_log()``, op "MultiheadAttention") and can
+    be forced with ``dlcore.force_algorithm("MultiheadAttention", "fused" | "explicit")``."""
+    kernel = getattr(F, _SDPA, None)
+    forced = _core.forced_algorithm(_MHA)
+    if forced is None:
+        algo = "fused" if kernel is not None and not need_weights else "explicit"
+    elif forced == "explicit":
+        algo = forced
+    elif forced == "fused":
+        if kernel is None:
+            raise ValueError(f"{_MHA}: algorithm 'fused' does not apply: this build has no "
+                             "nn.functional.scaled_dot_product_attention")
+        if need_weights:
+            raise ValueError(f"{_MHA}: algorithm 'fused' does not apply: need_weights=True needs the attention "
+                             "weights, which the fused kernel does not form")
+        algo = forced
+    else:
+        raise ValueError(f"{_MHA}: algorithm '{forced}' does not apply: the algorithms are 'fused' and 'explicit'")
+    _core.log_kernel(_MHA, str(device), algo)
+    return algo, kernel
 
 
-# ---- MultiheadAttention ------------------------------------------------------------------------
-_MHA = "MultiheadAttention"
 
 
 def _canonical_mask(mask, name, expected, dtype):
@@ -237,7 +256,11 @@ class MultiheadAttention(Module):
     ``q_proj_weight``/``k_proj_weight``/``v_proj_weight`` when kdim/vdim differ from embed_dim;
     ``in_proj_bias`` (3E) = 0; ``out_proj`` a Linear(E, E) with zero bias.  Inputs are (L, N, E)
     (or (N, L, E) with batch_first) or unbatched (L, E).  add_bias_kv and add_zero_attn are not
-    supported (NotImplementedError)."""
+    supported (NotImplementedError).
+
+    Algorithms (``dlcore.kernel_log()`` op "MultiheadAttention"; ``dlcore.force_algorithm``):
+    "fused" (the fused attention kernel: weights not requested and the build has it) and
+    "explicit" (scores, softmax, dropout, @ v from Tensor ops; needed for the weights)."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
@@ -355,10 +378,12 @@ class MultiheadAttention(Module):
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
         p = self.dropout if self.training else 0.0
         weights = None
-        if need_weights:
-            out, weights = _attention_with_weights(q, k, v, mask, p)
+        algo, kernel = _choose_path(need_weights, q.device)
+        if algo == "fused":
+            out = kernel(q, k, v, attn_mask=mask, dropout_p=p, is_causal=use_causal)
         else:
-            out = _sdpa()(q, k, v, attn_mask=mask, dropout_p=p, is_causal=use_causal)
+            out, weights = _attention_with_weights(q, k, v, mask, p, use_causal)
+            weights = weights if need_weights else None
         if not batched:
             out = out.squeeze(0).transpose(0, 1).reshape(L, E)
         elif bf:
