@@ -478,3 +478,25 @@ def test_embedding_matches_torch_with_repeats_and_padding(torch, padding_idx):
     fresh = nn.Embedding(6, 5, padding_idx=padding_idx)
     if padding_idx is not None:
         assert not fresh.weight.numpy()[padding_idx].any()  # the padding row starts at zero, as torch's
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0])
+def test_embedding_max_norm_matches_torch(torch, norm_type):
+    w = _rng(19).standard_normal((7, 4)) * 2
+    idx = np.array([[1, 3, 3], [6, 1, 0]])
+    te = torch.nn.Embedding(7, 4, max_norm=1.5, norm_type=norm_type).double()
+    with torch.no_grad():
+        te.weight.copy_(torch.tensor(w))
+    de = nn.Embedding(7, 4, max_norm=1.5, norm_type=norm_type).double()
+    de.load_state_dict({"weight": w})
+    to, do = te(torch.tensor(idx)), de(idx)
+    np.testing.assert_allclose(do.numpy(), to.detach().numpy(), rtol=1e-12)
+    # the referenced rows were rescaled in place, the others left alone
+    np.testing.assert_allclose(de.weight.numpy(), te.weight.detach().numpy(), rtol=1e-12)
+    assert np.array_equal(de.weight.numpy()[[2, 4, 5]], w[[2, 4, 5]]) and not np.allclose(de.weight.numpy(), w)
+    g = _rng(20).standard_normal(to.shape)
+    to.backward(torch.tensor(g))
+    do.backward(dlcore.tensor(g))
+    np.testing.assert_allclose(de.weight.grad.numpy(), te.weight.grad.numpy(), rtol=1e-12)
+    with pytest.raises(IndexError, match="^embedding"):
+        de(np.array([7]))
