@@ -160,6 +160,23 @@ def test_mha_bias_false_and_float32(torch):
     np.testing.assert_allclose(do.numpy(), to.detach().numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_mha_non_contiguous_inputs_and_masks():
+    """Strided views (a transposed query, a stepped key, a transposed mask) read as their values."""
+    dlcore.manual_seed(4)
+    m = nn.MultiheadAttention(8, 2, kdim=6, vdim=6)
+    rng = _rng(21)
+    q = np.swapaxes(rng.standard_normal((2, 5, 8)), 0, 1).astype(np.float32)  # (5, 2, 8), not C-contiguous
+    kbig = rng.standard_normal((7, 2, 12)).astype(np.float32)
+    k = kbig[:, :, ::2]  # (7, 2, 6), stepped
+    am = rng.standard_normal((7, 5)).astype(np.float32).T  # (5, 7), transposed
+    for need_weights in (True, False):
+        a, wa = m(_d(q), _d(k), _d(k), attn_mask=am, need_weights=need_weights)
+        b, wb = m(_d(q.copy()), _d(k.copy()), _d(k.copy()), attn_mask=am.copy(), need_weights=need_weights)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+        if need_weights:
+            np.testing.assert_allclose(wa.numpy(), wb.numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_mha_init_and_parameter_names():
     dlcore.manual_seed(0)
     m = nn.MultiheadAttention(32, 4)

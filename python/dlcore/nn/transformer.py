@@ -105,7 +105,8 @@ def generate_square_subsequent_mask(sz, device=None, dtype=None) -> Tensor:
 
 def _detect_is_causal_mask(mask, is_causal, size):
     """torch's rule: is_causal=True wins; is_causal=None means "True iff mask equals the causal
-    mask of its size"."""
+    mask of its size" (the float -inf form, and also the bool form True-above-the-diagonal, which
+    torch does not recognise; the hint changes the path, not the result)."""
     if is_causal is True:
         return True
     if is_causal is None and mask is not None:
