@@ -229,3 +229,46 @@ def test_errors_name_the_module():
         m(z(4, 2, D), z(3, 2, D + 1))
     with pytest.raises(ValueError, match="^LayerNorm: expected input"):
         T._LayerNorm(5)(z(2, 4))
+
+
+def test_encoder_layer_float32_matches_torch_and_is_thread_deterministic(torch):
+    torch.manual_seed(10)
+    tm = torch.nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, activation="gelu")
+    dm = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True, activation="gelu")
+    _load(dm, tm)
+    x = _rng(11).standard_normal((3, 17, 32)).astype(np.float32)
+    kpm = np.zeros((3, 17), bool)
+    kpm[1, 12:] = True
+    to = tm(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    from tests.conftest import run_threads_bitwise
+
+    def run():
+        dm.zero_grad()
+        xt = dlcore.tensor(x, requires_grad=True)
+        out = dm(xt, src_key_padding_mask=kpm)
+        (out * out).sum().backward()
+        return out.numpy().copy(), xt.grad.numpy().copy(), dm.linear1.weight.grad.numpy().copy()
+
+    out = run_threads_bitwise(run)[0]
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, to.detach().numpy(), rtol=1e-4, atol=2e-5)
+
+
+def test_fully_padded_sequence_gives_finite_outputs():
+    """A batch entry whose keys are all padding: its attention gives zeros (torch: NaN), so the
+    layer's output and gradients stay finite."""
+    dlcore.manual_seed(12)
+    layer = nn.TransformerEncoderLayer(D, NHEAD, FF, dropout=0.0, batch_first=True).double()
+    x = dlcore.tensor(_rng(13).standard_normal((2, 4, D)), requires_grad=True)
+    kpm = np.zeros((2, 4), bool)
+    kpm[1] = True
+    for need in (True, False):
+        out, w = layer.self_attn(x, x, x, key_padding_mask=kpm, need_weights=need)
+        assert np.isfinite(out.numpy()).all()
+        # the padded entry attends to nothing: its attention output is out_proj's bias alone
+        np.testing.assert_allclose(out.numpy()[1], np.broadcast_to(layer.self_attn.out_proj.bias.numpy(), (4, D)))
+        if need:
+            assert not w.numpy()[1].any()
+    y = layer(x, src_key_padding_mask=kpm)
+    y.sum().backward()
+    assert np.isfinite(y.numpy()).all() and np.isfinite(x.grad.numpy()).all()
