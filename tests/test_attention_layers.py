@@ -517,3 +517,11 @@ def test_embedding_max_norm_matches_torch(torch, norm_type):
     np.testing.assert_allclose(de.weight.grad.numpy(), te.weight.grad.numpy(), rtol=1e-12)
     with pytest.raises(IndexError, match="^embedding"):
         de(np.array([7]))
+
+
+def test_dtype_arguments():
+    """dtype= accepts names, NumPy types and dlcore dtypes, and reaches every parameter and table."""
+    assert {str(p.dtype) for p in nn.MultiheadAttention(8, 2, kdim=3, dtype=np.float64).parameters()} == {"float64"}
+    assert nn.SinusoidalPositionalEncoding(4, 10, dtype=np.float64).pe.dtype == np.float64
+    assert nn.LearnedPositionalEmbedding(5, 4, dtype="float64").weight.dtype == np.float64
+    assert nn.RotaryEmbedding(4, dtype=dlcore.float64).cos_cached.dtype == np.float64

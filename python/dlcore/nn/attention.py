@@ -352,8 +352,8 @@ class MultiheadAttention(Module):
         if query.shape[-1] != E:
             raise ValueError(f"{_MHA}: expected query's last dim embed_dim={E}, got {query.shape}")
         if key.shape[-1] != self.kdim or value.shape[-1] != self.vdim:
-            raise ValueError(f"{_MHA}: expected key's last dim {self.kdim} and value's {self.vdim}, got {key.shape} and "
-                             f"{value.shape}")
+            raise ValueError(f"{_MHA}: expected key's last dim {self.kdim} and value's {self.vdim}, got {key.shape} "
+                             f"and {value.shape}")
         if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(f"{_MHA}: key and value must agree in all but the last dim, got {key.shape} and "
                              f"{value.shape}")

@@ -16,10 +16,12 @@ import numpy as np
 
 from .. import _core
 from .. import ops as _ops
+from .._dtype import as_dtype
 from .._tensor import Tensor
 from ..autograd.function import Function
 from . import functional as F
 from . import init
+from .layers import _empty
 from .module import Module
 from .parameter import Parameter
 
@@ -102,7 +104,7 @@ class SinusoidalPositionalEncoding(Module):
         super().__init__()
         self.d_model, self.max_len, self.batch_first, self.base = int(d_model), int(max_len), batch_first, base
         self.dropout = float(dropout)  # p, applied in forward
-        table = sinusoidal_table(self.max_len, self.d_model, base, np.dtype(str(dtype or "float32")))
+        table = sinusoidal_table(self.max_len, self.d_model, base, np.dtype(as_dtype(dtype) or np.float32))
         self.register_buffer("pe", _tensor(table), persistent=False)
 
     def forward(self, x, offset=0):
@@ -124,7 +126,7 @@ class LearnedPositionalEmbedding(Module):
         super().__init__()
         self.max_len, self.d_model, self.batch_first, self.dropout = int(max_len), int(d_model), batch_first, dropout
         self.init_std = init_std
-        self.weight = Parameter(Tensor(_core.empty((self.max_len, self.d_model), str(dtype or "float32"), "cpu")))
+        self.weight = Parameter(_empty((self.max_len, self.d_model), dtype))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -160,7 +162,7 @@ class RotaryEmbedding(Module):
             raise ValueError(f"RotaryEmbedding: rotary_dim must be even, positive and <= head_dim "
                              f"({self.head_dim}), got {self.rotary_dim}")
         self.base = float(base)
-        self._dtype = np.dtype(str(dtype or "float32"))
+        self._dtype = np.dtype(as_dtype(dtype) or np.float32)
         self._build(int(max_len))
 
     def _build(self, n):

@@ -13,6 +13,7 @@ import copy
 import numpy as np
 
 from .. import _core
+from .._dtype import as_dtype
 from .._tensor import Tensor
 from . import functional as F
 from . import init
@@ -99,7 +100,7 @@ def _ff_block(layer, x):
 
 def generate_square_subsequent_mask(sz, device=None, dtype=None) -> Tensor:
     """The (sz, sz) float causal mask: 0 on and below the diagonal, -inf above (torch's)."""
-    m = np.triu(np.full((sz, sz), -np.inf, np.dtype(str(dtype or "float32"))), 1)
+    m = np.triu(np.full((sz, sz), -np.inf, np.dtype(as_dtype(dtype) or np.float32)), 1)
     return Tensor(_core.as_tensor(m))
 
 
