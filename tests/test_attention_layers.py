@@ -345,6 +345,29 @@ def test_explicit_alibi_equals_the_additive_bias():
                                rtol=1e-6, atol=1e-7)  # slopes are float32
 
 
+def test_explicit_learned_bias_gets_its_gradient(torch):
+    """A float mask that requires grad (a learned relative-position bias) receives its gradient,
+    combined with is_causal-free masking by -inf entries (one row fully masked gives zeros)."""
+    rng = _rng(22)
+    q, k, v = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((2, 3, 6, 5))
+    bias = rng.standard_normal((3, 4, 6))
+    db = dlcore.tensor(bias, requires_grad=True)
+    dq = dlcore.tensor(q, requires_grad=True)
+    out = A._attention_explicit(dq, _d(k), _d(v), attn_mask=db)
+    tb, tq = torch.tensor(bias, requires_grad=True), torch.tensor(q, requires_grad=True)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, torch.tensor(k), torch.tensor(v), attn_mask=tb)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), **TOL64)
+    g = rng.standard_normal(out.shape)
+    out.backward(dlcore.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(db.grad.numpy(), tb.grad.numpy(), **TOL64)
+    np.testing.assert_allclose(dq.grad.numpy(), tq.grad.numpy(), **TOL64)
+    dead = bias.copy()
+    dead[1, 2] = -np.inf
+    out = A._attention_explicit(_d(q), _d(k), _d(v), attn_mask=dlcore.tensor(dead, requires_grad=True)).numpy()
+    assert np.isfinite(out).all() and not out[:, 1, 2].any()
+
+
 def test_explicit_gradcheck():
     rng = _rng(11)
     q, k, v = (dlcore.tensor(rng.standard_normal(s), requires_grad=True) for s in ((1, 2, 3, 4), (1, 2, 5, 4),

@@ -209,8 +209,6 @@ def _choose_path(need_weights, device):
     return algo, kernel
 
 
-
-
 def _canonical_mask(mask, name, expected, dtype):
     """A MultiheadAttention mask (bool: True = masked out; float: added) checked against the
     accepted shapes, as a Tensor."""
