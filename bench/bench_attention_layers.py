@@ -40,6 +40,8 @@ def _case(impl, causal, backward):
     if impl == "dlcore":
         dlcore.manual_seed(0)
         m = nn.MultiheadAttention(E, H, batch_first=True)
+        if not backward:
+            m.eval()
         xt = dlcore.tensor(x, requires_grad=backward)
 
         def run():
@@ -53,6 +55,8 @@ def _case(impl, causal, backward):
     torch = _torch()
     torch.manual_seed(0)
     m = torch.nn.MultiheadAttention(E, H, batch_first=True)
+    if not backward:
+        m.eval()  # with no_grad: torch's inference fast path (native MHA), its best forward
     xt = torch.from_numpy(x).requires_grad_(backward)
     tmask = None if mask is None else torch.from_numpy(mask)
 
