@@ -268,3 +268,4 @@ from tests import opinfo_ops21  # noqa: E402,F401  (issue 21's ops, and narrow i
 from tests import opinfo_conv  # noqa: E402,F401  (issue 16: convolutions)
 from tests import opinfo_pool  # noqa: E402,F401  (issue 24's pooling, unpooling and upsampling ops)
 from tests import opinfo_norm  # noqa: E402,F401  (batch/layer/group/instance norm)
+from tests import opinfo_rotary  # noqa: E402,F401  (issue 25: rotary position embedding)

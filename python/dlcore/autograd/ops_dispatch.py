@@ -152,6 +152,15 @@ GRAD_OPS.update({
     "cast": lambda x, dtype: x.to(dtype),  # recorded for a float result; an integer one carries no grad
 })
 
+# Rotary position embedding (nn/positional.py holds its Function: cos/sin get no gradient).
+def _rotary_embedding(x, cos, sin):
+    from ..nn.positional import rotary_embedding  # nn imports autograd: look it up when first needed
+
+    return rotary_embedding(x, cos, sin)
+
+
+GRAD_OPS["rotary_embedding"] = _rotary_embedding
+
 # Given a Tensor that requires grad these just run: results that carry no gradient in torch either,
 # and the fused optimizer steps, which update leaves outside the graph by design (torch.optim's
 # step runs under no_grad; dlcore.optim calls these directly).

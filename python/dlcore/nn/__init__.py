@@ -15,6 +15,12 @@ from .module import Module
 from .parameter import Buffer, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm  # noqa: E402
 from .dropout import Dropout1d, Dropout2d, Unflatten  # noqa: E402
+from . import positional  # noqa: F401,E402
+from .attention import MultiheadAttention  # noqa: E402
+from .positional import (LearnedPositionalEmbedding, RotaryEmbedding, SinusoidalPositionalEncoding,  # noqa: E402
+                         alibi_slopes)
+from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402
+                          TransformerEncoderLayer)
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
@@ -40,3 +46,6 @@ __all__ += ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool
             "PixelShuffle", "PixelUnshuffle"]
 __all__ += ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Dropout1d",
             "Dropout2d", "Unflatten"]
+__all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
+            "TransformerDecoder", "Transformer", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
+            "RotaryEmbedding", "alibi_slopes", "positional"]

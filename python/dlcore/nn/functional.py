@@ -118,15 +118,22 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _AF.Mul.apply(x, mask_impl)
 
 
-def embedding(input, weight, padding_idx=None):
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0):
     """Rows of weight at the int64 indices `input` (any shape) -> input.shape + (dim,).
-    The padding_idx row gets no gradient.  Out-of-range indices raise IndexError."""
+    The padding_idx row gets no gradient.  Out-of-range indices raise IndexError.  With max_norm,
+    the referenced rows whose norm_type-norm exceeds it are first rescaled to max_norm in place
+    (torch's renorm, outside autograd)."""
     if padding_idx is not None:
         n = weight.shape[0]
         if not -n <= padding_idx < n:
             raise ValueError(f"embedding: padding_idx must be within num_embeddings ({n}), got {padding_idx}")
         padding_idx %= n
-    return _NF.Embedding.apply(weight, _index_tensor(input, "embedding"), padding_idx)
+    indices = _index_tensor(input, "embedding")
+    if max_norm is not None:
+        from ._embedding import embedding_renorm_
+
+        embedding_renorm_(weight, indices, float(max_norm), float(norm_type))
+    return _NF.Embedding.apply(weight, indices, padding_idx)
 
 
 # ---- regression losses ----------------------------------------------------------------------------

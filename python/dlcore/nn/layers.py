@@ -193,10 +193,15 @@ class Dropout(Module):
 
 class Embedding(Module):
     """A lookup table (num_embeddings, embedding_dim) ~ N(0, 1) (torch's default); the
-    padding_idx row starts at zero and receives no gradient."""
+    padding_idx row starts at zero and receives no gradient; with max_norm the rows looked up are
+    first rescaled in place to norm at most max_norm (torch's renorm)."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, _weight=None, device=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, device=None, dtype=None):
         super().__init__()
+        if scale_grad_by_freq or sparse:
+            raise NotImplementedError("Embedding: scale_grad_by_freq and sparse are not supported")
+        self.max_norm, self.norm_type = max_norm, norm_type  # rows renormed in forward, as torch
         self.num_embeddings = int(num_embeddings)
         self.embedding_dim = int(embedding_dim)
         if padding_idx is not None:
@@ -222,7 +227,7 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     def forward(self, input):
-        return F.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type)
 
     def extra_repr(self):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
