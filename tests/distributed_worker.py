@@ -98,6 +98,34 @@ def main():
             ref = mlp()
             nn.functional.cross_entropy(ref(dlcore.tensor(x[:32])), dlcore.tensor(y[:32])).backward()
             res.update({"ref." + n: p.grad.numpy().copy() for n, p in ref.named_parameters()})
+    elif scenario == "syncbn":
+        def cnn(sync):
+            dlcore.manual_seed(0)
+            # no conv bias before the norm: its gradient is zero up to rounding, which Adam would
+            # amplify into steps of size lr in an arbitrary direction (different on 1 and 2 ranks)
+            m = nn.Sequential(nn.Conv2d(1, 4, 3, bias=False), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                              nn.Linear(4, 3))
+            return nn.SyncBatchNorm.convert_sync_batchnorm(m) if sync else m
+        rng = np.random.default_rng(3)
+        x = rng.standard_normal((160, 1, 6, 6)).astype(np.float32)
+        y = rng.integers(0, 3, 160).astype(np.int64)
+
+        def run(model, wrapped, rank, world, batch):
+            opt = dlcore.optim.AdamW(model.parameters(), lr=1e-2)
+            for s in range(20):
+                lo = s * batch * world
+                xb = x[lo + rank * batch: lo + (rank + 1) * batch]
+                yb = y[lo + rank * batch: lo + (rank + 1) * batch]
+                loss = nn.functional.cross_entropy(wrapped(dlcore.tensor(xb)), dlcore.tensor(yb))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+        model = cnn(True)
+        res = run(model, nn.parallel.DistributedDataParallel(model), r, w, 4)
+        if r == 0:
+            ref = cnn(False)
+            res.update({"ref." + k: v for k, v in run(ref, ref, 0, 1, 8).items()})
     elif scenario == "mismatch":
         try:
             dist.all_reduce(np.zeros(3 + r, np.float32))

@@ -76,6 +76,30 @@ def test_ddp_two_ranks_match_one_rank_with_the_double_batch_and_are_bitwise_stab
 
 
 @needs_mpi
+def test_sync_batchnorm_two_ranks_match_batchnorm_on_the_double_batch(tmp_path):
+    p = mpirun("syncbn", tmp_path)
+    assert p.returncode == 0, p.stderr
+    r0, r1 = ranks(tmp_path)
+    keys = [k for k in r0 if not k.startswith("ref.")]
+    assert "1.running_mean" in keys and "1.num_batches_tracked" in keys
+    for k in keys:
+        np.testing.assert_array_equal(r0[k], r1[k], err_msg=k)
+        np.testing.assert_allclose(r0[k], r0["ref." + k], rtol=1e-3, atol=1e-4, err_msg=k)
+
+
+def test_sync_batchnorm_in_a_world_of_one_is_batchnorm():
+    dlcore.manual_seed(0)
+    bn = dlcore.nn.BatchNorm2d(3)
+    sync = dlcore.nn.SyncBatchNorm.convert_sync_batchnorm(dlcore.nn.Sequential(bn))
+    assert type(sync[0]).__name__ == "SyncBatchNorm" and sync[0].weight is bn.weight
+    assert list(sync.state_dict()) == ["0.weight", "0.bias", "0.running_mean", "0.running_var",
+                                       "0.num_batches_tracked"]
+    x = dlcore.randn(4, 3, 5, 5)
+    ref = dlcore.nn.BatchNorm2d(3)
+    np.testing.assert_allclose(sync(x).numpy(), ref(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_mpi
 def test_ddp_broadcasts_rank0_state_at_construction(tmp_path):
     assert mpirun("ddp_init", tmp_path).returncode == 0
     r0, r1 = ranks(tmp_path)

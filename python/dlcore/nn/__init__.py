@@ -49,3 +49,5 @@ __all__ += ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNor
 __all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder",
             "TransformerDecoder", "Transformer", "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding",
             "RotaryEmbedding", "alibi_slopes", "positional"]
+from .sync_batchnorm import SyncBatchNorm  # noqa: E402
+__all__ += ["SyncBatchNorm"]
