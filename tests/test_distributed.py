@@ -205,15 +205,26 @@ def test_errors_before_init():
         dist.init_process_group("nccl")
 
 
-@needs_mpi
-def test_train_mlp_distributed_end_to_end(tmp_path):
+def _train_distributed(args, tmp_path):
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
                OMPI_MCA_rmaps_base_oversubscribe="1", PYTHONPATH=os.path.dirname(os.path.dirname(dlcore.__file__)))
-    p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "dlcore", "train", "mlp", "--distributed",
-                        "--epochs", "3", "--hidden", "64", "--no-progress", "--out", str(tmp_path)],
-                       env=env, capture_output=True, text=True, timeout=180)
+    p = subprocess.run(["mpirun", "-n", "2", sys.executable, "-m", "dlcore", "train", *args, "--distributed",
+                        "--no-progress", "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    lines = p.stdout.strip().splitlines()
+    return p.stdout.strip().splitlines()
+
+
+@needs_mpi
+def test_train_mlp_distributed_end_to_end(tmp_path):
+    lines = _train_distributed(["mlp", "--epochs", "3", "--hidden", "64"], tmp_path)
     assert lines[-1].startswith("test accuracy ") and float(lines[-1].split()[-1]) > 0.5
     assert sum(line.startswith("epoch") for line in lines) == 3  # rank 0 alone prints
     assert (tmp_path / "mlp_digits.safetensors").is_file()
+
+
+@needs_mpi
+def test_train_lenet_distributed_end_to_end(tmp_path):
+    lines = _train_distributed(["lenet", "--data", "digits", "--epochs", "2", "--batch-size", "64"], tmp_path)
+    assert lines[-1].startswith("test accuracy ") and float(lines[-1].split()[-1]) > 0.3
+    assert sum(line.startswith("epoch") for line in lines) == 2
+    assert (tmp_path / "best.safetensors").is_file()
