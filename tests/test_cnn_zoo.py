@@ -184,3 +184,29 @@ def test_missing_data_is_reported_before_work(tmp_path, capsys, monkeypatch):
     assert cli_main(["train", "lenet", "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "apt-get install dataset-fashion-mnist" in err and not (tmp_path / "o").exists()
+
+
+@needs_torch
+@pytest.mark.parametrize("name", ["lenet", "resnet", "dcgan", "ddpm"])
+def test_bench_twins_compute_what_the_zoo_models_compute(name):
+    """The PyTorch models `dlcore bench train` races against are the same functions (a fair race),
+    and for the DDPM U-Net with time embedding this is also its PyTorch parity test."""
+    from dlcore.bench import zoo_models as zm
+
+    m, t = zm._dl_model(name), zm.torch_zoo_model(name)
+    x = _x((3, 1, 28, 28))
+    if name == "dcgan":
+        z = _x((3, 100), 1)
+        m.eval()
+        t.eval()
+        np.testing.assert_allclose(m.generate(dlcore.tensor(z)).numpy(), t.generator(torch.from_numpy(z)).detach().numpy(),
+                                   rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(m.discriminate(dlcore.tensor(x)).numpy(),
+                                   t.discriminator(torch.from_numpy(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+        return
+    if name == "ddpm":
+        steps = np.array([1, 500, 1000])
+        got, want = m(dlcore.tensor(x), steps).numpy(), t(torch.from_numpy(x), steps).detach().numpy()
+    else:
+        got, want = m(dlcore.tensor(x)).numpy(), t(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

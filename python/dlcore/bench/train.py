@@ -1,6 +1,6 @@
-"""``dlcore bench train``: one training step (forward, backward, AdamW step) of an MLP in dlcore
-and in PyTorch with the same weights, data and thread count, and the per-op overhead of
-autograd on tiny tensors (``a * b + c`` forward and backward).
+"""``dlcore bench train``: one training step (forward, backward, optimiser step) of MLPs and of the
+zoo's LeNet5, ResNet-20, DCGAN and DDPM U-Net in dlcore and in PyTorch with the same weights,
+data and thread count, and the per-op overhead of autograd on tiny tensors (``a * b + c``).
 
 Each library runs in its own persistent process (idle thread pools of one starve the other), and
 the processes take turns sample by sample (see ``_interleave``).
@@ -12,11 +12,19 @@ import sys
 import numpy as np
 
 from .gemm import time_median
+from .zoo_models import dlcore_zoo_step, torch_zoo_step
 
 # (name, layer widths, batch)
 CASES = [
     ("mlp 64-1024-1024-10 batch 256", (64, 1024, 1024, 10), 256),
     ("mlp 784-4096-4096-10 batch 512", (784, 4096, 4096, 10), 512),
+]
+# (name, zoo model, batch): training steps of the zoo's models (bench/zoo_models.py)
+ZOO_CASES = [
+    ("lenet5 batch 256", "lenet", 256),
+    ("resnet-20 batch 128", "resnet", 128),
+    ("dcgan (D+G steps) batch 128", "dcgan", 128),
+    ("ddpm u-net batch 128", "ddpm", 128),
 ]
 OVERHEAD_SHAPE = (8,)
 
@@ -113,9 +121,11 @@ def worker_init(impl: str, threads: int):
 
         dlcore.set_num_threads(threads)
         fns = {name: dlcore_step(widths, batch) for name, widths, batch in CASES}
+        fns.update({name: dlcore_zoo_step(model, batch) for name, model, batch in ZOO_CASES})
         fns["overhead"] = dlcore_overhead()
     else:
         fns = {name: torch_step(widths, batch, threads) for name, widths, batch in CASES}
+        fns.update({name: torch_zoo_step(model, batch, threads) for name, model, batch in ZOO_CASES})
         fns["overhead"] = torch_overhead(threads)
     return fns
 
@@ -138,7 +148,7 @@ def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=Non
     impls = {"dlcore": ("dlcore", {"OPENBLAS_NUM_THREADS": "1"})}
     if not missing(["torch"]):
         impls["torch"] = ("torch", {"OPENBLAS_NUM_THREADS": "1"})
-    cases = [name for name, _, _ in CASES] + ["overhead"]
+    cases = [name for name, _, _ in CASES + ZOO_CASES] + ["overhead"]
     with il.Workers("dlcore.bench.train", impls, threads, required=("dlcore",)) as w:
         samples = il.interleaved(w, list(impls), cases, rounds, repeat)
         absent = missing_peers({"torch": "torch"}, w)
@@ -152,7 +162,7 @@ def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=Non
     peer_head = f"{'torch ms':>12s}{'speedup':>10s}{'q1 - q3':>14s}" if torch_s else ""
     print(f"{'case':36s}{'dlcore ms':>12s}{peer_head}{'dlcore GFLOP/s':>16s}", file=file)
     rows = []
-    for name, widths, batch in [*CASES, ("overhead", None, None)]:
+    for name, widths, batch in [*CASES, *ZOO_CASES, ("overhead", None, None)]:
         ours = il.median(ours_s[name])
         row = {"case": name if widths else "autograd a*b+c fwd+bwd", "dlcore_s": ours}
         scale = 1e3 if widths else 1e6
@@ -162,7 +172,7 @@ def run_train_bench(threads: int = 2, repeat: int = 7, rounds: int = 3, file=Non
             row.update(torch_s=il.median(torch_s[name]), speedup=il.paired_ratio(torch_s[name], ours_s[name]),
                        spread=il.paired_ratio_spread(torch_s[name], ours_s[name]))
             line += f"{scale * row['torch_s']:12.2f}{row['speedup']:10.2f}{'%.2f - %.2f' % row['spread']:>14s}"
-        if widths:
+        if widths and not isinstance(widths, str):
             row["gflops"] = step_flops(widths, batch) / ours / 1e9
             line += f"{row['gflops']:16.1f}"
         rows.append(row)
