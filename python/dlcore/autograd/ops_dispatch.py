@@ -161,3 +161,35 @@ NON_DIFFERENTIABLE = frozenset((
     "argsort", "all", "any", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "floor_divide", "one_hot",
     "multinomial", "chunk_sizes",
 ))
+
+
+# Issue 26: the recurrent ops record the same graph as dlcore.nn.LSTM & co (their backward ops stay
+# unmapped, like every *_backward kernel).  Imported on first use: nn imports autograd.
+def _rnn_seq(mode, op):
+    def run(input, h0, c0, weights, num_layers=1, bidirectional=False, dropout=0.0, batch_first=False,  # noqa: A002
+            training=False, lengths=None, proj_size=0):
+        from ..nn.functional_rnn import RNNSequence
+        return tuple(RNNSequence.apply((mode, op, num_layers, bidirectional, dropout, batch_first, training, lengths,
+                                        proj_size), input, h0, c0, *weights))
+    return run
+
+
+def _rnn_cell(mode):
+    def run(input, hx, *rest):  # noqa: A002
+        from ..nn.functional_rnn import RNNCell
+        c, rest = (rest[0], rest[1:]) if mode == "lstm" else (None, rest)
+        w = tuple(rest) + (None,) * (4 - len(rest))
+        return RNNCell.apply(mode, input, hx, c, *w)
+    return run
+
+
+GRAD_OPS.update({
+    "lstm": _rnn_seq("lstm", "lstm"),
+    "gru": lambda input, h0, weights, **kw: _rnn_seq("gru", "gru")(input, h0, None, weights, **kw),  # noqa: A002
+    "rnn": lambda input, h0, weights, nonlinearity="tanh", **kw: _rnn_seq("rnn_" + nonlinearity, "rnn")(  # noqa: A002
+        input, h0, None, weights, **kw),
+    "rnn_tanh_cell": _rnn_cell("rnn_tanh"),
+    "rnn_relu_cell": _rnn_cell("rnn_relu"),
+    "lstm_cell": _rnn_cell("lstm"),
+    "gru_cell": _rnn_cell("gru"),
+})

@@ -31,7 +31,7 @@ import numbers
 import numpy as np
 
 from ._numpy_bridge import as_numpy as _np, result as _out
-from ._util import _core
+from ._util import _core, _GradRequired
 from .random import dropout_mask
 
 __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "rnn_cell_backward",
@@ -51,6 +51,8 @@ def _named(op):
         def wrapped(*args, **kwargs):
             try:
                 return fn(*args, **kwargs)
+            except _GradRequired:  # the autograd version takes over (see _util.install_autograd)
+                raise
             except (ValueError, TypeError, IndexError, MemoryError, RuntimeError) as e:
                 if str(e).startswith(op + ":"):
                     raise
@@ -83,15 +85,11 @@ def _cell_args(mode, op, x, h, c, w_ih, w_hh, b_ih, b_hh):
         raise ValueError(f"{op}: expected weight_ih of shape ({_GATES[mode]} * hidden_size, input_size), "
                          f"got {w_ih.shape}")
     H = w_ih.shape[0] // _GATES[mode]
-    if h is None:
-        h = np.zeros((a.shape[0], H), a.dtype)
-    h = _arr(h, op, "hx")
-    if unbatched:
-        h = h[None]
+    h = np.zeros((a.shape[0], H), a.dtype) if h is None else _arr(h, op, "hx")[None] if unbatched else \
+        _arr(h, op, "hx")
     if mode == "lstm":
-        c = np.zeros((a.shape[0], H), a.dtype) if c is None else _arr(c, op, "cx")
-        if unbatched:
-            c = c[None]
+        c = np.zeros((a.shape[0], H), a.dtype) if c is None else _arr(c, op, "cx")[None] if unbatched else \
+            _arr(c, op, "cx")
     else:
         c = None
     return a, h, c, w_ih, w_hh, _arr(b_ih, op, "bias_ih"), _arr(b_hh, op, "bias_hh"), unbatched
