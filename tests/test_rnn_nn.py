@@ -199,3 +199,23 @@ def test_wrong_input_and_state_shapes_name_the_op():
         m(dlcore.randn(2, 1, 3), (dlcore.randn(1, 1, 4), dlcore.randn(1, 1, 3)))
     with pytest.raises(ValueError, match="^gru_cell: expected h0"):
         nn.GRUCell(3, 4)(dlcore.randn(2, 3), dlcore.randn(2, 5))
+
+
+@pytest.mark.parametrize("mode", ["lstm", "gru", "rnn_tanh"])
+def test_autograd_gradcheck_of_the_sequence_function(mode):
+    from dlcore.autograd.gradcheck import gradcheck
+    from dlcore.nn.functional_rnn import rnn_sequence
+    from tests.opinfo_rnn import seq_weights
+
+    g = np.random.default_rng(9)
+    x = dlcore.tensor(g.uniform(-1, 1, (3, 2, 2)), requires_grad=True)
+    h0 = dlcore.tensor(g.uniform(-1, 1, (2, 2, 3)), requires_grad=True)
+    ws = [dlcore.tensor(w, requires_grad=True) for w in seq_weights(mode, 2, 3, 1, True)]
+    hx = (h0, dlcore.tensor(g.uniform(-1, 1, (2, 2, 3)), requires_grad=True)) if mode == "lstm" else h0
+
+    def fn(x, *ws):
+        out, state = rnn_sequence(mode, x, hx, ws, bidirectional=True, lengths=[3, 1])
+        return (out, *state) if mode == "lstm" else (out, state)
+    assert gradcheck(fn, (x, *ws))
+    assert gradcheck(lambda h: rnn_sequence(mode, x, (h, hx[1]) if mode == "lstm" else h, ws,
+                                            bidirectional=True)[0], (h0,))

@@ -94,3 +94,17 @@ def test_vocab_and_sampling_errors():
         sample_text(m, v, "a", 3, temperature=0)
     with pytest.raises(ValueError, match="^CharRNN: cell"):
         CharRNN(3, "transformer")
+
+
+def test_compare_cells_same_budget_one_png(run, capsys):
+    data, out = run
+    rc = main(["train", "charrnn", "--cell", "all", "--layers", "1", "--hidden", "8", "--embed", "4",
+               "--seq-len", "8", "--batch-size", "2", "--iters", "6", "--eval-every", "3",
+               "--data", str(data), "--out", str(out / "cmp"), "--no-progress"])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("val loss ") and sum(ln.startswith("val loss") for ln in lines) == 1
+    assert (out / "cmp" / "compare.png").stat().st_size > 0
+    for cell in ("rnn", "lstm", "gru"):
+        m = json.loads((out / "cmp" / cell / "metrics.json").read_text())
+        assert m["config"]["cell"] == cell and m["iters"] == 6

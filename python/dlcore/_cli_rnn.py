@@ -16,12 +16,16 @@ def _check_train_charrnn(args):
 
 
 def _train_charrnn(args) -> int:
-    from .zoo import train_charrnn
+    from .zoo.char_rnn_train import compare_cells, train_charrnn
 
-    train_charrnn(cell=args.cell, layers=args.layers, hidden=args.hidden, embed=args.embed, seq_len=args.seq_len,
-                  batch_size=args.batch_size, iters=args.iters, lr=args.lr, clip=args.clip, dropout=args.dropout,
-                  seed=args.seed, threads=args.threads, data=args.data, out_dir=args.out, eval_every=args.eval_every,
-                  progress=not args.no_progress, log=print)
+    kw = dict(layers=args.layers, hidden=args.hidden, embed=args.embed, seq_len=args.seq_len,
+              batch_size=args.batch_size, iters=args.iters, lr=args.lr, clip=args.clip, dropout=args.dropout,
+              seed=args.seed, threads=args.threads, data=args.data, out_dir=args.out, eval_every=args.eval_every,
+              progress=not args.no_progress, log=print)
+    if args.cell == "all":  # the same budget for rnn, lstm and gru, validation curves in one PNG
+        compare_cells(**kw)
+    else:
+        train_charrnn(cell=args.cell, **kw)
     return 0
 
 
@@ -47,7 +51,8 @@ def _bench_rnn(args) -> int:
 def add_commands(sub, tsub, bsub):
     """dlcore train charrnn, dlcore generate, dlcore bench rnn (issue 26)."""
     p = tsub.add_parser("charrnn", help="character-level RNN/LSTM/GRU language model; prints the val loss last")
-    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm", help="recurrent cell")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru", "all"), default="lstm",
+                   help="recurrent cell ('all': each with the same budget, validation curves in compare.png)")
     p.add_argument("--layers", type=_POSITIVE_INT, default=2, help="stacked recurrent layers")
     p.add_argument("--hidden", type=_POSITIVE_INT, default=512, help="hidden units per layer")
     p.add_argument("--embed", type=_POSITIVE_INT, default=64, help="character embedding width")
