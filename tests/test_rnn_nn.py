@@ -219,3 +219,16 @@ def test_autograd_gradcheck_of_the_sequence_function(mode):
     assert gradcheck(fn, (x, *ws))
     assert gradcheck(lambda h: rnn_sequence(mode, x, (h, hx[1]) if mode == "lstm" else h, ws,
                                             bidirectional=True)[0], (h0,))
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_unbatched_input_and_default_state_match_torch(torch, kind):
+    d, t = _pair(torch, kind, torch.float64, input_size=3, hidden_size=4, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(4).standard_normal((5, 3))
+    y, s = d(dlcore.tensor(x))
+    ty, ts = t(torch.tensor(x))
+    assert y.shape == (5, 8)
+    assert_close(y.numpy(), ty.detach().numpy())
+    for a, b in zip(s if kind == "LSTM" else (s,), ts if kind == "LSTM" else (ts,)):
+        assert a.shape == (4, 4)
+        assert_close(a.numpy(), b.detach().numpy())
