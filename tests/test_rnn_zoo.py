@@ -108,3 +108,20 @@ def test_compare_cells_same_budget_one_png(run, capsys):
     for cell in ("rnn", "lstm", "gru"):
         m = json.loads((out / "cmp" / cell / "metrics.json").read_text())
         assert m["config"]["cell"] == cell and m["iters"] == 6
+
+
+def test_load_text_defaults_to_the_shakespeare_corpus_when_present(monkeypatch, tmp_path):
+    from dlcore import data
+    from dlcore.zoo.char_rnn_train import load_text
+
+    monkeypatch.setattr(data, "shakespeare", lambda: {"train": "abc" * 10, "val": "cab" * 5}, raising=False)
+    assert load_text(None) == ("abc" * 10, "cab" * 5)
+    monkeypatch.setattr(data, "shakespeare", lambda: ["play one " * 5, "play two " * 5], raising=False)
+    tr, va = load_text(None)
+    assert tr + va == "play one " * 5 + "\n" + "play two " * 5 and len(tr) == int(len(tr + va) * 0.9)
+    monkeypatch.delattr(data, "shakespeare", raising=False)
+    with pytest.raises(ValueError, match="no --data given"):
+        load_text(None)
+    p = tmp_path / "t.txt"
+    p.write_text("x" * 100, encoding="utf-8")
+    assert load_text(str(p)) == ("x" * 90, "x" * 10)

@@ -55,8 +55,11 @@ def load_text(data=None):
         elif hasattr(text, "train") and hasattr(text, "val"):
             parts = text.train, text.val
         if parts is not None:
-            return tuple(p if isinstance(p, str) else "".join(p) for p in parts)
-        text = text if isinstance(text, str) else str(text)
+            return tuple(p if isinstance(p, str) else "\n".join(p) for p in parts)
+        if isinstance(text, (list, tuple)) and all(isinstance(p, str) for p in text):
+            text = "\n".join(text)  # a list of plays
+        elif not isinstance(text, str):
+            raise ValueError(f"train charrnn: dlcore.data.shakespeare() returned {type(text).__name__}; pass --data")
     if len(text) < 20:
         raise ValueError(f"train charrnn: the text has {len(text)} characters; need at least 20")
     cut = int(len(text) * 0.9)
