@@ -14,6 +14,7 @@ void bind_kernel_log(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_rnn(py::module_& m);
 }  // namespace dl
 
 #ifndef DLCORE_VERSION
@@ -36,4 +37,5 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_conv(m);
   dl::bind_pool(m);
   dl::bind_norm(m);
+  dl::bind_rnn(m);
 }

@@ -11,6 +11,9 @@
     dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore bench norm [--threads N]               batch/layer/group norm against PyTorch
+    dlcore train charrnn --cell lstm [--iters N]  character language model (truncated BPTT)
+    dlcore generate CHECKPOINT [--prompt ...]     text from a generative checkpoint
+    dlcore bench rnn [--threads N]                LSTM/GRU cell and sequence steps against PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -277,11 +280,12 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(prog="dlcore", description="dlcore: kernels, training, info and benchmarks")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,eval,sample,bench}")
+    # No metavar lists: argparse names every subcommand itself, so a new one cannot be left out.
+    sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="build and machine information").set_defaults(func=_info)
 
     p_train = sub.add_parser("train", help="train a zoo model on bundled data")
-    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic,lenet,resnet,unet,vae,gan,dcgan,cgan,ddpm}")
+    tsub = p_train.add_subparsers(dest="model", required=True)
     p = tsub.add_parser("mlp", help="MLP on scikit-learn's 8x8 digits; prints the test accuracy last")
     p.add_argument("--epochs", type=_POSITIVE_INT, default=60, help="most epochs (early stopping may end sooner)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
@@ -355,7 +359,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_eval, check=_check_eval)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True)  # argparse lists the families
+    bsub = p_bench.add_subparsers(dest="family", required=True)
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -380,6 +384,8 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_norm, check=_check_bench)
+    from ._cli_rnn import add_commands as _add_rnn_commands  # issue 26: charrnn, generate, bench rnn
+    _add_rnn_commands(sub, tsub, bsub)
     return parser
 
 

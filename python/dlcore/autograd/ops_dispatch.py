@@ -204,6 +204,8 @@ def _pool(name):
 GRAD_OPS.update({name: _pool(name) for name in (
     "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     "adaptive_max_pool2d", "max_unpool2d", "interpolate", "pixel_shuffle", "pixel_unshuffle")})
+
+
 def _norm(name, apply):
     """ops.<name> (the normalisation family) on Tensors that require grad: its autograd Function
     (nn/functional_norm.py); the saved statistics (return_stats) are an array-level extra only."""
@@ -231,4 +233,36 @@ GRAD_OPS.update({
                            use_input_stats=True, momentum=0.1, eps=1e-5: FN.InstanceNorm.apply(
                                x, weight, bias, running_mean, running_var, bool(use_input_stats), float(momentum),
                                float(eps))),
+})
+
+
+# Issue 26: the recurrent ops record the same graph as dlcore.nn.LSTM & co (their backward ops stay
+# unmapped, like every *_backward kernel).  Imported on first use: nn imports autograd.
+def _rnn_seq(mode, op):
+    def run(input, h0, c0, weights, num_layers=1, bidirectional=False, dropout=0.0, batch_first=False,  # noqa: A002
+            training=False, lengths=None, proj_size=0):
+        from ..nn.functional_rnn import RNNSequence
+        return tuple(RNNSequence.apply((mode, op, num_layers, bidirectional, dropout, batch_first, training, lengths,
+                                        proj_size), input, h0, c0, *weights))
+    return run
+
+
+def _rnn_cell(mode):
+    def run(input, hx, *rest):  # noqa: A002
+        from ..nn.functional_rnn import RNNCell
+        c, rest = (rest[0], rest[1:]) if mode == "lstm" else (None, rest)
+        w = tuple(rest) + (None,) * (4 - len(rest))
+        return RNNCell.apply(mode, input, hx, c, *w)
+    return run
+
+
+GRAD_OPS.update({
+    "lstm": _rnn_seq("lstm", "lstm"),
+    "gru": lambda input, h0, weights, **kw: _rnn_seq("gru", "gru")(input, h0, None, weights, **kw),  # noqa: A002
+    "rnn": lambda input, h0, weights, nonlinearity="tanh", **kw: _rnn_seq("rnn_" + nonlinearity, "rnn")(  # noqa: A002
+        input, h0, None, weights, **kw),
+    "rnn_tanh_cell": _rnn_cell("rnn_tanh"),
+    "rnn_relu_cell": _rnn_cell("rnn_relu"),
+    "lstm_cell": _rnn_cell("lstm"),
+    "gru_cell": _rnn_cell("gru"),
 })

@@ -21,6 +21,7 @@ from .positional import (LearnedPositionalEmbedding, RotaryEmbedding, Sinusoidal
                          alibi_slopes)
 from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,  # noqa: E402
                           TransformerEncoderLayer)
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402  (issue 26)
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
@@ -51,3 +52,4 @@ __all__ += ["MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoder
             "RotaryEmbedding", "alibi_slopes", "positional"]
 from .sync_batchnorm import SyncBatchNorm  # noqa: E402
 __all__ += ["SyncBatchNorm"]
+__all__ += ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]

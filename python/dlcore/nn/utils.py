@@ -13,6 +13,8 @@ from ..autograd.grad_mode import no_grad
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
+from . import utils_rnn as rnn  # noqa: E402,F401  nn.utils.rnn: pad/pack helpers (issue 26)
+
 
 def zero_grads(parameters, set_to_none=True):
     """Reset each parameter's .grad: to None, or to zeros in place (Module.zero_grad and

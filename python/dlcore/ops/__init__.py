@@ -20,6 +20,8 @@ from .conv import *  # noqa: F401,F403,E402
 from .pool import *  # noqa: F401,F403,E402  (pooling, unpooling, upsampling, pixel shuffle)
 from .normalization import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm; not .norm: ops.norm is an op)
 from .rotary import *  # noqa: F401,F403,E402  (RoPE; the attention layers use it)
+# recurrent layers: cells and whole sequences (csrc/ops/rnn.cpp)
+from .recurrent import *  # noqa: F401,F403,E402
 
 # Last, after every family's import: pybind11's argument-mismatch errors name the public op (issue
 # 22 item 8).  matmul is left bare: its binding takes plain objects and reports its own errors, and

@@ -9,6 +9,8 @@
 - generative models: :class:`VAE`, :class:`GAN` (MLP, DCGAN, conditional), :class:`DDPM`, trained
   by :func:`train_generative` (``dlcore train vae|gan|dcgan|cgan|ddpm``), scored by
   :mod:`dlcore.zoo.metrics` (Fréchet LeNet distance), sampled by ``dlcore sample``
+- :class:`CharRNN` with :func:`train_charrnn` (``dlcore train charrnn``) and
+  :func:`generate_from_checkpoint` (``dlcore generate``)
 """
 from __future__ import annotations
 
@@ -20,6 +22,9 @@ from .gen_recipes import sample_from_checkpoint, train_generative
 from .digits_mlp import train_digits_mlp
 from .lenet import LeNet5
 from .mlp import MLP, Perceptron, make_activation
+from .char_rnn import CharRNN, CharVocab, sample_text
+from .char_rnn_train import load_charrnn, train_charrnn
+from .generate import generate_from_checkpoint, register_generator
 from .regression import HeteroscedasticMLP, noise_std, noisy_sine, train_heteroscedastic
 from .resnet import ResNet
 from .unet import UNet
@@ -28,3 +33,5 @@ from .vae import VAE
 __all__ = ["MLP", "Perceptron", "make_activation", "HeteroscedasticMLP", "noisy_sine", "noise_std",
            "train_heteroscedastic", "train_digits_mlp", "LeNet5", "ResNet", "UNet", "train_cnn", "evaluate_checkpoint",
            "VAE", "GAN", "DDPM", "EMA", "NoiseSchedule", "train_generative", "sample_from_checkpoint", "metrics"]
+__all__ += ["CharRNN", "CharVocab", "sample_text", "train_charrnn", "load_charrnn", "generate_from_checkpoint",
+            "register_generator"]
