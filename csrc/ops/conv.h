@@ -22,7 +22,7 @@ enum ConvAlgo : int {
   kConvImplicitGemm = 1,  // patches packed tile by tile into GEMM panels, GEMM micro-kernels
   kConvGemm1x1 = 2,       // 1x1, stride 1, no padding: a GEMM over NCHW
   kConvDepthwise = 3,     // groups == C == K: vectorised direct kernel
-  kConvWinograd = 4,      // F(2x2, 3x3), stride 1, dilation 1
+  kConvWinograd = 4,      // F(2x2, 3x3): 3x3, stride 1, dilation 1, groups 1; forward only (conv_winograd_cpu.cpp)
 };
 const char* conv_algo_name(int algo);
 

@@ -287,6 +287,12 @@ struct Conv : GemmTiles<V> {
       }
   }
 
+  // Per-thread cols buffers of the backward-data pass (tls_scratch holds the B panel).
+  static Scratch& cols_scratch() {
+    static thread_local Scratch s;
+    return s;
+  }
+
   static void data_igemm(const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* gy = static_cast<const T*>(a.x);
@@ -304,56 +310,74 @@ struct Conv : GemmTiles<V> {
     const int64_t fit = (int64_t{4} << 20) / static_cast<int64_t>(sizeof(T)) / Kdim / NR * NR;
     const int64_t chunk = one ? ceil_div(P, NR) * NR : min64(ceil_div(P, NR) * NR, fit < NR ? NR : fit);
     T* wpack = alloc_aligned<T>(static_cast<size_t>(G * Mpad * Kg));
-    T* cols = one ? nullptr : alloc_aligned<T>(static_cast<size_t>(Kdim * chunk));
-    if (!wpack || (!one && !cols)) {
-      free(wpack), free(cols);
+    if (!wpack) {
       *a.workspace = -1;
       return;
     }
     // A = W_g^T (Kdim x Kg): element (r, k) at w[k * Kdim + r].
     for (int64_t gr = 0; gr < G; ++gr) pack_all_a(w + gr * Kg * Kdim, Kdim, Kg, 1, Kdim, wpack + gr * Mpad * Kg);
-    const size_t bsz = static_cast<size_t>(ks * NR);
-    const double work = static_cast<double>(Kdim * Kg) * static_cast<double>(chunk);
+    const size_t bsz = static_cast<size_t>(ks * NR), csz = one ? 0 : static_cast<size_t>(Kdim * chunk);
+    const double work = static_cast<double>(g.N * G) * static_cast<double>(Kdim * Kg) * static_cast<double>(P);
     const int nt = threads_for(work);
-    *a.workspace = static_cast<int64_t>((static_cast<size_t>(G * Mpad * Kg + (one ? 0 : Kdim * chunk)) + bsz * nt) *
-                                        sizeof(T));
+    // Enough (image, group) pairs: one task each, each on one thread (a single parallel region;
+    // on a busy machine every region's closing barrier can cost a time slice).  Otherwise the
+    // pairs in turn, each chunk's panels and then its channels in parallel.  The same
+    // arithmetic in the same order either way.
+    const bool outer = g.N * G >= 4;
+    const int inner = outer ? 1 : nt;
+    *a.workspace = static_cast<int64_t>((static_cast<size_t>(G * Mpad * Kg) + (csz + bsz) * (outer ? nt : 1) +
+                                         bsz * nt) * sizeof(T));
     bool failed = false;
-    if (!one) memset(gx, 0, static_cast<size_t>(g.N * g.C * HW) * sizeof(T));
-    for (int64_t n = 0; n < g.N; ++n)
-      for (int64_t gr = 0; gr < G; ++gr) {
-        const T* gyg = gy + (n * g.K + gr * Kg) * P;
-        T* gxg = gx + (n * g.C + gr * Cg) * HW;
-        for (int64_t p0 = 0; p0 < P; p0 += chunk) {
-          const int64_t np = min64(chunk, P - p0), npan = ceil_div(np, NR);
-          // cols (or gx itself for 1x1: its pixels are gx's) = W_g^T gy[:, p0:p0+np]
-          const Prob<T> p = one ? prob(gxg, Kdim, P, Kg, HW, nullptr, 0) : prob(cols, Kdim, np, Kg, chunk, nullptr, 0);
-          const int64_t cshift = one ? p0 : 0;
-          parallel_for_each(npan, nt, [&](int64_t q) {
-            T* bpack = static_cast<T*>(tls_scratch.get(bsz * sizeof(T) + 64));
-            if (!bpack) {
-              __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
-              return;
-            }
-            bpack = align64<T>(reinterpret_cast<char*>(bpack));
-            Prob<T> pb{};
-            pb.b = gyg, pb.b_rs = P, pb.b_cs = 1;
-            const int64_t nq = min64(NR, np - q * NR);
-            for (int64_t pc = 0; pc < Kg; pc += ks) {
-              const int64_t kc = min64(ks, Kg - pc);
-              pack_b_panel<T, NR>(pb, pc, kc, p0 + q * NR, nq, bpack);
-              const T* ap = wpack + gr * Mpad * Kg + Mpad * pc;
-              for (int64_t ir = 0; ir < Kdim; ir += MR)
-                Tiles::tile(p, kc, pc == 0, pc + kc == Kg, ap + (ir / MR) * kc * MR, bpack, ir, cshift + q * NR,
-                            min64(MR, Kdim - ir), nq);
-            }
-          });
-          if (one) continue;
-          parallel_for_each(Cg, threads_for(static_cast<double>(Kdim * np)), [&](int64_t c) {
-            col2im_channel(g, cols + c * khw * chunk, chunk, p0, np, gxg + c * HW);
-          });
+    auto image = [&](int64_t n, int64_t gr) {
+      const T* gyg = gy + (n * g.K + gr * Kg) * P;
+      T* gxg = gx + (n * g.C + gr * Cg) * HW;
+      T* cols = nullptr;
+      if (!one) {
+        char* c = static_cast<char*>(cols_scratch().get(csz * sizeof(T) + 64));
+        if (!c) {
+          __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
+          return;
         }
+        cols = align64<T>(c);
+        memset(gxg, 0, static_cast<size_t>(Cg * HW) * sizeof(T));
       }
-    free(wpack), free(cols);
+      for (int64_t p0 = 0; p0 < P; p0 += chunk) {
+        const int64_t np = min64(chunk, P - p0), npan = ceil_div(np, NR);
+        // cols (or gx itself for 1x1: its pixels are gx's) = W_g^T gy[:, p0:p0+np]
+        const Prob<T> p = one ? prob(gxg, Kdim, P, Kg, HW, nullptr, 0) : prob(cols, Kdim, np, Kg, chunk, nullptr, 0);
+        const int64_t cshift = one ? p0 : 0;
+        parallel_for_each(npan, inner, [&](int64_t q) {
+          T* bpack = static_cast<T*>(tls_scratch.get(bsz * sizeof(T) + 64));
+          if (!bpack) {
+            __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
+            return;
+          }
+          bpack = align64<T>(reinterpret_cast<char*>(bpack));
+          Prob<T> pb{};
+          pb.b = gyg, pb.b_rs = P, pb.b_cs = 1;
+          const int64_t nq = min64(NR, np - q * NR);
+          for (int64_t pc = 0; pc < Kg; pc += ks) {
+            const int64_t kc = min64(ks, Kg - pc);
+            pack_b_panel<T, NR>(pb, pc, kc, p0 + q * NR, nq, bpack);
+            const T* ap = wpack + gr * Mpad * Kg + Mpad * pc;
+            for (int64_t ir = 0; ir < Kdim; ir += MR)
+              Tiles::tile(p, kc, pc == 0, pc + kc == Kg, ap + (ir / MR) * kc * MR, bpack, ir, cshift + q * NR,
+                          min64(MR, Kdim - ir), nq);
+          }
+        });
+        if (one) continue;
+        parallel_for_each(Cg, inner > 1 ? threads_for(static_cast<double>(Kdim * np)) : 1, [&](int64_t c) {
+          col2im_channel(g, cols + c * khw * chunk, chunk, p0, np, gxg + c * HW);
+        });
+      }
+    };
+    if (outer) {
+      parallel_for_each(g.N * G, nt, [&](int64_t t) { image(t / G, t % G); });
+    } else {
+      for (int64_t n = 0; n < g.N; ++n)
+        for (int64_t gr = 0; gr < G; ++gr) image(n, gr);
+    }
+    free(wpack);
     if (failed) *a.workspace = -1;
   }
 

@@ -4,8 +4,9 @@ backwards, with ``torch.nn.functional``'s arguments and PyTorch's weight layouts
 One C++ engine (csrc/ops/conv*.cpp) runs every op: conv1d is conv2d over a height of 1, a
 transposed convolution is a convolution's backward-data pass.  Algorithms: ``implicit_gemm``
 (patches packed tile by tile into the GEMM's panels, no im2col buffer), ``gemm_1x1`` (1x1,
-stride 1, no padding: a GEMM over NCHW), ``depthwise`` (groups == in == out channels) and
-``direct`` (plain loops, the reference).  The choice is made in one place, recorded by
+stride 1, no padding: a GEMM over NCHW), ``depthwise`` (groups == in == out channels),
+``winograd`` (F(2x2, 3x3): 3x3, stride 1, dilation 1, groups 1; forward; the default from 128
+channels in and out) and ``direct`` (plain loops, the reference).  The choice is made in one place, recorded by
 ``dlcore.kernel_log()`` and forceable with ``dlcore.force_algorithm("<op>", "<algorithm>")``
 (ValueError when the forced one does not apply).  Results are bitwise identical for any thread
 count.  ``padding_mode`` other than ``"zeros"`` pads explicitly (as PyTorch's modules do) with
