@@ -294,3 +294,24 @@ def test_encoder_cache_is_reused_and_bounded_per_word():
     assert n > 0 and tok.encode(SMALL_TEXTS[3]) == first and tok._encoder.cache_size() == n
     tok.encode(" " + "q" * 1000)  # a long pre-token is encoded but not cached
     assert tok._encoder.cache_size() == n
+
+
+@HYPO
+@given(st.text(alphabet="<s>a ", max_size=30), st.sampled_from(["all", "none", {"s>"}, {"<s>", "<s><s>"}]))
+def test_special_token_matching_equals_leftmost_longest_regex(text, allowed):
+    # the C++ matcher (BPETokenizer) against Python's regex, leftmost match, longest alternative first
+    import re
+
+    specials = ["<s>", "<s><s>", "s>"]
+    tok = BPETokenizer().train("a <s> s", 300, special_tokens=specials)
+    names = specials if allowed == "all" else [] if allowed == "none" else sorted(allowed)
+    want, pos = [], 0
+    if names:
+        pattern = re.compile("|".join(re.escape(s) for s in sorted(names, key=len, reverse=True)))
+        for m in pattern.finditer(text):
+            want += tok.encode(text[pos:m.start()], "none") + [tok.special_tokens[m.group()]]
+            pos = m.end()
+    want += tok.encode(text[pos:], "none")
+    assert tok.encode(text, allowed) == want
+    assert tok.encode_batch([text, text], allowed) == [want, want]
+    assert tok.decode(want) == text

@@ -1,5 +1,6 @@
 // Bindings of the byte-level BPE hot loops (ops/bpe.h): argument conversion only.  Texts come in
 // as bytes (UTF-8, encoded by the Python layer) and are read in place with the GIL released.
+#include <optional>
 #include <string_view>
 
 #include "bindings/common.h"
@@ -44,27 +45,37 @@ void bind_bpe(py::module_& m) {
      "Learns up to num_merges byte-level BPE merges from UTF-8 texts; returns [(left id, right id)].");
   py::class_<BpeEncoder>(m, "BpeEncoder", "Byte-level BPE encoder over a merge list (thread-safe, cached).")
       .def(py::init<const std::vector<std::pair<int32_t, int32_t>>&>(), py::arg("merges"))
-      .def("encode", [](BpeEncoder& self, const py::bytes& text) {
+      .def("set_specials", &BpeEncoder::set_specials, py::arg("tokens"), py::arg("ids"))
+      .def("encode", [](BpeEncoder& self, const py::bytes& text, std::optional<std::vector<uint8_t>> allowed) {
         std::string_view t = bytes_view(text);
         std::vector<int32_t> ids;
         {
           DL_NOGIL;
-          self.encode(t, ids);
+          if (allowed) self.encode_with_specials(t, *allowed, ids);
+          else self.encode(t, ids);
         }
         return ids_to_numpy(std::move(ids));
-      }, py::arg("text"), "int32 ids of UTF-8 `text`.")
-      .def("encode_batch", [](BpeEncoder& self, const std::vector<py::bytes>& texts) {
+      }, py::arg("text"), py::arg("allowed") = py::none(),
+         "int32 ids of UTF-8 `text`; allowed: one flag per special token (None: no special tokens).")
+      .def("encode_batch", [](BpeEncoder& self, const std::vector<py::bytes>& texts,
+                              std::optional<std::vector<uint8_t>> allowed) {
         std::vector<std::string_view> views;
         for (const auto& t : texts) views.push_back(bytes_view(t));
-        std::vector<std::vector<int32_t>> ids(views.size());
+        std::vector<int32_t> ids;
+        std::vector<int64_t> offsets{0};
         {
           DL_NOGIL;
-          for (size_t i = 0; i < views.size(); ++i) self.encode(views[i], ids[i]);
+          for (const auto& v : views) {
+            if (allowed) self.encode_with_specials(v, *allowed, ids);
+            else self.encode(v, ids);
+            offsets.push_back(static_cast<int64_t>(ids.size()));
+          }
         }
-        py::list out;
-        for (auto& v : ids) out.append(ids_to_numpy(std::move(v)));
-        return out;
-      }, py::arg("texts"), "A list of int32 id arrays, one per UTF-8 text.")
+        py::array_t<int64_t> offs(static_cast<py::ssize_t>(offsets.size()));
+        std::copy(offsets.begin(), offsets.end(), offs.mutable_data());
+        return py::make_tuple(ids_to_numpy(std::move(ids)), offs);
+      }, py::arg("texts"), py::arg("allowed") = py::none(),
+         "(ids, offsets): all texts' int32 ids end to end; text i has ids[offsets[i]:offsets[i+1]].")
       .def_property_readonly("num_merges", &BpeEncoder::num_merges)
       .def("cache_size", &BpeEncoder::cache_size)
       .def("clear_cache", &BpeEncoder::clear_cache);

@@ -32,12 +32,21 @@ class BpeEncoder {
   explicit BpeEncoder(const std::vector<std::pair<int32_t, int32_t>>& merges);
   // Appends the ids of `text` (pre-tokenised here) to out.
   void encode(std::string_view text, std::vector<int32_t>& out);
+  // Special tokens: strings encoded as one id each wherever they occur (the longest one where
+  // several start at the same place), set once by the owner.
+  void set_specials(const std::vector<std::string>& tokens, const std::vector<int32_t>& ids);
+  // encode, but each special token whose allowed[k] is set becomes ids[k] (text between them is
+  // encoded as usual); allowed.size() must equal the number of special tokens.
+  void encode_with_specials(std::string_view text, const std::vector<uint8_t>& allowed, std::vector<int32_t>& out);
   int64_t num_merges() const { return static_cast<int64_t>(merges_.size()); }
   int64_t cache_size();
   void clear_cache();
 
  private:
   void encode_word(std::string_view word, std::vector<int32_t>& out);
+  void encode_plain(std::string_view text, std::vector<int32_t>& out);
+  std::vector<std::string> special_tokens_;
+  std::vector<int32_t> special_ids_;
   std::vector<std::pair<int32_t, int32_t>> merges_;
   std::unordered_map<uint64_t, int32_t> rank_;  // (left << 32 | right) -> merge rank
   std::unordered_map<std::string, std::vector<int32_t>> cache_;

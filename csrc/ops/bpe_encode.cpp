@@ -47,8 +47,53 @@ void BpeEncoder::clear_cache() {
 
 void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out) {
   std::lock_guard<std::mutex> lock(mutex_);  // the cache is shared by every caller
+  encode_plain(text, out);
+}
+
+void BpeEncoder::encode_plain(std::string_view text, std::vector<int32_t>& out) {
   out.reserve(out.size() + text.size() / 3);
   bpe_pretokenize(text, [&](size_t b, size_t e) { encode_word(text.substr(b, e - b), out); });
+}
+
+void BpeEncoder::set_specials(const std::vector<std::string>& tokens, const std::vector<int32_t>& ids) {
+  DL_CHECK(tokens.size() == ids.size(), Value, "BPETokenizer", "special tokens and ids differ in number");
+  for (const auto& t : tokens) DL_CHECK(!t.empty(), Value, "BPETokenizer", "special tokens must not be empty");
+  std::lock_guard<std::mutex> lock(mutex_);
+  special_tokens_ = tokens;
+  special_ids_ = ids;
+}
+
+void BpeEncoder::encode_with_specials(std::string_view text, const std::vector<uint8_t>& allowed,
+                                      std::vector<int32_t>& out) {
+  const size_t k = special_tokens_.size();
+  DL_CHECK(allowed.size() == k, Value, "BPETokenizer.encode", "expected ", k, " allowed flags, got ", allowed.size());
+  std::lock_guard<std::mutex> lock(mutex_);
+  // next[j]: the next occurrence of special j at or after pos (npos: none left), found lazily
+  std::vector<size_t> next(k, std::string_view::npos);
+  std::vector<char> stale(k, 1);
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t best = std::string_view::npos, best_len = 0;
+    int32_t best_id = -1;
+    for (size_t j = 0; j < k; ++j) {
+      if (!allowed[j]) continue;
+      if (stale[j] || (next[j] != std::string_view::npos && next[j] < pos)) {
+        next[j] = text.find(special_tokens_[j], pos);
+        stale[j] = 0;
+      }
+      const size_t len = special_tokens_[j].size();
+      if (next[j] < best || (next[j] == best && next[j] != std::string_view::npos && len > best_len)) {
+        best = next[j];
+        best_len = len;
+        best_id = special_ids_[j];
+      }
+    }
+    if (best == std::string_view::npos) break;
+    encode_plain(text.substr(pos, best - pos), out);
+    out.push_back(best_id);
+    pos = best + best_len;
+  }
+  if (pos < text.size()) encode_plain(text.substr(pos), out);
 }
 
 void BpeEncoder::encode_word(std::string_view word, std::vector<int32_t>& out) {

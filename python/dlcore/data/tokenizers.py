@@ -84,21 +84,25 @@ class _Tokenizer:
         # longest first, so a special token that contains another one wins
         return re.compile("|".join(re.escape(s) for s in sorted(specials, key=lambda s: (-len(s), s))))
 
+    def _allowed(self, allowed_special, op: str) -> List[str]:
+        """The special tokens that `allowed_special` ("all", "none"/None or a set) turns into ids."""
+        if not self.special_tokens or allowed_special == "none" or allowed_special is None:
+            return []
+        if allowed_special == "all":
+            return list(self.special_tokens)
+        if isinstance(allowed_special, str):
+            raise ValueError(f"{op}: allowed_special must be 'all', 'none' or a set of special tokens, "
+                             f"got {allowed_special!r}")
+        allowed = set(allowed_special)
+        unknown = allowed - set(self.special_tokens)
+        if unknown:
+            raise ValueError(f"{op}: {sorted(unknown)} are not special tokens of this tokenizer")
+        return [s for s in self.special_tokens if s in allowed]
+
     def _split_specials(self, text: str, allowed_special, op: str):
         """Yields (segment, None) for ordinary text and ("", id) for each allowed special token."""
-        if allowed_special == "all":
-            pattern = self._special_re
-        elif allowed_special == "none" or allowed_special is None:
-            pattern = None
-        else:
-            if isinstance(allowed_special, str):
-                raise ValueError(f"{op}: allowed_special must be 'all', 'none' or a set of special tokens, "
-                                 f"got {allowed_special!r}")
-            allowed = set(allowed_special)
-            unknown = allowed - set(self.special_tokens)
-            if unknown:
-                raise ValueError(f"{op}: {sorted(unknown)} are not special tokens of this tokenizer")
-            pattern = self._specials_pattern(sorted(allowed))
+        allowed = self._allowed(allowed_special, op)
+        pattern = self._special_re if len(allowed) == len(self.special_tokens) else self._specials_pattern(allowed)
         if pattern is None:
             yield text, None
             return
@@ -332,6 +336,7 @@ class BPETokenizer(_Tokenizer):
             self._bytes.append(self._bytes[a] + self._bytes[b])
         self._set_specials(specials, 256 + len(pairs), op)
         self._bytes += [s.encode("utf-8") for s in self.special_tokens]
+        encoder.set_specials(list(self._bytes[256 + len(pairs):]), list(self.special_tokens.values()))
         self._token_ids_cache = None
         self._tokens_cache = None
 
@@ -371,26 +376,25 @@ class BPETokenizer(_Tokenizer):
         the text as its id, "none" encodes them as ordinary text, a set allows just those."""
         return self.encode_array(text, allowed_special).tolist()
 
+    def _allowed_flags(self, allowed_special, op):
+        """One flag per special token (None when none applies), for the C++ encoder."""
+        allowed = set(self._allowed(allowed_special, op))
+        return [int(s in allowed) for s in self.special_tokens] if allowed else None
+
     def encode_array(self, text: str, allowed_special="all") -> np.ndarray:
         """``encode`` as an int32 NumPy array (no list of Python ints: for whole corpora)."""
         op = "BPETokenizer.encode"
-        _utf8(text, op)
-        if not self.special_tokens or allowed_special in ("none", None):
-            return self._encoder.encode(_utf8(text, op))
-        parts = []
-        for seg, sid in self._split_specials(text, allowed_special, op):
-            parts.append(self._encoder.encode(seg.encode("utf-8")) if sid is None else np.array([sid], np.int32))
-        return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+        return self._encoder.encode(_utf8(text, op), self._allowed_flags(allowed_special, op))
 
     def encode_batch(self, texts: Iterable[str], allowed_special="all") -> List[List[int]]:
-        """``encode`` of each text of `texts` (one C++ call when no special token is involved)."""
+        """``encode`` of each text of `texts`, in one C++ call."""
         op = "BPETokenizer.encode_batch"
         if isinstance(texts, str):
             raise TypeError(f"{op}: expected a sequence of str, got one str")
-        texts = list(texts)
-        if self.special_tokens and allowed_special not in ("none", None):
-            return super().encode_batch(texts, allowed_special)
-        return [a.tolist() for a in self._encoder.encode_batch([_utf8(t, op) for t in texts])]
+        data = [_utf8(t, op) for t in texts]
+        ids, offsets = self._encoder.encode_batch(data, self._allowed_flags(allowed_special, op))
+        flat, offs = ids.tolist(), offsets.tolist()
+        return [flat[a:b] for a, b in zip(offs, offs[1:])]
 
     def decode_bytes(self, ids: Sequence[int]) -> bytes:
         """The UTF-8 bytes of `ids` (for streaming: a prefix of the ids may end inside a character)."""
