@@ -315,3 +315,17 @@ def test_special_token_matching_equals_leftmost_longest_regex(text, allowed):
     assert tok.encode(text, allowed) == want
     assert tok.encode_batch([text, text], allowed) == [want, want]
     assert tok.decode(want) == text
+
+
+def test_bench_tokenizer_command(tmp_path, capsys):
+    from dlcore import cli
+
+    data = tmp_path / "t.txt"
+    data.write_text("\n\n".join(SMALL_TEXTS) * 4, "utf-8")
+    assert cli.main(["bench", "tokenizer", "--data", str(data), "--repeat", "1", "--vocab-size", "300"]) == 0
+    out = capsys.readouterr().out
+    for case in ("train BPE", "encode text, cold cache", "encode_batch paragraphs, warm"):
+        assert case in out
+    assert "dlcore: vocabulary 300," in out
+    assert cli.main(["bench", "tokenizer", "--data", str(tmp_path / "none.txt")]) == 2
+    assert capsys.readouterr().err.strip() == f"dlcore: error: --data {tmp_path / 'none.txt'}: no such file"

