@@ -47,23 +47,16 @@ def test_train_bpe_4096(benchmark, impl):
 
 
 @pytest.mark.parametrize("impl", IMPLS)
-def test_encode_corpus(benchmark, impl):
+@pytest.mark.parametrize("form", ["text", "paragraphs"])
+def test_encode_corpus(benchmark, impl, form):
     case, text = make(impl), corpus_text()
     case.train(text, VOCAB)
-    case.encode(text, False)
-    benchmark.group = "encode the corpus (one string)"
-    benchmark.pedantic(case.encode, args=(text, False), rounds=3, iterations=1)
-    if benchmark.stats:
-        benchmark.extra_info["MB/s"] = len(text.encode()) / 1e6 / benchmark.stats.stats.median
-
-
-@pytest.mark.parametrize("impl", IMPLS)
-def test_encode_batch_paragraphs(benchmark, impl):
-    case, text = make(impl), corpus_text()
-    paragraphs = [p for p in text.split("\n\n") if p]
-    case.train(text, VOCAB)
-    case.encode_batch(paragraphs, False)
-    benchmark.group = "encode_batch the corpus's paragraphs"
-    benchmark.pedantic(case.encode_batch, args=(paragraphs, False), rounds=3, iterations=1)
+    if form == "text":  # the whole corpus as one string
+        fn, arg = case.encode, text
+    else:  # a batch of its paragraphs
+        fn, arg = case.encode_batch, [p for p in text.split("\n\n") if p]
+    fn(arg, False)
+    benchmark.group = f"encode the corpus ({form})"
+    benchmark.pedantic(fn, args=(arg, False), rounds=3, iterations=1)
     if benchmark.stats:
         benchmark.extra_info["MB/s"] = len(text.encode()) / 1e6 / benchmark.stats.stats.median

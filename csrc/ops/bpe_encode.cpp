@@ -51,7 +51,10 @@ void BpeEncoder::encode(std::string_view text, std::vector<int32_t>& out) {
 }
 
 void BpeEncoder::encode_plain(std::string_view text, std::vector<int32_t>& out) {
-  out.reserve(out.size() + text.size() / 3);
+  // about 3 bytes a token on English text; grow geometrically, so a batch appending text after
+  // text to one vector does not reallocate on every call
+  const size_t want = out.size() + text.size() / 3;
+  if (want > out.capacity()) out.reserve(std::max(want, 2 * out.capacity()));
   bpe_pretokenize(text, [&](size_t b, size_t e) { encode_word(text.substr(b, e - b), out); });
 }
 
