@@ -250,6 +250,8 @@ def test_bpe_errors(tmp_path):
         BPETokenizer().train("abc", 257, special_tokens=["<a>", "<b>"])
     with pytest.raises(ValueError, match="^BPETokenizer.train: vocab_size must be at least"):
         BPETokenizer().train("abc", 100)
+    with pytest.raises(ValueError, match=r"^BPETokenizer.train: vocab_size must be below 2\*\*31"):
+        BPETokenizer().train("abc", 10**30)
     with pytest.raises(TypeError, match="^BPETokenizer.train: vocab_size must be an int"):
         BPETokenizer().train("abc", 300.0)
     with pytest.raises(ValueError, match="^BPETokenizer.train: special tokens repeat"):
@@ -329,3 +331,17 @@ def test_bench_tokenizer_command(tmp_path, capsys):
     assert "dlcore: vocabulary 300," in out
     assert cli.main(["bench", "tokenizer", "--data", str(tmp_path / "none.txt")]) == 2
     assert capsys.readouterr().err.strip() == f"dlcore: error: --data {tmp_path / 'none.txt'}: no such file"
+
+
+def test_concurrent_encoding_from_python_threads():
+    # the encoder's cache is shared; calls from several threads (GIL released) give the same ids
+    from concurrent.futures import ThreadPoolExecutor
+
+    tok = BPETokenizer().train(" ".join(SMALL_TEXTS), 400)
+    texts = [t * (i + 1) for i, t in enumerate(SMALL_TEXTS * 4)]
+    want = [ref.encode(t, tok.merges) for t in texts]
+    tok._encoder.clear_cache()
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(tok.encode, texts))
+        batches = list(pool.map(tok.encode_batch, [texts] * 4))
+    assert got == want and all(b == want for b in batches)

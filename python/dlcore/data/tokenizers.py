@@ -361,6 +361,8 @@ class BPETokenizer(_Tokenizer):
         if vocab_size < 256 + len(special_tokens):
             raise ValueError(f"{op}: vocab_size must be at least 256 (the bytes) + {len(special_tokens)} special "
                              f"tokens = {256 + len(special_tokens)}, got {vocab_size}")
+        if vocab_size > 2**31 - 1:
+            raise ValueError(f"{op}: vocab_size must be below 2**31 (int32 ids), got {vocab_size}")
         docs = [text] if isinstance(text, str) else list(text)
         pat = self._specials_pattern([s for s in special_tokens if isinstance(s, str) and s])
         pieces = []
