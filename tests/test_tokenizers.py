@@ -256,6 +256,12 @@ def test_bpe_errors(tmp_path):
         BPETokenizer().train("abc", 300.0)
     with pytest.raises(ValueError, match="^BPETokenizer.train: special tokens repeat"):
         BPETokenizer().train("abc", 300, special_tokens=["<a>", "<a>"])
+    with pytest.raises(ValueError, match="^BPETokenizer.train: special tokens must be non-empty str, got 5"):
+        BPETokenizer().train("abc", 300, special_tokens=[5])
+    with pytest.raises(ValueError, match="^CharTokenizer.train: special tokens must be non-empty str, got ''"):
+        CharTokenizer().train("abc", special_tokens=[""])
+    with pytest.raises(TypeError, match="^CharTokenizer.train: special_tokens must be a sequence of str"):
+        CharTokenizer().train("abc", special_tokens="<s>")
     with pytest.raises(TypeError, match="^BPETokenizer.train: expected text as str"):
         BPETokenizer().train(b"abc", 300)
     tok = _trained()

@@ -65,7 +65,9 @@ class _Tokenizer:
         self._special_re = None
 
     # -- special tokens -------------------------------------------------------------------------
-    def _set_specials(self, specials: Sequence[str], first_id: int, op: str) -> None:
+    @staticmethod
+    def _check_specials(specials, op: str) -> List[str]:
+        """`specials` as a list, checked: distinct non-empty str (before any work is done)."""
         if isinstance(specials, str):
             raise TypeError(f"{op}: special_tokens must be a sequence of str, got one str {specials!r}")
         specials = list(specials)
@@ -74,6 +76,10 @@ class _Tokenizer:
                 raise ValueError(f"{op}: special tokens must be non-empty str, got {s!r}")
         if len(set(specials)) != len(specials):
             raise ValueError(f"{op}: special tokens repeat: {specials}")
+        return specials
+
+    def _set_specials(self, specials: Sequence[str], first_id: int, op: str) -> None:
+        specials = self._check_specials(specials, op)
         self.special_tokens = {s: first_id + i for i, s in enumerate(specials)}
         self._special_re = self._specials_pattern(specials)
 
@@ -234,12 +240,10 @@ class CharTokenizer(_Tokenizer):
         Returns self."""
         op = "CharTokenizer.train"
         _utf8(text, op)
+        special_tokens = self._check_specials(special_tokens, op)
         pieces = [text]
         if special_tokens:
-            if isinstance(special_tokens, str):
-                raise TypeError(f"{op}: special_tokens must be a sequence of str, got one str {special_tokens!r}")
-            pat = self._specials_pattern(list(special_tokens))
-            pieces = pat.split(text)
+            pieces = self._specials_pattern(special_tokens).split(text)
         chars = sorted(set().union(*map(set, pieces)))
         need = len(chars) + len(special_tokens)
         if vocab_size is not None:
@@ -355,16 +359,14 @@ class BPETokenizer(_Tokenizer):
 
         if not isinstance(vocab_size, (int, np.integer)) or isinstance(vocab_size, bool):
             raise TypeError(f"{op}: vocab_size must be an int, got {type(vocab_size).__name__}")
-        if isinstance(special_tokens, str):
-            raise TypeError(f"{op}: special_tokens must be a sequence of str, got one str {special_tokens!r}")
-        special_tokens = list(special_tokens)
+        special_tokens = self._check_specials(special_tokens, op)
         if vocab_size < 256 + len(special_tokens):
             raise ValueError(f"{op}: vocab_size must be at least 256 (the bytes) + {len(special_tokens)} special "
                              f"tokens = {256 + len(special_tokens)}, got {vocab_size}")
         if vocab_size > 2**31 - 1:
             raise ValueError(f"{op}: vocab_size must be below 2**31 (int32 ids), got {vocab_size}")
         docs = [text] if isinstance(text, str) else list(text)
-        pat = self._specials_pattern([s for s in special_tokens if isinstance(s, str) and s])
+        pat = self._specials_pattern(special_tokens)
         pieces = []
         for d in docs:
             _utf8(d, op)
