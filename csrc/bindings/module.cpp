@@ -10,6 +10,7 @@ void bind_random(py::module_& m);
 void bind_gemm(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
+void bind_kernel_log(py::module_& m);
 void bind_bpe(py::module_& m);
 }  // namespace dl
 
@@ -29,5 +30,6 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_gemm(m);
   dl::bind_optim(m);
   dl::bind_index(m);
+  dl::bind_kernel_log(m);
   dl::bind_bpe(m);
 }
