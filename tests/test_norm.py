@@ -216,3 +216,16 @@ def test_batch_norm_one_value_per_channel_message_matches_torch():
     with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
         ops.batch_norm(np.zeros((1, 3)), training=True)
     ops.batch_norm(np.zeros((1, 3)), np.zeros(3), np.ones(3), training=False)  # eval is fine
+
+
+def test_statistics_of_empty_rows_are_nan():
+    y, mean, rstd = ops.layer_norm(np.zeros((3, 0)), (0,), return_stats=True)
+    assert y.shape == (3, 0) and mean.shape == (3,) and np.isnan(mean).all() and np.isnan(rstd).all()
+    y, mean, rstd = ops.group_norm(np.zeros((2, 4, 0)), 2, return_stats=True)
+    assert y.shape == (2, 4, 0) and mean.shape == (2, 2) and np.isnan(mean).all()
+
+
+def test_layer_norm_rows_far_from_zero():
+    """Shifted one-pass row statistics: rows with mean 1e4 and std 1 (float64) stay exact."""
+    x = 1e4 + rng(2).standard_normal((5, 300))
+    assert_close(ops.layer_norm(x, 300), ref.layer_norm(x, 300), rtol=1e-9, atol=1e-9)

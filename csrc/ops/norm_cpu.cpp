@@ -4,9 +4,10 @@
 // Numerics.  Channel statistics (batch norm) are one pass over memory: shifted sums
 // sum(x - K), sum((x - K)^2) in double, K = the channel's first value, so the cancellation in
 // E[(x-K)^2] - E[x-K]^2 is that of data centred near its mean, and double sums keep float32
-// batches of millions of values exact to float precision.  Row statistics (layer/group/instance
-// norm) are an exact two-pass (mean, then sum of squared deviations) over a row that stays in
-// L1/L2 between the passes, so memory is read once.  All sums have a fixed order: per channel or
+// batches of millions of values exact to float precision (sums run in SIMD lanes of the input
+// type per block of 1024 values, blocks added in double).  Row statistics (layer/group/instance
+// norm) use the same shifted sums (K = the row's first value) in one pass over a row that then
+// stays in L1/L2 for the normalising pass, so memory is read once.  All sums have a fixed order: per channel or
 // per row (vectorised reductions whose lane split depends only on the ISA), and the parameter
 // gradients of the row form per fixed chunk of rows, combined in chunk order.
 #include <cmath>
@@ -211,20 +212,12 @@ void row_norm_typed(const RowNormArgs& a) {
   parallel_for(a.rows, M * 3, [&](int64_t r) {
     const T* __restrict xr = x + r * M;
     T* __restrict yr = y + r * M;
-    // Exact two-pass: the mean, then squared deviations from it (shifted sums with K = mean).
+    // One pass of shifted sums (K = the row's first value); the row then stays in cache for
+    // the normalising pass, so memory is read once.
     double s1 = 0, s2 = 0;
-    for (int64_t i0 = 0; i0 < M; i0 += kBlock) {
-      const int64_t e = i0 + kBlock < M ? i0 + kBlock : M;
-      T p = 0;
-#pragma omp simd reduction(+ : p)
-      for (int64_t i = i0; i < e; ++i) p += xr[i];
-      s1 += static_cast<double>(p);
-    }
-    const T mt = static_cast<T>(M > 0 ? s1 / static_cast<double>(M) : 0.0);
-    double d1 = 0;
-    shifted_sums(xr, M, mt, d1, s2);
-    const double dm = M > 0 ? d1 / static_cast<double>(M) : 0.0;  // the rounding of mt
-    const double mu = static_cast<double>(mt) + dm;
+    shifted_sums(xr, M, M > 0 ? xr[0] : T(0), s1, s2);
+    const double dm = M > 0 ? s1 / static_cast<double>(M) : 0.0;
+    const double mu = (M > 0 ? static_cast<double>(xr[0]) : 0.0) + dm;
     s2 -= dm * dm * static_cast<double>(M);
     if (s2 < 0) s2 = 0;
     const double rs = 1.0 / std::sqrt((M > 0 ? s2 / static_cast<double>(M) : 0.0) + a.eps);
