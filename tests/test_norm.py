@@ -216,3 +216,37 @@ def test_batch_norm_one_value_per_channel_message_matches_torch():
     with pytest.raises(ValueError, match="expected more than 1 value per channel when training"):
         ops.batch_norm(np.zeros((1, 3)), training=True)
     ops.batch_norm(np.zeros((1, 3)), np.zeros(3), np.ones(3), training=False)  # eval is fine
+
+
+def test_statistics_of_empty_rows_are_nan():
+    y, mean, rstd = ops.layer_norm(np.zeros((3, 0)), (0,), return_stats=True)
+    assert y.shape == (3, 0) and mean.shape == (3,) and np.isnan(mean).all() and np.isnan(rstd).all()
+    y, mean, rstd = ops.group_norm(np.zeros((2, 4, 0)), 2, return_stats=True)
+    assert y.shape == (2, 4, 0) and mean.shape == (2, 2) and np.isnan(mean).all()
+
+
+def test_layer_norm_rows_far_from_zero():
+    """Shifted one-pass row statistics: rows with mean 1e4 and std 1 (float64) stay exact."""
+    x = 1e4 + rng(2).standard_normal((5, 300))
+    assert_close(ops.layer_norm(x, 300), ref.layer_norm(x, 300), rtol=1e-9, atol=1e-9)
+
+
+def test_outputs_beyond_the_streaming_threshold_match_reference():
+    """Float32 outputs of 8 MiB and more are written with non-temporal stores from an L1 stage
+    (rows starting at unaligned addresses here: odd row lengths)."""
+    x = _x((3, 6, 331, 353), np.float32)  # 2.1M values, S odd
+    g = _x(x.shape, np.float32, 1)
+    w, b = _x((6,), np.float32, 2), _x((6,), np.float32, 3)
+    y, m, r = ops.batch_norm(x, None, None, w, b, True, return_stats=True)
+    _close(y, ref.batch_norm(x, None, None, w, b, True), np.float32)
+    for got, want in zip(ops.batch_norm_backward(g, x, w, m, r, True), ref.batch_norm_backward(g, x, w, True)):
+        assert_close(got, want.astype(np.float32), rtol=1e-3, atol=1e-3)  # sums over 350k values
+    y, m, r = ops.group_norm(x, 3, w, b, return_stats=True)
+    _close(y, ref.group_norm(x, 3, w, b), np.float32)
+    _close(ops.group_norm_backward(g, x, 3, m, r, w)[0], ref.group_norm_backward(g, x, 3, w)[0], np.float32)
+    xl, gl = x.reshape(-1)[:2101 * 1001].reshape(2101, 1001), g.reshape(-1)[:2101 * 1001].reshape(2101, 1001)
+    wl, bl = _x((1001,), np.float32, 4), _x((1001,), np.float32, 5)
+    y, m, r = ops.layer_norm(xl, 1001, wl, bl, return_stats=True)
+    _close(y, ref.layer_norm(xl, 1001, wl, bl), np.float32)
+    _close(ops.layer_norm_backward(gl, xl, 1001, m, r, wl)[0], ref.layer_norm_backward(gl, xl, 1001, wl)[0],
+           np.float32)

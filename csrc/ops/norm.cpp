@@ -113,10 +113,18 @@ NormOut rows_forward(const Tensor& x, int64_t rows, int64_t groups, int64_t cg, 
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
   Tensor mean = Tensor::empty(stat_shape, x.dtype(), x.device(), op);
   Tensor rstd = Tensor::empty(stat_shape, x.dtype(), x.device(), op);
-  if (rows > 0)
+  if (rows > 0) {
     DL_OP(RowNormFn, "norm_rows").get(x.device())(RowNormArgs{
         xc.raw_data(), y.raw_data(), mean.raw_data(), rstd.raw_data(), weight.defined() ? weight.raw_data() : nullptr,
         bias.defined() ? bias.raw_data() : nullptr, x.dtype(), rows, groups, cg, s, eps});
+  } else {  // statistics of empty rows (normalized over zero values): nan, as mean() of nothing
+    const int64_t n = mean.numel();
+    const Tensor fm = mean.view({n}, {1}, mean.offset()), fr = rstd.view({n}, {1}, rstd.offset());
+    for (int64_t i = 0; i < n; ++i) {
+      put(fm, i, std::nan(""));
+      put(fr, i, std::nan(""));
+    }
+  }
   return {y, mean, rstd};
 }
 

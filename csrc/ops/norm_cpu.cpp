@@ -4,12 +4,18 @@
 // Numerics.  Channel statistics (batch norm) are one pass over memory: shifted sums
 // sum(x - K), sum((x - K)^2) in double, K = the channel's first value, so the cancellation in
 // E[(x-K)^2] - E[x-K]^2 is that of data centred near its mean, and double sums keep float32
-// batches of millions of values exact to float precision.  Row statistics (layer/group/instance
-// norm) are an exact two-pass (mean, then sum of squared deviations) over a row that stays in
-// L1/L2 between the passes, so memory is read once.  All sums have a fixed order: per channel or
+// batches of millions of values exact to float precision (sums run in SIMD lanes of the input
+// type per block of 1024 values, blocks added in double).  Row statistics (layer/group/instance
+// norm) use the same shifted sums (K = the row's first value) in one pass over a row that then
+// stays in L1/L2 for the normalising pass, so memory is read once.  All sums have a fixed order: per channel or
 // per row (vectorised reductions whose lane split depends only on the ISA), and the parameter
 // gradients of the row form per fixed chunk of rows, combined in chunk order.
 #include <cmath>
+#include <cstdint>
+#include <type_traits>
+#if defined(__AVX512F__) || defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "core/isa.h"
 #include "core/parallel.h"
@@ -20,6 +26,57 @@ namespace {
 
 // Elements per parallel task of the elementwise passes.
 constexpr int64_t kGrain = 8192;
+
+// Outputs of float32 passes beyond kStreamBytes are written with non-temporal stores, staged
+// through an L1 buffer of kStage values: the destination's lines are then not read before being
+// overwritten, a third of the traffic of a read-once, write-once pass.  Smaller outputs stay
+// cached for the next op.
+constexpr int64_t kStreamBytes = int64_t{8} << 20;
+constexpr int64_t kStage = 1024;
+
+void stream_copy(float* __restrict dst, const float* __restrict src, int64_t n) {
+  int64_t i = 0;
+#if defined(__AVX512F__)
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 63) != 0; ++i) dst[i] = src[i];
+  for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+#elif defined(__AVX2__)
+  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 31) != 0; ++i) dst[i] = src[i];
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+#endif
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+void stream_copy(double* __restrict dst, const double* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+// Orders a task's non-temporal stores before whatever follows (they are weakly ordered).
+void stream_fence() {
+#if defined(__AVX512F__) || defined(__AVX2__)
+  _mm_sfence();
+#endif
+}
+
+template <class T>
+bool streams(int64_t n) {
+  return std::is_same<T, float>::value && n * static_cast<int64_t>(sizeof(T)) >= kStreamBytes;
+}
+
+// dst[0, n) = values that f(o, j0, len) writes to o[0, len) for dst[j0, j0 + len): directly, or
+// staged and streamed when `stream`.
+template <class T, class F>
+void write_out(T* dst, int64_t n, bool stream, const F& f) {
+  if (!stream) {
+    f(dst, 0, n);
+    return;
+  }
+  alignas(64) T stage[kStage];
+  for (int64_t j0 = 0; j0 < n; j0 += kStage) {
+    const int64_t len = n - j0 < kStage ? n - j0 : kStage;
+    f(stage, j0, len);
+    stream_copy(dst + j0, stage, len);
+  }
+}
 
 // Elements per block of the vectorised sums: lanes of T within a block (SIMD width, no
 // conversions), blocks added in double, so float32 sums of millions of values stay accurate.
@@ -170,6 +227,7 @@ void channel_affine_typed(const ChannelAffineArgs& a) {
   // Tasks of whole (n, c) blocks, at least kGrain elements each (many small blocks when S is 1).
   const int64_t per = S >= kGrain ? 1 : kGrain / S;
   const int64_t tasks = (blocks + per - 1) / per;
+  const bool stream = streams<T>(blocks * S);
   parallel_for(tasks, per * S, [&](int64_t t) {
     const int64_t b0 = t * per, b1 = b0 + per < blocks ? b0 + per : blocks;
     for (int64_t b = b0; b < b1; ++b) {
@@ -177,17 +235,21 @@ void channel_affine_typed(const ChannelAffineArgs& a) {
       const T A = static_cast<T>(a.A[c]), D = static_cast<T>(a.D[c]);
       const T ca = a.Ca ? static_cast<T>(a.Ca[c]) : T(0);
       const T* __restrict ar = pa + b * S;
-      T* __restrict o = out + b * S;
       if (pb) {
         const T B = static_cast<T>(a.B[c]), cb = a.Cb ? static_cast<T>(a.Cb[c]) : T(0);
         const T* __restrict br = pb + b * S;
+        write_out(out + b * S, S, stream, [&](T* __restrict o, int64_t j0, int64_t len) {
 #pragma omp simd
-        for (int64_t j = 0; j < S; ++j) o[j] = ((ar[j] - ca) * A + (br[j] - cb) * B) + D;
+          for (int64_t j = 0; j < len; ++j) o[j] = ((ar[j0 + j] - ca) * A + (br[j0 + j] - cb) * B) + D;
+        });
       } else {
+        write_out(out + b * S, S, stream, [&](T* __restrict o, int64_t j0, int64_t len) {
 #pragma omp simd
-        for (int64_t j = 0; j < S; ++j) o[j] = (ar[j] - ca) * A + D;
+          for (int64_t j = 0; j < len; ++j) o[j] = (ar[j0 + j] - ca) * A + D;
+        });
       }
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -208,23 +270,16 @@ void row_norm_typed(const RowNormArgs& a) {
   const T* bias = static_cast<const T*>(a.bias);
   const int64_t G = a.groups, Cg = a.cg, S = a.s, M = Cg * S;
   if (a.rows == 0) return;
+  const bool stream = streams<T>(a.rows * M);
   parallel_for(a.rows, M * 3, [&](int64_t r) {
     const T* __restrict xr = x + r * M;
-    T* __restrict yr = y + r * M;
-    // Exact two-pass: the mean, then squared deviations from it (shifted sums with K = mean).
+    T* yr = y + r * M;
+    // One pass of shifted sums (K = the row's first value); the row then stays in cache for
+    // the normalising pass, so memory is read once.
     double s1 = 0, s2 = 0;
-    for (int64_t i0 = 0; i0 < M; i0 += kBlock) {
-      const int64_t e = i0 + kBlock < M ? i0 + kBlock : M;
-      T p = 0;
-#pragma omp simd reduction(+ : p)
-      for (int64_t i = i0; i < e; ++i) p += xr[i];
-      s1 += static_cast<double>(p);
-    }
-    const T mt = static_cast<T>(M > 0 ? s1 / static_cast<double>(M) : 0.0);
-    double d1 = 0;
-    shifted_sums(xr, M, mt, d1, s2);
-    const double dm = M > 0 ? d1 / static_cast<double>(M) : 0.0;  // the rounding of mt
-    const double mu = static_cast<double>(mt) + dm;
+    shifted_sums(xr, M, M > 0 ? xr[0] : T(0), s1, s2);
+    const double dm = M > 0 ? s1 / static_cast<double>(M) : 0.0;
+    const double mu = (M > 0 ? static_cast<double>(xr[0]) : 0.0) + dm;
     s2 -= dm * dm * static_cast<double>(M);
     if (s2 < 0) s2 = 0;
     const double rs = 1.0 / std::sqrt((M > 0 ? s2 / static_cast<double>(M) : 0.0) + a.eps);
@@ -234,19 +289,23 @@ void row_norm_typed(const RowNormArgs& a) {
     if (S == 1) {  // layer norm: a weight per element
       const T* __restrict wr = w ? w + (r % G) * Cg : nullptr;
       const T* __restrict br = bias ? bias + (r % G) * Cg : nullptr;
-      if (wr && br) {
+      write_out(yr, M, stream, [&](T* __restrict o, int64_t i0, int64_t len) {
+        const T* __restrict xi = xr + i0;
+        if (wr && br) {
 #pragma omp simd
-        for (int64_t i = 0; i < M; ++i) yr[i] = ((xr[i] - m) * q) * wr[i] + br[i];
-      } else if (wr) {
+          for (int64_t i = 0; i < len; ++i) o[i] = ((xi[i] - m) * q) * wr[i0 + i] + br[i0 + i];
+        } else if (wr) {
 #pragma omp simd
-        for (int64_t i = 0; i < M; ++i) yr[i] = ((xr[i] - m) * q) * wr[i];
-      } else if (br) {
+          for (int64_t i = 0; i < len; ++i) o[i] = ((xi[i] - m) * q) * wr[i0 + i];
+        } else if (br) {
 #pragma omp simd
-        for (int64_t i = 0; i < M; ++i) yr[i] = (xr[i] - m) * q + br[i];
-      } else {
+          for (int64_t i = 0; i < len; ++i) o[i] = (xi[i] - m) * q + br[i0 + i];
+        } else {
 #pragma omp simd
-        for (int64_t i = 0; i < M; ++i) yr[i] = (xr[i] - m) * q;
-      }
+          for (int64_t i = 0; i < len; ++i) o[i] = (xi[i] - m) * q;
+        }
+      });
+      if (stream) stream_fence();
       return;
     }
     for (int64_t k = 0; k < Cg; ++k) {  // group/instance norm: a weight per channel of S values
@@ -254,10 +313,12 @@ void row_norm_typed(const RowNormArgs& a) {
       const T A = static_cast<T>(rs * (w ? static_cast<double>(w[ch]) : 1.0));
       const T D = bias ? bias[ch] : T(0);
       const T* __restrict xs = xr + k * S;
-      T* __restrict ys = yr + k * S;
+      write_out(yr + k * S, S, stream, [&](T* __restrict o, int64_t j0, int64_t len) {
 #pragma omp simd
-      for (int64_t j = 0; j < S; ++j) ys[j] = (xs[j] - m) * A + D;
+        for (int64_t j = 0; j < len; ++j) o[j] = (xs[j0 + j] - m) * A + D;
+      });
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -272,7 +333,7 @@ void row_norm(const RowNormArgs& a) {
 // null) and writes gx (may be null).  xhat = (x - mu) r, dxhat = g w:
 //   gx = r (w g - mean(dxhat) - xhat mean(dxhat xhat)) = g (r w) + (x - mu) B + D.
 template <class T>
-void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* pb) {
+void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* pb, bool stream) {
   const T* g = static_cast<const T*>(a.g) + r * a.cg * a.s;
   const T* x = static_cast<const T*>(a.x) + r * a.cg * a.s;
   const T* w = static_cast<const T*>(a.weight);
@@ -320,23 +381,28 @@ void row_backward(const RowNormBackwardArgs& a, int64_t r, double* pw, double* p
   const T D = static_cast<T>(-rs * sdx * inv_m), m = static_cast<T>(mu);
   if (S == 1) {
     const T rt = static_cast<T>(rs);
-    if (w) {
-      const T* __restrict wr = w + ch0;
+    const T* __restrict wr = w ? w + ch0 : nullptr;
+    write_out(gx, M, stream, [&](T* __restrict o, int64_t i0, int64_t len) {
+      const T* __restrict gi = g + i0;
+      const T* __restrict xi = x + i0;
+      if (wr) {
 #pragma omp simd
-      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * (rt * wr[i]) + (x[i] - m) * B) + D;
-    } else {
+        for (int64_t i = 0; i < len; ++i) o[i] = (gi[i] * (rt * wr[i0 + i]) + (xi[i] - m) * B) + D;
+      } else {
 #pragma omp simd
-      for (int64_t i = 0; i < M; ++i) gx[i] = (g[i] * rt + (x[i] - m) * B) + D;
-    }
+        for (int64_t i = 0; i < len; ++i) o[i] = (gi[i] * rt + (xi[i] - m) * B) + D;
+      }
+    });
     return;
   }
   for (int64_t k = 0; k < Cg; ++k) {
     const T A = static_cast<T>(rs * (w ? static_cast<double>(w[ch0 + k]) : 1.0));
     const T* __restrict gs = g + k * S;
     const T* __restrict xs = x + k * S;
-    T* __restrict o = gx + k * S;
+    write_out(gx + k * S, S, stream, [&](T* __restrict o, int64_t j0, int64_t len) {
 #pragma omp simd
-    for (int64_t j = 0; j < S; ++j) o[j] = (gs[j] * A + (xs[j] - m) * B) + D;
+      for (int64_t j = 0; j < len; ++j) o[j] = (gs[j0 + j] * A + (xs[j0 + j] - m) * B) + D;
+    });
   }
 }
 
@@ -346,6 +412,7 @@ void row_norm_backward_typed(const RowNormBackwardArgs& a) {
   const bool params = a.gw != nullptr || a.gb != nullptr;
   const int64_t cr = a.chunk_rows > 0 ? a.chunk_rows : 1;
   const int64_t chunks = (a.rows + cr - 1) / cr;
+  const bool stream = a.gx != nullptr && streams<T>(a.rows * M);
   parallel_for(chunks, cr * M * 3, [&](int64_t t) {
     double* pw = params ? a.work + t * 2 * P : nullptr;
     double* pb = params ? pw + P : nullptr;
@@ -353,7 +420,8 @@ void row_norm_backward_typed(const RowNormBackwardArgs& a) {
       for (int64_t i = 0; i < 2 * P; ++i) pw[i] = 0.0;
     const int64_t r1 = (t + 1) * cr < a.rows ? (t + 1) * cr : a.rows;
     for (int64_t r = t * cr; r < r1; ++r)
-      row_backward<T>(a, r, a.gw ? pw : nullptr, a.gb ? pb : nullptr);
+      row_backward<T>(a, r, a.gw ? pw : nullptr, a.gb ? pb : nullptr, stream);
+    if (stream) stream_fence();
   });
   if (!params) return;
   // Chunk partials summed in chunk order, in parallel over parameters (disjoint outputs).
