@@ -3,6 +3,8 @@
     dlcore info                                   build and machine information
     dlcore train mlp [--epochs N --lr LR ...]     the main job: an MLP on the bundled digits
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
+    dlcore train gpt [--iters N --tokenizer char|bpe ...]   a baby GPT on Shakespeare (or --data FILE)
+    dlcore generate CHECKPOINT [--prompt TEXT ...]  stream text from a trained language model
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore --version
@@ -128,6 +130,44 @@ def _train_heteroscedastic(args) -> int:
     return 0
 
 
+def _check_train_gpt(args):
+    _writable_folder("--out", args.out)
+    if args.data is not None and not os.path.isfile(args.data):
+        raise _UsageError(f"--data {args.data}: no such file")
+    _need("dlcore train gpt", ["matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+
+
+def _train_gpt(args) -> int:
+    from .zoo.gpt_recipe import train_gpt
+
+    train_gpt(tokenizer=args.tokenizer, vocab_size=args.vocab_size, layers=args.layers, heads=args.heads,
+              embd=args.embd, block_size=args.block_size, batch_size=args.batch_size, iters=args.iters, lr=args.lr,
+              dropout=args.dropout, eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
+              threads=args.threads, data=args.data, out_dir=args.out, progress=not args.no_progress, log=print)
+    return 0
+
+
+def _check_generate(args):
+    if not os.path.isfile(args.checkpoint):
+        raise _UsageError(f"CHECKPOINT {args.checkpoint}: no such file")
+
+
+def _generate(args) -> int:
+    """Dispatch on the checkpoint's metadata "recipe" (each generative recipe streams its own way)."""
+    from .serialization import load
+
+    _, meta = load(args.checkpoint, with_metadata=True)
+    recipe = (meta or {}).get("recipe")
+    if recipe == "gpt":
+        from .zoo.gpt_recipe import generate_from_checkpoint
+
+        generate_from_checkpoint(args.checkpoint, prompt=args.prompt, max_new_tokens=args.max_new_tokens,
+                                 temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        return 0
+    raise ValueError(f"generate: {args.checkpoint} has no generating recipe in its metadata (recipe {recipe!r})")
+
+
 def _check_bench(args):
     if getattr(args, "plot", None):
         _writable_file("--plot", args.plot)
@@ -153,11 +193,11 @@ def _build_parser() -> _Parser:
 
     parser = _Parser(prog="dlcore", description="dlcore: kernels, training, info and benchmarks")
     parser.add_argument("--version", action="version", version=f"dlcore {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,bench}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{info,train,generate,bench}")
     sub.add_parser("info", help="build and machine information").set_defaults(func=_info)
 
     p_train = sub.add_parser("train", help="train a zoo model on bundled data")
-    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic}")
+    tsub = p_train.add_subparsers(dest="model", required=True, metavar="{mlp,heteroscedastic,gpt}")
     p = tsub.add_parser("mlp", help="MLP on scikit-learn's 8x8 digits; prints the test accuracy last")
     p.add_argument("--epochs", type=_POSITIVE_INT, default=60, help="most epochs (early stopping may end sooner)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
@@ -175,6 +215,36 @@ def _build_parser() -> _Parser:
     p.add_argument("--epochs", type=_POSITIVE_INT, default=300, help="epochs of Adam")
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the data, init and shuffling")
     p.set_defaults(func=_train_heteroscedastic)
+    p = tsub.add_parser("gpt", help="a GPT language model (nanoGPT's baby GPT); prints the val loss last")
+    p.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="characters or byte-level BPE")
+    p.add_argument("--vocab-size", type=_number(int, 257), default=512, help="BPE vocabulary (--tokenizer bpe)")
+    p.add_argument("--layers", type=_POSITIVE_INT, default=4, help="Transformer blocks")
+    p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --embd)")
+    p.add_argument("--embd", type=_POSITIVE_INT, default=128, help="model width")
+    p.add_argument("--block-size", type=_number(int, 2), default=64, help="context length in tokens")
+    p.add_argument("--batch-size", type=_POSITIVE_INT, default=12, help="sequences per step")
+    p.add_argument("--iters", type=_POSITIVE_INT, default=2000, help="optimizer steps")
+    p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
+                   help="peak AdamW learning rate (warm-up, cosine decay to lr/10)")
+    p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.0, help="dropout")
+    p.add_argument("--eval-interval", type=_POSITIVE_INT, default=250, help="iterations between evaluations")
+    p.add_argument("--eval-iters", type=_POSITIVE_INT, default=20, help="batches per evaluation and split")
+    p.add_argument("--seed", type=_SEED, default=1337, help="seed of init, batches and the sample")
+    p.add_argument("--threads", type=_THREADS, default=None, help="dlcore threads (default: all)")
+    p.add_argument("--data", default=None, help="a UTF-8 text file (split 90/10) instead of Shakespeare")
+    p.add_argument("--out", default="runs/gpt", help="folder for the checkpoint, curves, metrics and sample")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_gpt, check=_check_train_gpt)
+
+    p = sub.add_parser("generate", help="stream text from a checkpoint of a generative recipe (gpt)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors file written by dlcore train")
+    p.add_argument("--prompt", default="ROMEO:", help="text to continue")
+    p.add_argument("--max-new-tokens", type=_number(int, 0), default=300, help="tokens to generate")
+    p.add_argument("--temperature", type=_number(float, 0), default=0.8, help="0: greedy decoding")
+    p.add_argument("--top-k", type=_POSITIVE_INT, default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=_number(float, 0, 1, low_open=True), default=None, help="nucleus sampling")
+    p.add_argument("--seed", type=_SEED, default=None, help="seed of the sampling (default: the global generator)")
+    p.set_defaults(func=_generate, check=_check_generate)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
     bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
