@@ -305,3 +305,17 @@ def test_generate_command_rejects_other_checkpoints(tmp_path, capsys):
     assert main(["generate", str(path)]) == 1
     assert "generate:" in capsys.readouterr().err
     assert main(["generate", str(tmp_path / "none.safetensors")]) == 2
+
+
+def test_bench_peer_is_the_same_model(torch):
+    """`dlcore bench gpt` compares like with like: its PyTorch model (with its own KV cache) loads
+    the dlcore weights and generates the same greedy tokens."""
+    from dlcore.bench import gpt as bench
+
+    sd, _, prompt = bench.case_weights()
+    ref = bench.torch_model(torch)
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    model = GPT(GPTConfig(**bench.CONFIG))
+    model.load_state_dict(sd)
+    ours = model.generate(prompt, 20, temperature=0).numpy()
+    np.testing.assert_array_equal(ref.generate(torch.from_numpy(prompt), 20).numpy(), ours)

@@ -7,6 +7,7 @@
     dlcore generate CHECKPOINT [--prompt TEXT ...]  stream text from a trained language model
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench gpt [--threads N]                baby GPT training step and cached generation vs PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -188,6 +189,13 @@ def _bench_train(args) -> int:
     return 0
 
 
+def _bench_gpt(args) -> int:
+    from .bench.gpt import run_gpt_bench
+
+    run_gpt_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+    return 0
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -247,7 +255,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_generate, check=_check_generate)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,gpt}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -259,6 +267,11 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_train, check=_check_bench)
+    p = bsub.add_parser("gpt", help="baby GPT training step and cached generation against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.set_defaults(func=_bench_gpt, check=_check_bench)
     return parser
 
 
