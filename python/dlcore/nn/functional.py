@@ -291,3 +291,7 @@ def one_hot(tensor, num_classes=-1):
 
 
 __all__.append("one_hot")
+
+from .functional_attention import scaled_dot_product_attention  # noqa: E402  (issue 25: fused attention)
+
+__all__.append("scaled_dot_product_attention")
