@@ -266,3 +266,4 @@ add(OpInfo("nll_loss_backward", lambda n: [S(np.float64(2.0), arr(n + 1, 4), arr
 from tests import opinfo_more  # noqa: E402,F401  (registers the shape, memory, random and optim ops)
 from tests import opinfo_ops21  # noqa: E402,F401  (issue 21's ops, and narrow integer dtypes for older ones)
 from tests import opinfo_attention  # noqa: E402,F401  (issue 25: fused attention)
+from tests import opinfo_norm  # noqa: E402,F401  (batch/layer/group/instance norm)

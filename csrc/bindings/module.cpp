@@ -12,6 +12,7 @@ void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
 void bind_kernel_log(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
 }  // namespace dl
 
 #ifndef DLCORE_VERSION
@@ -32,4 +33,5 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_index(m);
   dl::bind_kernel_log(m);
   dl::bind_attention(m);
+  dl::bind_norm(m);
 }

@@ -8,6 +8,7 @@
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
     dlcore bench gpt [--threads N]                baby GPT training step and cached generation vs PyTorch
+    dlcore bench norm [--threads N]               batch/layer/group norm against PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -193,6 +194,10 @@ def _bench_gpt(args) -> int:
     from .bench.gpt import run_gpt_bench
 
     run_gpt_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+def _bench_norm(args) -> int:
+    from .bench.norm import run_norm_bench
+
+    run_norm_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
     return 0
 
 
@@ -255,7 +260,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_generate, check=_check_generate)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,gpt}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,gpt,norm}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -272,6 +277,11 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_gpt, check=_check_bench)
+    p = bsub.add_parser("norm", help="batch/layer/group norm forward and forward+backward against PyTorch, in GB/s")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.set_defaults(func=_bench_norm, check=_check_bench)
     return parser
 
 

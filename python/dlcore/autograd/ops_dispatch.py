@@ -177,3 +177,33 @@ NON_DIFFERENTIABLE = frozenset((
     "argsort", "all", "any", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "floor_divide", "one_hot",
     "multinomial", "chunk_sizes",
 ))
+
+
+def _norm(name, apply):
+    """ops.<name> (the normalisation family) on Tensors that require grad: its autograd Function
+    (nn/functional_norm.py); the saved statistics (return_stats) are an array-level extra only."""
+
+    def op(*args, return_stats=False, **kwargs):
+        if return_stats:
+            raise RuntimeError(f"{name}: return_stats is for array-level use; with Tensors that require grad use "
+                               f"dlcore.nn.functional.{name}")
+        from ..nn import functional_norm as FN  # nn imports autograd: look it up when first needed
+
+        return apply(FN, *args, **kwargs)
+
+    return op
+
+
+GRAD_OPS.update({
+    "batch_norm": _norm("batch_norm", lambda FN, x, running_mean=None, running_var=None, weight=None, bias=None,
+                        training=False, momentum=0.1, eps=1e-5: FN.BatchNorm.apply(
+                            x, weight, bias, running_mean, running_var, bool(training), float(momentum), float(eps))),
+    "layer_norm": _norm("layer_norm", lambda FN, x, normalized_shape, weight=None, bias=None, eps=1e-5:
+                        FN.layer_norm(x, normalized_shape, weight, bias, eps)),
+    "group_norm": _norm("group_norm", lambda FN, x, num_groups, weight=None, bias=None, eps=1e-5:
+                        FN.group_norm(x, num_groups, weight, bias, eps)),
+    "instance_norm": _norm("instance_norm", lambda FN, x, running_mean=None, running_var=None, weight=None, bias=None,
+                           use_input_stats=True, momentum=0.1, eps=1e-5: FN.InstanceNorm.apply(
+                               x, weight, bias, running_mean, running_var, bool(use_input_stats), float(momentum),
+                               float(eps))),
+})

@@ -12,6 +12,8 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, GaussianNLLLoss
                    NLLLoss)
 from .module import Module
 from .parameter import Buffer, Parameter
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm  # noqa: E402
+from .dropout import Dropout1d, Dropout2d, Unflatten  # noqa: E402
 
 __all__ = [
     "Module", "Parameter", "Buffer", "Sequential", "ModuleList", "ModuleDict",
@@ -20,3 +22,5 @@ __all__ = [
     "MSELoss", "L1Loss", "GaussianNLLLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss",
     "KLDivLoss", "functional", "init",
 ]
+__all__ += ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "Dropout1d",
+            "Dropout2d", "Unflatten"]

@@ -295,3 +295,7 @@ __all__.append("one_hot")
 from .functional_attention import scaled_dot_product_attention  # noqa: E402  (issue 25: fused attention)
 
 __all__.append("scaled_dot_product_attention")
+
+from . import functional_norm as _functional_norm  # noqa: E402
+from .functional_norm import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm, dropout1d/2d)
+__all__ += _functional_norm.__all__

@@ -344,7 +344,8 @@ class Module:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         with no_grad():
             for target, value in pending:
-                target.copy_(np.ascontiguousarray(value, dtype=target.dtype))
+                # reshape: ascontiguousarray turns a 0-d value (num_batches_tracked) into shape (1,)
+                target.copy_(np.ascontiguousarray(value, dtype=target.dtype).reshape(tuple(target.shape)))
         return _IncompatibleKeys(missing, unexpected)
 
     # ---- printing ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .sorting import *  # noqa: F401,F403,E402
 from .reduce_extra import *  # noqa: F401,F403,E402
 from .layout import *  # noqa: F401,F403,E402
 from .attention import *  # noqa: F401,F403,E402  (fused softmax attention, issue 25)
+from .normalization import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm; not .norm: ops.norm is an op)
 
 # Last, after every family's import: pybind11's argument-mismatch errors name the public op (issue
 # 22 item 8).  matmul is left bare: its binding takes plain objects and reports its own errors, and
