@@ -13,6 +13,7 @@ void bind_index(py::module_& m);
 void bind_kernel_log(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_norm(py::module_& m);
+void bind_bpe(py::module_& m);
 }  // namespace dl
 
 #ifndef DLCORE_VERSION
@@ -34,4 +35,5 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_kernel_log(m);
   dl::bind_attention(m);
   dl::bind_norm(m);
+  dl::bind_bpe(m);
 }
