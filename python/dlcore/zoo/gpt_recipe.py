@@ -12,8 +12,9 @@ validation loss are kept.
 
 Corpus: ``dlcore.data.shakespeare()``'s train/validation split when that function is available
 (the plays split by whole plays); with ``data=PATH`` (or without it) a UTF-8 file whose first 90%
-trains and last 10% validates.  Tokenizer: characters (the vocabulary of the training text plus
-the validation text's characters) or ``dlcore.data.BPETokenizer`` trained on the training text.
+trains and last 10% validates.  Tokenizer: ``dlcore.data.CharTokenizer`` (the characters of
+both splits) or ``dlcore.data.BPETokenizer`` (byte level, ``vocab_size`` ids) trained on the
+training text; its JSON goes into the checkpoint's metadata.
 
 Outputs in ``out_dir``: ``gpt.safetensors`` (best weights; metadata: recipe "gpt", the model
 config and the tokenizer as JSON, iteration and validation loss), ``gpt_curves.png``,
@@ -23,6 +24,7 @@ token).
 """
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
@@ -39,113 +41,41 @@ from ..nn.utils import clip_grad_norm_
 from ..serialization import load, save
 from .gpt import GPT, GPTConfig
 
-__all__ = ["train_gpt", "generate_from_checkpoint", "load_checkpoint", "CharTokenizer", "lr_at"]
+__all__ = ["train_gpt", "generate_from_checkpoint", "load_checkpoint", "load_corpus", "lr_at"]
 
 CHECKPOINT = "gpt.safetensors"
 
 
 # ---- tokenizers --------------------------------------------------------------------------------
-class CharTokenizer:
-    """Characters as tokens: ids are the positions of the sorted distinct characters of the
-    training text.  ``to_json``/``from_json`` round-trip it (checkpoint metadata)."""
+def _make_tokenizer(kind, train_text, val_text, vocab_size):
+    """dlcore.data's CharTokenizer (the characters of both splits, so validation text always
+    encodes) or BPETokenizer (vocab_size ids, trained on the training split)."""
+    from ..data import BPETokenizer, CharTokenizer
 
-    kind = "char"
-
-    def __init__(self, chars):
-        self.chars = "".join(sorted(set(chars)))
-        self.stoi = {c: i for i, c in enumerate(self.chars)}
-
-    @property
-    def vocab_size(self):
-        """Number of distinct characters."""
-        return len(self.chars)
-
-    def encode(self, text):
-        """A list of ids; KeyError-free: a character outside the vocabulary raises ValueError."""
-        try:
-            return [self.stoi[c] for c in text]
-        except KeyError as e:
-            raise ValueError(f"CharTokenizer: character {e.args[0]!r} is not in the vocabulary") from None
-
-    def decode(self, ids):
-        """The text of a sequence of ids."""
-        return "".join(self.chars[int(i)] for i in ids)
-
-    def to_json(self):
-        """{"kind": "char", "chars": ...} as a JSON string."""
-        return json.dumps({"kind": "char", "chars": self.chars})
-
-
-class _BPE:
-    """dlcore.data.BPETokenizer behind the recipe's tokenizer interface (JSON via its save/load)."""
-
-    kind = "bpe"
-
-    def __init__(self, tok):
-        self.tok = tok
-
-    @property
-    def vocab_size(self):
-        """Vocabulary size of the wrapped tokenizer."""
-        v = getattr(self.tok, "vocab_size")
-        return v() if callable(v) else int(v)
-
-    def encode(self, text):
-        """Token ids of text."""
-        return list(self.tok.encode(text))
-
-    def decode(self, ids):
-        """Text of ids."""
-        return self.tok.decode([int(i) for i in ids])
-
-    def to_json(self):
-        """{"kind": "bpe", "tokenizer": <BPETokenizer.save's JSON>} as a JSON string."""
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "bpe.json")
-            self.tok.save(path)
-            with open(path, encoding="utf-8") as f:
-                inner = f.read()
-        return json.dumps({"kind": "bpe", "tokenizer": inner})
-
-
-def _bpe_class():
-    from .. import data
-
-    cls = getattr(data, "BPETokenizer", None)
-    if cls is None:
-        raise ImportError("train gpt: --tokenizer bpe needs dlcore.data.BPETokenizer, which this dlcore lacks; "
-                          "use --tokenizer char")
-    return cls
+    if kind == "char":
+        return CharTokenizer().train(train_text + val_text)
+    if kind == "bpe":
+        return BPETokenizer().train(train_text, int(vocab_size))
+    raise ValueError(f"train gpt: tokenizer must be 'char' or 'bpe', got {kind!r}")
 
 
 def tokenizer_from_json(text):
-    """The tokenizer a checkpoint stored (see ``to_json`` of the recipe's tokenizers)."""
-    d = json.loads(text)
-    if d.get("kind") == "char":
-        return CharTokenizer(d["chars"])
-    if d.get("kind") == "bpe":
-        import tempfile
+    """The tokenizer a checkpoint stored (the ``to_json`` of a dlcore.data tokenizer)."""
+    from ..data import BPETokenizer, CharTokenizer
 
-        cls = _bpe_class()
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "bpe.json")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(d["tokenizer"])
-            return _BPE(cls.load(path))
-    raise ValueError(f"gpt checkpoint: unknown tokenizer kind {d.get('kind')!r}")
+    try:
+        kind = json.loads(text).get("type")
+    except (json.JSONDecodeError, AttributeError):
+        kind = None
+    cls = {"dlcore.CharTokenizer": CharTokenizer, "dlcore.BPETokenizer": BPETokenizer}.get(kind)
+    if cls is None:
+        raise ValueError(f"generate: the checkpoint's tokenizer is not a dlcore tokenizer (type {kind!r})")
+    return cls.from_json(text, op="generate")
 
 
-def _make_tokenizer(kind, train_text, val_text, vocab_size):
-    if kind == "char":
-        return CharTokenizer(train_text + val_text)
-    if kind == "bpe":
-        cls = _bpe_class()
-        tok = cls()
-        tok.train(train_text, vocab_size, special_tokens=[])
-        return _BPE(tok)
-    raise ValueError(f"train gpt: tokenizer must be 'char' or 'bpe', got {kind!r}")
+def _encode(tok, text):
+    fast = getattr(tok, "encode_array", None)  # BPE: straight into an array
+    return np.asarray(fast(text) if fast is not None else tok.encode(text), np.int64)
 
 
 # ---- corpus ------------------------------------------------------------------------------------
@@ -243,8 +173,7 @@ def train_gpt(tokenizer="char", vocab_size=512, layers=4, heads=4, embd=128, blo
     manual_seed(seed)
     train_text, val_text, source = load_corpus(data)
     tok = _make_tokenizer(tokenizer, train_text, val_text, vocab_size)
-    splits = {"train": np.asarray(tok.encode(train_text), np.int64),
-              "val": np.asarray(tok.encode(val_text), np.int64)}
+    splits = {"train": _encode(tok, train_text), "val": _encode(tok, val_text)}
     for name, arr in splits.items():
         if len(arr) < block_size + 2:
             raise ValueError(f"train gpt: the {name} split has {len(arr)} tokens, fewer than block_size + 2")
@@ -355,29 +284,32 @@ def generate_from_checkpoint(path, prompt="ROMEO:", max_new_tokens=300, temperat
                              seed=None, out="stdout"):
     """Generate text from a GPT checkpoint, writing the prompt and then each piece of text as
     soon as its token is sampled to `out` (a text stream, "stdout": sys.stdout at call time; None:
-    silent).  Returns the whole
-    text (prompt included).  A byte-level token that ends inside a UTF-8 character is held back
-    until the character is complete."""
+    silent).  Returns the whole text (prompt included).  A byte-level token that ends inside a
+    UTF-8 character is held back until the character is complete."""
     model, tok, _ = load_checkpoint(path)
     if out == "stdout":
         out = sys.stdout
     ids = tok.encode(prompt)
     if not ids:
         raise ValueError("generate: the prompt encodes to no tokens")
-    shown = tok.decode(ids)
+    # byte-level tokens are decoded through an incremental UTF-8 decoder, which holds back the
+    # bytes of a character until it is complete; characters decode one by one
+    as_bytes = getattr(tok, "decode_bytes", None)
+    utf8 = codecs.getincrementaldecoder("utf-8")("replace")
+    piece = (lambda i: utf8.decode(as_bytes([i]))) if as_bytes else (lambda i: tok.decode([i]))  # noqa: E731
+    pieces = [tok.decode(ids)]
     if out is not None:
-        out.write(shown)
+        out.write(pieces[0])
         out.flush()
-    new = []
     for step in model.generate_stream([ids], max_new_tokens, temperature, top_k, top_p, seed):
-        new.append(int(step[0]))
-        text = tok.decode(ids + new)
-        if out is not None and not text.endswith("\ufffd") and len(text) > len(shown):
-            out.write(text[len(shown):])
+        pieces.append(piece(int(step[0])))
+        if out is not None and pieces[-1]:
+            out.write(pieces[-1])
             out.flush()
-            shown = text
-    text = tok.decode(ids + new)
+    if as_bytes:
+        pieces.append(utf8.decode(b"", final=True))
     if out is not None:
-        out.write(text[len(shown):] + "\n")
+        out.write(pieces[-1] + "\n" if as_bytes else "\n")
         out.flush()
+    text = "".join(pieces)
     return text
