@@ -14,6 +14,7 @@ import pytest
 import dlcore
 from dlcore.cli import main
 from dlcore.zoo import GPT, GPTConfig
+from dlcore.zoo._gpt_decode import DecodePlan
 from dlcore.zoo.gpt import KVCache, filter_logits, sample_from_probs
 from dlcore.zoo.gpt_recipe import generate_from_checkpoint, load_checkpoint, lr_at
 
@@ -152,19 +153,27 @@ def test_greedy_tokens_are_the_same_with_and_without_the_cache(pos):
     np.testing.assert_array_equal(with_cache[:, :5], prompt)
 
 
-def test_cached_logits_match_the_full_forward():
+@pytest.mark.parametrize("pos", ["learned", "rope"])
+def test_cached_logits_match_the_full_forward(pos):
     dlcore.manual_seed(1)
-    model = GPT(GPTConfig(**TINY)).eval()
+    model = GPT(GPTConfig(**TINY, pos=pos)).eval()
     idx = np.random.default_rng(4).integers(0, TINY["vocab_size"], (2, 12))
-    full, _ = model(idx)
-    cache = KVCache(model.config, 2)
+    full = model(idx)[0].numpy()
+    cache, fast = KVCache(model.config, 2), KVCache(model.config, 2)
+    plan = DecodePlan(model)
     with dlcore.no_grad():
         first = model.forward_cached(idx[:, :7], cache)  # prefill
-        steps = [model.forward_cached(idx[:, t:t + 1], cache) for t in range(7, 12)]
-    assert cache.length == 12
-    np.testing.assert_allclose(first.numpy(), full.numpy()[:, 6], atol=1e-5)
-    for t, s in zip(range(7, 12), steps):
-        np.testing.assert_allclose(s.numpy(), full.numpy()[:, t], atol=1e-5)
+        model.forward_cached(idx[:, :7], fast)
+        steps = [model.forward_cached(idx[:, t:t + 1], cache).numpy() for t in range(7, 12)]
+    # the one-token step on the kernels (what generate uses after the prefill)
+    fast_steps = [plan.step(idx[:, t], fast) for t in range(7, 12)]
+    assert cache.length == fast.length == 12
+    np.testing.assert_allclose(first.numpy(), full[:, 6], atol=1e-5)
+    for t, s, f in zip(range(7, 12), steps, fast_steps):
+        np.testing.assert_allclose(s, full[:, t], atol=1e-5)
+        np.testing.assert_allclose(f, full[:, t], atol=1e-5)
+    for a, b in zip(cache.k_np + cache.v_np, fast.k_np + fast.v_np):
+        np.testing.assert_allclose(a, b, atol=1e-6)
     with pytest.raises(ValueError, match="GPT: cannot forward"):
         with dlcore.no_grad():
             model.forward_cached(np.zeros((2, 5), np.int64), cache)

@@ -44,6 +44,7 @@ from ..autograd.grad_mode import no_grad
 from ..nn import functional as F
 from ..nn import init
 from . import _gpt_parts as parts
+from ._gpt_decode import DecodePlan
 
 __all__ = ["GPTConfig", "GPT", "KVCache", "filter_logits", "sample_from_probs"]
 
@@ -102,8 +103,12 @@ class KVCache:
 
     def __init__(self, config, batch, dtype="float32"):
         shape = (int(batch), config.n_head, config.block_size, config.n_embd // config.n_head)
-        self.k = [Tensor(_core.zeros(shape, dtype, "cpu")) for _ in range(config.n_layer)]
-        self.v = [Tensor(_core.zeros(shape, dtype, "cpu")) for _ in range(config.n_layer)]
+        # NumPy buffers (k_np, v_np: the one-token step writes them) and zero-copy Tensor views
+        # of the same memory (k, v: the module forward writes them during a prefill)
+        self.k_np = [np.zeros(shape, np.dtype(dtype)) for _ in range(config.n_layer)]
+        self.v_np = [np.zeros(shape, np.dtype(dtype)) for _ in range(config.n_layer)]
+        self.k = [Tensor(_core.as_tensor(a)) for a in self.k_np]
+        self.v = [Tensor(_core.as_tensor(a)) for a in self.v_np]
         self.capacity = config.block_size
         self.length = 0
 
@@ -336,7 +341,10 @@ class GPT(nn.Module):
         self.eval()
         try:
             with no_grad():
-                kv = KVCache(self.config, ids.shape[0], str(self.transformer.wte.weight.dtype)) if use_cache else None
+                kv = plan = None
+                if use_cache:
+                    kv = KVCache(self.config, ids.shape[0], str(self.transformer.wte.weight.dtype))
+                    plan = DecodePlan(self)
                 context = ids[:, -block:] if ids.shape[1] > block else ids
                 logits = None
                 for _ in range(max_new_tokens):
@@ -348,8 +356,8 @@ class GPT(nn.Module):
                     elif logits is None:  # (re)fill the cache from the context
                         kv.reset()
                         logits = self.forward_cached(_index(context), kv).numpy()
-                    else:
-                        logits = self.forward_cached(_index(context[:, -1:]), kv).numpy()
+                    else:  # one position on the kernels directly (see _gpt_decode)
+                        logits = plan.step(context[:, -1], kv)
                     token = _pick(logits, temperature, top_k, top_p, draw)
                     yield token
                     context = np.concatenate([context, token[:, None]], axis=1)
