@@ -350,3 +350,16 @@ def test_bench_peer_is_the_same_model(torch):
     model.load_state_dict(sd)
     ours = model.generate(prompt, 20, temperature=0).numpy()
     np.testing.assert_array_equal(ref.generate(torch.from_numpy(prompt), 20).numpy(), ours)
+
+
+def test_a_suspended_stream_leaves_grad_mode_and_training_mode_alone():
+    model = GPT(GPTConfig(**TINY, dropout=0.1))
+    model.train()
+    for cache in (True, False):
+        stream = model.generate_stream([[1, 2]], 3, temperature=0, cache=cache)
+        next(stream)  # prefill and first token
+        next(stream)  # one cached step
+        assert dlcore.is_grad_enabled() and model.training
+        logits, loss = model(np.array([[1, 2, 3]]), np.array([[2, 3, 4]]))
+        assert loss.requires_grad
+        assert len(list(stream)) == 1

@@ -31,6 +31,7 @@ tokens (tests check that greedy decoding is identical with and without it).
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -316,8 +317,10 @@ class GPT(nn.Module):
         :func:`filter_logits`).  With ``seed`` the draws come from dlcore's generator at state
         (seed, 0), kept apart from the global stream (which is left untouched), so the same seed
         gives the same text; without it they come from the global generator.  ``cache`` uses
-        the KV cache (see the module docstring for how the context window rolls).  The model is
-        put in eval mode while generating (and restored after) and no graph is recorded."""
+        the KV cache (see the module docstring for how the context window rolls).  The model
+        runs in eval mode without recording a graph while each token is computed; between tokens
+        the caller's mode and grad mode are untouched.  The weights are read once, when the
+        first token is requested (train between two generators, not during one)."""
         idx = parts.as_index(idx, "generate")
         if idx.ndim == 1:
             idx = idx.view(1, -1)
@@ -337,32 +340,38 @@ class GPT(nn.Module):
         block = self.config.block_size
         keep = max(1, block // 2)
         draw = _Draws(seed)
+        kv = plan = None
+        if use_cache:
+            kv = KVCache(self.config, ids.shape[0], str(self.transformer.wte.weight.dtype))
+            with self._inference():
+                plan = DecodePlan(self)
+        context = ids[:, -block:] if ids.shape[1] > block else ids
+        fresh = True  # the cache does not hold the context yet
+        for _ in range(max_new_tokens):
+            if context.shape[1] > block:  # outgrew the window: roll it (module docstring)
+                context, fresh = context[:, -keep:], True
+            # eval mode and no graph only while computing: the caller's state is its own between
+            # the tokens of this generator
+            with self._inference():
+                if kv is None:
+                    logits = self._last_logits(context)
+                elif fresh:  # (re)fill the cache from the context
+                    kv.reset()
+                    logits = self.forward_cached(_index(context), kv).numpy()
+                    fresh = False
+                else:  # one position on the kernels directly (see _gpt_decode)
+                    logits = plan.step(context[:, -1], kv)
+            token = _pick(logits, temperature, top_k, top_p, draw)
+            context = np.concatenate([context, token[:, None]], axis=1)
+            yield token
+
+    @contextlib.contextmanager
+    def _inference(self):
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                kv = plan = None
-                if use_cache:
-                    kv = KVCache(self.config, ids.shape[0], str(self.transformer.wte.weight.dtype))
-                    plan = DecodePlan(self)
-                context = ids[:, -block:] if ids.shape[1] > block else ids
-                logits = None
-                for _ in range(max_new_tokens):
-                    if context.shape[1] > block:  # outgrew the window: roll it (module docstring)
-                        context = context[:, -keep:]
-                        logits = None
-                    if kv is None:
-                        logits = self._last_logits(context)
-                    elif logits is None:  # (re)fill the cache from the context
-                        kv.reset()
-                        logits = self.forward_cached(_index(context), kv).numpy()
-                    else:  # one position on the kernels directly (see _gpt_decode)
-                        logits = plan.step(context[:, -1], kv)
-                    token = _pick(logits, temperature, top_k, top_p, draw)
-                    yield token
-                    context = np.concatenate([context, token[:, None]], axis=1)
-                    if kv is None:
-                        logits = None
+                yield
         finally:
             self.train(was_training)
 
