@@ -1,86 +1,29 @@
-"""The pieces GPT takes from the layer library, each with a local stand-in.
+"""The pieces GPT takes from the layer library.
 
 GPT is built on ``nn.LayerNorm``, ``nn.functional.scaled_dot_product_attention`` (the fused
-attention kernel) and ``nn.positional.rotary_embedding``.  Each is looked up when used; where the
-library does not provide it yet, a stand-in composed of differentiable dlcore Tensor operations
-computes the same function (same parameter names, same semantics as torch), so the model, its
-parameter names and its checkpoints are the same either way.
+attention kernel) and rotary embeddings: ``nn.positional.rotary_embedding`` where dlcore has it,
+else the same half-rotation composed of differentiable Tensor operations here.
 """
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
 from .. import _core, nn
 from .._tensor import Tensor
 from ..nn import functional as F
-from ..nn import init
 
 __all__ = ["layer_norm", "attention", "rotary", "rope_tables", "as_index"]
 
 
-class LayerNormStandIn(nn.Module):
-    """torch.nn.LayerNorm over the last dim (weight, optional bias, eps 1e-5, biased variance),
-    composed of Tensor operations; used when dlcore.nn has no LayerNorm."""
-
-    def __init__(self, normalized_shape, eps=1e-5, bias=True):
-        super().__init__()
-        self.normalized_shape = (int(normalized_shape),)
-        self.eps = float(eps)
-        self.weight = nn.Parameter(Tensor(_core.empty(self.normalized_shape, "float32", "cpu")))
-        if bias:
-            self.bias = nn.Parameter(Tensor(_core.empty(self.normalized_shape, "float32", "cpu")))
-        else:
-            self.register_parameter("bias", None)
-        init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
-
-    def forward(self, x):
-        """(x - mean) / sqrt(var + eps) * weight + bias over the last dim."""
-        centered = x - x.mean(-1, keepdim=True)
-        var = (centered * centered).mean(-1, keepdim=True)
-        y = centered * (var + self.eps).rsqrt() * self.weight
-        return y + self.bias if self.bias is not None else y
-
-
 def layer_norm(n, bias=True):
-    """A LayerNorm module over n features (bias optional, as GPT's config.bias)."""
-    cls = getattr(nn, "LayerNorm", None)
-    if cls is not None:
-        try:
-            return cls(n, bias=bias)
-        except TypeError:  # a LayerNorm without the bias switch
-            if bias:
-                return cls(n)
-    return LayerNormStandIn(n, bias=bias)
-
-
-_NEG_INF_MASKS = {}
-
-
-def _causal_mask(L, S):
-    """Bool (L, S) True above the diagonal (top-left aligned, torch's is_causal): the masked keys."""
-    key = (L, S)
-    if key not in _NEG_INF_MASKS:
-        _NEG_INF_MASKS[key] = Tensor(_core.as_tensor(np.triu(np.ones((L, S), dtype=bool), 1)))
-    return _NEG_INF_MASKS[key]
+    """nn.LayerNorm over n features (bias optional, as GPT's config.bias)."""
+    return nn.LayerNorm(n, bias=bias)
 
 
 def attention(q, k, v, dropout_p, is_causal):
-    """softmax(q k^T / sqrt(D) [+ causal mask]) v with dropout on the weights: the fused
-    kernel when dlcore provides it, else explicitly (same semantics)."""
-    fused = getattr(F, "scaled_dot_product_attention", None)
-    if fused is not None:
-        return fused(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
-    scores = q.matmul(k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
-    if is_causal:
-        scores = scores.masked_fill(_causal_mask(q.shape[-2], k.shape[-2]), float("-inf"))
-    weights = F.softmax(scores, -1)
-    if dropout_p:
-        weights = F.dropout(weights, dropout_p, True)
-    return weights.matmul(v)
+    """softmax(q k^T / sqrt(D) [+ causal mask]) v with dropout on the weights: the fused kernel
+    (nn.functional.scaled_dot_product_attention)."""
+    return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=is_causal)
 
 
 def rope_tables(length, head_dim, base=10000.0):
