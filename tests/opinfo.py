@@ -267,6 +267,7 @@ from tests import opinfo_more  # noqa: E402,F401  (registers the shape, memory, 
 from tests import opinfo_ops21  # noqa: E402,F401  (issue 21's ops, and narrow integer dtypes for older ones)
 from tests import opinfo_conv  # noqa: E402,F401  (issue 16: convolutions)
 from tests import opinfo_pool  # noqa: E402,F401  (issue 24's pooling, unpooling and upsampling ops)
+from tests import opinfo_attention  # noqa: E402,F401  (issue 25: fused attention)
 from tests import opinfo_norm  # noqa: E402,F401  (batch/layer/group/instance norm)
 from tests import opinfo_rotary  # noqa: E402,F401  (issue 25: rotary position embedding)
 from tests import opinfo_rnn  # noqa: E402,F401  (issue 26: recurrent cells and sequences)

@@ -15,6 +15,7 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_rnn(py::module_& m);
+void bind_attention(py::module_& m);
 void bind_bpe(py::module_& m);
 }  // namespace dl
 
@@ -39,5 +40,6 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_pool(m);
   dl::bind_norm(m);
   dl::bind_rnn(m);
+  dl::bind_attention(m);
   dl::bind_bpe(m);
 }

@@ -1,5 +1,6 @@
 """The ``dlcore`` subcommands of issue 26 (kept apart from cli.py, which builds the parser and
-calls :func:`add_commands`): ``train charrnn``, ``generate`` and ``bench rnn``."""
+calls :func:`add_commands`): ``train charrnn`` and ``bench rnn`` (``dlcore generate`` dispatches to
+CharRNN checkpoints through dlcore.zoo.generate)."""
 from __future__ import annotations
 
 import os
@@ -29,18 +30,6 @@ def _train_charrnn(args) -> int:
     return 0
 
 
-def _check_generate(args):
-    if not os.path.isfile(args.checkpoint):
-        raise _UsageError(f"CHECKPOINT {args.checkpoint}: no such file")
-
-
-def _generate(args) -> int:
-    from .zoo import generate_from_checkpoint
-
-    print(generate_from_checkpoint(args.checkpoint, args.prompt, args.tokens, args.temperature, args.seed))
-    return 0
-
-
 def _bench_rnn(args) -> int:
     from .bench.rnn import run_rnn_bench
 
@@ -49,7 +38,7 @@ def _bench_rnn(args) -> int:
 
 
 def add_commands(sub, tsub, bsub):
-    """dlcore train charrnn, dlcore generate, dlcore bench rnn (issue 26)."""
+    """dlcore train charrnn and dlcore bench rnn (issue 26)."""
     p = tsub.add_parser("charrnn", help="character-level RNN/LSTM/GRU language model; prints the val loss last")
     p.add_argument("--cell", choices=("rnn", "lstm", "gru", "all"), default="lstm",
                    help="recurrent cell ('all': each with the same budget, validation curves in compare.png)")
@@ -72,13 +61,6 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train_charrnn, check=_check_train_charrnn)
 
-    p = sub.add_parser("generate", help="text from a generative checkpoint (charrnn, ...)")
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors checkpoint written by a zoo recipe")
-    p.add_argument("--prompt", default=None, help="text to continue (default: the model's first character)")
-    p.add_argument("--tokens", type=_POSITIVE_INT, default=300, help="characters (tokens) to generate")
-    p.add_argument("--temperature", type=_number(float, 0, low_open=True), default=1.0, help="softmax temperature")
-    p.add_argument("--seed", type=_SEED, default=0, help="seed of the sampling")
-    p.set_defaults(func=_generate, check=_check_generate)
 
     p = bsub.add_parser("rnn", help="LSTM/GRU (batch 64, input 256, hidden 512) against PyTorch")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")

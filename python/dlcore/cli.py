@@ -7,12 +7,14 @@
     dlcore eval CHECKPOINT                        the test metric of a saved CNN zoo model
     dlcore train vae|gan|dcgan|cgan|ddpm          generative models on Fashion-MNIST
     dlcore sample CHECKPOINT [--n 64 --label K]   a PNG grid of samples from a generative model
+    dlcore train gpt [--iters N --tokenizer char|bpe ...]   a baby GPT on Shakespeare (or --data FILE)
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench gpt [--threads N]                baby GPT training step and cached generation vs PyTorch
     dlcore bench norm [--threads N]               batch/layer/group norm against PyTorch
     dlcore train charrnn --cell lstm [--iters N]  character language model (truncated BPTT)
-    dlcore generate CHECKPOINT [--prompt ...]     text from a generative checkpoint
+    dlcore generate CHECKPOINT [--prompt ...]     text from a GPT or CharRNN checkpoint
     dlcore bench rnn [--threads N]                LSTM/GRU cell and sequence steps against PyTorch
     dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
     dlcore --version
@@ -220,6 +222,51 @@ def _eval(args) -> int:
 
     evaluate_checkpoint(args.checkpoint, log=print)
     return 0
+def _check_train_gpt(args):
+    _writable_folder("--out", args.out)
+    if args.data is not None and not os.path.isfile(args.data):
+        raise _UsageError(f"--data {args.data}: no such file")
+    _need("dlcore train gpt", ["matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+
+
+def _train_gpt(args) -> int:
+    from .zoo.gpt_recipe import train_gpt
+
+    train_gpt(tokenizer=args.tokenizer, vocab_size=args.vocab_size, layers=args.layers, heads=args.heads,
+              embd=args.embd, block_size=args.block_size, batch_size=args.batch_size, iters=args.iters, lr=args.lr,
+              dropout=args.dropout, eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
+              threads=args.threads, data=args.data, out_dir=args.out, progress=not args.no_progress, log=print)
+    return 0
+
+
+def _check_generate(args):
+    if not os.path.isfile(args.checkpoint):
+        raise _UsageError(f"CHECKPOINT {args.checkpoint}: no such file")
+
+
+def _generate(args) -> int:
+    """GPT checkpoints stream their text with top-k / top-p; the others (CharRNN) go through the
+    zoo's generator registry (dlcore.zoo.generate), dispatched on the checkpoint's metadata."""
+    from .serialization import load
+
+    _, meta = load(args.checkpoint, with_metadata=True)
+    if (meta or {}).get("recipe") == "gpt":
+        from .zoo.gpt_recipe import generate_from_checkpoint
+
+        generate_from_checkpoint(args.checkpoint, prompt="ROMEO:" if args.prompt is None else args.prompt,
+                                 max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
+                                 top_p=args.top_p, seed=args.seed)
+        return 0
+    if args.top_k is not None or args.top_p is not None:
+        raise ValueError("generate: --top-k and --top-p apply to GPT checkpoints only")
+    if args.temperature <= 0:
+        raise ValueError("generate: this checkpoint samples with a temperature > 0")
+    from .zoo.generate import generate_from_checkpoint
+
+    print(generate_from_checkpoint(args.checkpoint, args.prompt, args.max_new_tokens, args.temperature,
+                                   0 if args.seed is None else args.seed))
+    return 0
 
 
 def _check_bench(args):
@@ -269,6 +316,10 @@ def _add_distributed(p):
                    help="data-parallel over the ranks of mpirun -n P (the batch is split; rank 0 prints and writes)")
 
 
+def _bench_gpt(args) -> int:
+    from .bench.gpt import run_gpt_bench
+
+    run_gpt_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
 def _bench_norm(args) -> int:
     from .bench.norm import run_norm_bench
 
@@ -316,6 +367,38 @@ def _build_parser() -> _Parser:
     p.add_argument("--epochs", type=_POSITIVE_INT, default=300, help="epochs of Adam")
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the data, init and shuffling")
     p.set_defaults(func=_train_heteroscedastic)
+    p = tsub.add_parser("gpt", help="a GPT language model (nanoGPT's baby GPT); prints the val loss last")
+    p.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="characters or byte-level BPE")
+    p.add_argument("--vocab-size", type=_number(int, 257), default=512, help="BPE vocabulary (--tokenizer bpe)")
+    p.add_argument("--layers", type=_POSITIVE_INT, default=4, help="Transformer blocks")
+    p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --embd)")
+    p.add_argument("--embd", type=_POSITIVE_INT, default=128, help="model width")
+    p.add_argument("--block-size", type=_number(int, 2), default=64, help="context length in tokens")
+    p.add_argument("--batch-size", type=_POSITIVE_INT, default=12, help="sequences per step")
+    p.add_argument("--iters", type=_POSITIVE_INT, default=2000, help="optimizer steps")
+    p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
+                   help="peak AdamW learning rate (warm-up, cosine decay to lr/10)")
+    p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.0, help="dropout")
+    p.add_argument("--eval-interval", type=_POSITIVE_INT, default=250, help="iterations between evaluations")
+    p.add_argument("--eval-iters", type=_POSITIVE_INT, default=20, help="batches per evaluation and split")
+    p.add_argument("--seed", type=_SEED, default=1337, help="seed of init, batches and the sample")
+    p.add_argument("--threads", type=_THREADS, default=None, help="dlcore threads (default: all)")
+    p.add_argument("--data", default=None, help="a UTF-8 text file (split 90/10) instead of Shakespeare")
+    p.add_argument("--out", default="runs/gpt", help="folder for the checkpoint, curves, metrics and sample")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_train_gpt, check=_check_train_gpt)
+
+    p = sub.add_parser("generate", help="text from a language-model checkpoint (gpt, charrnn)")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .safetensors file written by dlcore train gpt|charrnn")
+    p.add_argument("--prompt", default=None, help="text to continue (default: ROMEO: for GPT, the first "
+                   "character of the vocabulary for CharRNN)")
+    p.add_argument("--max-new-tokens", "--tokens", dest="max_new_tokens", type=_number(int, 0), default=300,
+                   help="tokens to generate")
+    p.add_argument("--temperature", type=_number(float, 0), default=0.8, help="0: greedy decoding")
+    p.add_argument("--top-k", type=_POSITIVE_INT, default=None, help="sample among the k most likely tokens")
+    p.add_argument("--top-p", type=_number(float, 0, 1, low_open=True), default=None, help="nucleus sampling")
+    p.add_argument("--seed", type=_SEED, default=None, help="seed of the sampling (default: the global generator)")
+    p.set_defaults(func=_generate, check=_check_generate)
 
     for name, what in (("lenet", "LeNet-5"), ("resnet", "pre-activation ResNet-20 (--plain: no shortcuts)"),
                        ("unet", "U-Net denoiser (sigma 0.3); prints the test PSNR gain last")):
@@ -391,6 +474,11 @@ def _build_parser() -> _Parser:
     p = bsub.add_parser("distributed", help="data-parallel scaling (mpirun): 2 ranks x 1 thread vs 1 rank x 2 threads")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating rounds; medians reported")
     p.set_defaults(func=_bench_distributed, check=_check_bench_distributed)
+    p = bsub.add_parser("gpt", help="baby GPT training step and cached generation against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.set_defaults(func=_bench_gpt, check=_check_bench)
     p = bsub.add_parser("norm", help="batch/layer/group norm forward and forward+backward against PyTorch, in GB/s")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")

@@ -121,6 +121,22 @@ GRAD_OPS = {
 }
 
 
+def _sdpa(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, enable_gqa=False,
+          alibi_slopes=None, return_logsumexp=False, dropout_seed=None):
+    """ops.scaled_dot_product_attention on Tensors that require grad (issue 25)."""
+    from ..nn import functional_attention as FA
+    if return_logsumexp:
+        raise RuntimeError("scaled_dot_product_attention: return_logsumexp=True does not record autograd; "
+                           "use dlcore.nn.functional.scaled_dot_product_attention")
+    if dropout_seed is None and dropout_p and float(dropout_p) > 0:
+        dropout_seed = FA._attn.draw_dropout_seed()
+    return FA.ScaledDotProductAttention.apply(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa,
+                                              alibi_slopes, dropout_seed)
+
+
+GRAD_OPS["scaled_dot_product_attention"] = _sdpa
+
+
 def _sizes(v):
     return tuple(v) if isinstance(v, (list, tuple)) else (v,)
 

@@ -306,6 +306,9 @@ __all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "pad"]
 from .functional_pool import *  # noqa: E402,F401,F403  (pooling, unpooling, upsampling, pixel shuffle)
 from .functional_pool import __all__ as _pool_all  # noqa: E402
 __all__ += _pool_all
+from .functional_attention import scaled_dot_product_attention  # noqa: E402  (issue 25: fused attention)
+
+__all__.append("scaled_dot_product_attention")
 
 from . import functional_norm as _functional_norm  # noqa: E402
 from .functional_norm import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm, dropout1d/2d)

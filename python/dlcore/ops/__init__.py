@@ -18,6 +18,7 @@ from .reduce_extra import *  # noqa: F401,F403,E402
 from .layout import *  # noqa: F401,F403,E402
 from .conv import *  # noqa: F401,F403,E402
 from .pool import *  # noqa: F401,F403,E402  (pooling, unpooling, upsampling, pixel shuffle)
+from .attention import *  # noqa: F401,F403,E402  (fused softmax attention, issue 25)
 from .normalization import *  # noqa: F401,F403,E402  (batch/layer/group/instance norm; not .norm: ops.norm is an op)
 from .rotary import *  # noqa: F401,F403,E402  (RoPE; the attention layers use it)
 # recurrent layers: cells and whole sequences (csrc/ops/rnn.cpp)

@@ -11,6 +11,8 @@
   :mod:`dlcore.zoo.metrics` (Fréchet LeNet distance), sampled by ``dlcore sample``
 - :class:`CharRNN` with :func:`train_charrnn` (``dlcore train charrnn``) and
   :func:`generate_from_checkpoint` (``dlcore generate``)
+- :class:`GPT` / :class:`GPTConfig`: a decoder-only Transformer with KV-cache generation;
+  :func:`train_gpt` (``dlcore train gpt``) and :func:`generate_from_checkpoint` (``dlcore generate``)
 """
 from __future__ import annotations
 
@@ -35,3 +37,8 @@ __all__ = ["MLP", "Perceptron", "make_activation", "HeteroscedasticMLP", "noisy_
            "VAE", "GAN", "DDPM", "EMA", "NoiseSchedule", "train_generative", "sample_from_checkpoint", "metrics"]
 __all__ += ["CharRNN", "CharVocab", "sample_text", "train_charrnn", "load_charrnn", "generate_from_checkpoint",
             "register_generator"]
+
+from .gpt import GPT, GPTConfig  # noqa: E402
+from .gpt_recipe import train_gpt  # noqa: E402  (its streaming generate_from_checkpoint: zoo.gpt_recipe)
+
+__all__ += ["GPT", "GPTConfig", "train_gpt"]
