@@ -5,6 +5,7 @@
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench pool [--threads N]               pooling and upsampling against PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -148,6 +149,13 @@ def _bench_train(args) -> int:
     return 0
 
 
+def _bench_pool(args) -> int:
+    from .bench.pool import run_pool_bench
+
+    run_pool_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, batch=args.batch)
+    return 0
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -177,7 +185,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_train_heteroscedastic)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,pool}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -189,6 +197,13 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_train, check=_check_bench)
+    p = bsub.add_parser("pool", help="max/avg pooling and bilinear upsampling, forward and forward+backward, "
+                                     "against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.add_argument("--batch", type=_POSITIVE_INT, default=32, help="batch of the 64x56x56 input (canonical: 32)")
+    p.set_defaults(func=_bench_pool, check=_check_bench)
     return parser
 
 
