@@ -11,6 +11,7 @@ void bind_gemm(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_index(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_kernel_log(py::module_& m);
 }  // namespace dl
 
 #ifndef DLCORE_VERSION
@@ -30,4 +31,5 @@ PYBIND11_MODULE(_core, m) {
   dl::bind_optim(m);
   dl::bind_index(m);
   dl::bind_pool(m);
+  dl::bind_kernel_log(m);
 }

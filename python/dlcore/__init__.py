@@ -26,6 +26,7 @@ from ._random import (bernoulli, get_rng_state, initial_seed, manual_seed, rand,
 from ._tensor import Tensor, arange, empty, from_dlpack, from_numpy, full, ones, tensor, zeros  # noqa: E402
 from ._creation import empty_like, eye, full_like, linspace, ones_like, zeros_like  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from ._kernel_log import force_algorithm, kernel_log  # noqa: E402
 from . import data, nn, optim  # noqa: E402  (torch-style: dlcore.nn after a bare import dlcore)
 from . import _aliases, _docs  # noqa: E402
 
@@ -44,5 +45,5 @@ __all__ = [
     "clamp", "clip", "std", "norm", "prod", "cumsum", "topk", "sort", "argsort", "all", "any", "chunk", "split",
     "gather", "scatter", "scatter_add", "flip", "roll", "tril", "triu", "multinomial", "masked_select",
     "autograd", "nn", "optim", "data", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-    "save", "load", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "memory", "ops",
+    "save", "load", "kernel_log", "force_algorithm", "info", "set_num_threads", "get_num_threads", "set_isa", "available_isas", "cuda", "memory", "ops",
 ]

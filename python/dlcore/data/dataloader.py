@@ -50,7 +50,9 @@ class DataLoader:
     shuffle: a new permutation of the whole data set each epoch (sampling without replacement).
     drop_last: drop the last, incomplete batch.  collate_fn: how samples become a batch
     (default :func:`default_collate`).  A :class:`TensorDataset` with the default collate is
-    batched with one gather per tensor instead of one lookup per sample.
+    batched with one gather per tensor instead of one lookup per sample, and so is any data set
+    that defines ``__getitems__(indices)`` returning a whole batch (torch's batched-fetch hook;
+    e.g. :class:`FashionMNIST`), when collate_fn is the default.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None):
@@ -77,10 +79,14 @@ class DataLoader:
         order = self._order()
         n, bs = len(order), self.batch_size
         stop = n - n % bs if self.drop_last else n
-        gather = isinstance(self.dataset, TensorDataset) and self.collate_fn is default_collate
+        default = self.collate_fn is default_collate
+        gather = isinstance(self.dataset, TensorDataset) and default
+        getitems = getattr(self.dataset, "__getitems__", None) if default else None
         for start in range(0, stop, bs):
             idx = order[start:start + bs]
             if gather:
                 yield self.dataset[idx]
+            elif getitems is not None:
+                yield getitems(idx)
             else:
                 yield self.collate_fn([self.dataset[int(i)] for i in idx])
