@@ -33,15 +33,16 @@ inline void tap_range(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& l
 // First valid window position along an axis: start + k*d for the smallest k >= 0 landing >= 0.
 inline int64_t first_valid(int64_t start, int64_t d) { return start >= 0 ? start : start + (-start + d - 1) / d * d; }
 
-// An input row as the taps read it.  With stride 2 the row is split once into its even and odd
-// elements, so that tap `off` reads contiguous memory: x[2 ow + off] = (off odd ? od : ev)[ow +
-// floor(off / 2)]; with stride 1 taps read the row itself; other strides read it strided.
+// An input row as the taps read it (PoolTaps).  "split" (stride 2) splits the row once into its
+// even and odd elements, so that tap `off` reads contiguous memory: x[2 ow + off] = (off odd ? od
+// : ev)[ow + floor(off / 2)]; "direct" (stride 1) reads the row itself; "strided" reads it with
+// the stride.
 template <class T>
 class TapRow {
  public:
-  TapRow(int64_t W, int64_t sw) : sw_(sw) {
+  TapRow(int64_t W, PoolTaps taps) : split_(taps == PoolTaps::Split), unit_(taps != PoolTaps::Strided) {
     const int64_t h = (W + 1) / 2;
-    if (sw == 2) {
+    if (split_) {
       T* p = 2 * h <= kStack ? stack_ : (heap_ = new T[static_cast<size_t>(2 * h)]);
       ev_ = p;
       od_ = p + h;
@@ -53,7 +54,7 @@ class TapRow {
 
   void load(const T* __restrict x, int64_t W) {
     row_ = x;
-    if (sw_ != 2) return;
+    if (!split_) return;
     T* __restrict ev = ev_;
     T* __restrict od = od_;
     const int64_t h = W / 2;
@@ -65,14 +66,14 @@ class TapRow {
     if (W & 1) ev[h] = x[W - 1];
   }
   // (pointer, offset) such that x[ow * sw + off] == ptr[ow * step + offset], step 1 unless the
-  // stride is neither 1 nor 2.
-  const T* ptr(int64_t off) const { return sw_ == 2 ? ((off & 1) ? od_ : ev_) : row_; }
-  int64_t offset(int64_t off) const { return sw_ == 2 ? (off >> 1) : off; }
-  bool unit() const { return sw_ <= 2; }
+  // taps are "strided" (then step = sw).
+  const T* ptr(int64_t off) const { return split_ ? ((off & 1) ? od_ : ev_) : row_; }
+  int64_t offset(int64_t off) const { return split_ ? (off >> 1) : off; }
+  bool unit() const { return unit_; }
 
  private:
   static constexpr int64_t kStack = 2048;
-  int64_t sw_;
+  bool split_, unit_;
   const T* row_ = nullptr;
   T* ev_ = nullptr;
   T* od_ = nullptr;
@@ -139,7 +140,7 @@ template <class T>
 void max_pool_typed(const PoolArgs& a) {
   const int64_t rows = a.planes * a.OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
   parallel_for(blocks, kRowBlock * a.OW * a.win.kh * a.win.kw, [&](int64_t blk) {
-    TapRow<T> row(a.W, a.win.sw);
+    TapRow<T> row(a.W, a.taps);
     for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
       if (a.indices)
         max_row<T, true>(a, r / a.OH, r % a.OH, row);
@@ -186,7 +187,7 @@ void avg_pool_typed(const PoolArgs& a) {
   const T* cf = avg_col_factors<T>(w, W, OW, a.count_include_pad, a.divisor_override);
   const int64_t rows = a.planes * OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
   parallel_for(blocks, kRowBlock * OW * w.kh * w.kw, [&](int64_t blk) {
-    TapRow<T> row(W, w.sw);
+    TapRow<T> row(W, a.taps);
     for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
       const int64_t p = r / OH, oh = r % OH;
       const T* x = static_cast<const T*>(a.x) + p * H * W;
@@ -242,9 +243,12 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
           int64_t lo, hi;
           tap_range(off, sw, W, OW, lo, hi);
           // distinct ow hit distinct columns (sw >= 1): no two lanes add into one element
-          if (sw == 2) {
+          if (b.taps == PoolTaps::Split) {
 #pragma omp simd
             for (int64_t ow = lo; ow < hi; ++ow) gr[2 * ow + off] += gd[ow];
+          } else if (b.taps == PoolTaps::Direct) {
+#pragma omp simd
+            for (int64_t ow = lo; ow < hi; ++ow) gr[ow + off] += gd[ow];
           } else {
 #pragma omp simd
             for (int64_t ow = lo; ow < hi; ++ow) gr[ow * sw + off] += gd[ow];
