@@ -359,3 +359,42 @@ def test_bad_input_raises_naming_the_op(i):
     with pytest.raises(exc) as e:
         call()
     assert str(e.value).startswith(f"{name}:") and words in str(e.value), str(e.value)
+
+
+# ---- the tap paths of the window pools: chosen in one place, logged, forcible --------------------
+
+def test_window_pools_log_their_tap_path():
+    x = _x(2, 3, 9, 10)
+    with dlcore.kernel_log() as log:
+        ops.max_pool2d(x, 3, 2, 1)
+        ops.avg_pool2d(x, 3, 1, 1)
+        ops.max_pool1d(x[0], 3, 3)
+        ops.avg_pool2d_backward(_x(2, 3, 4, 5), x, 2)
+    assert [(r.op, r.algorithm) for r in log.records] == [
+        ("max_pool2d", "split"), ("avg_pool2d", "direct"), ("max_pool1d", "strided"), ("avg_pool2d_backward", "split")]
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_forced_strided_taps_give_the_same_bits(stride):
+    x = _x(2, 3, 33, 31, dtype=np.float32)
+    g = _x(2, 3, *ops.avg_pool2d(x, 3, stride, 1).shape[2:], seed=1, dtype=np.float32)
+    calls = {"max_pool2d": lambda: ops.max_pool2d(x, 3, stride, 1, return_indices=True),
+             "avg_pool2d": lambda: ops.avg_pool2d(x, 3, stride, 1, count_include_pad=False),
+             "avg_pool2d_backward": lambda: ops.avg_pool2d_backward(g, x, 3, stride, 1, count_include_pad=False)}
+    for name, call in calls.items():
+        want = call()
+        with dlcore.force_algorithm(name, "strided"), dlcore.kernel_log() as log:
+            got = call()
+        assert log.algorithms(name) == ["strided"]
+        for a, b in zip(want if isinstance(want, tuple) else (want,), got if isinstance(got, tuple) else (got,)):
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes(), name
+
+
+def test_a_forced_tap_path_that_cannot_run_is_refused():
+    x = _x(1, 2, 8, 8)
+    with dlcore.force_algorithm("max_pool2d", "split"):
+        with pytest.raises(ValueError, match="^max_pool2d: algorithm 'split' does not apply"):
+            ops.max_pool2d(x, 3, 1, 1)
+    with dlcore.force_algorithm("avg_pool2d", "winograd"):
+        with pytest.raises(ValueError, match="^avg_pool2d: algorithm 'winograd' does not apply"):
+            ops.avg_pool2d(x, 2)

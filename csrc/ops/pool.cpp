@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "core/kernel_log.h"
 #include "dispatch/registry.h"
 #include "ops/pool.h"
 
@@ -101,6 +102,28 @@ void check_bad_plane(int64_t bad_plane, const Tensor& idx, int64_t per_plane, in
   fail(ErrorKind::Index, op, "index ", v[i], " is out of range for a plane of ", limit, " elements");
 }
 
+// The one place the window pools choose how taps read a row: by the stride along W, unless a
+// `with dlcore.force_algorithm(op, ...)` asks for another (ValueError if it cannot run).
+PoolTaps choose_taps(const PoolWindow& w, const Device& device, const char* op) {
+  static const char* const kNames[] = {"direct", "split", "strided"};
+  PoolTaps t = w.sw == 1 ? PoolTaps::Direct : w.sw == 2 ? PoolTaps::Split : PoolTaps::Strided;
+  if (const char* forced = forced_algorithm(op)) {
+    const std::string f(forced);
+    if (f == "strided") {
+      t = PoolTaps::Strided;
+    } else if (f == "direct" || f == "split") {
+      const int64_t need = f == "direct" ? 1 : 2;
+      DL_CHECK(w.sw == need, Value, op, "algorithm '", f, "' does not apply: it needs stride ", need,
+               " along the width, got ", w.sw);
+      t = f == "direct" ? PoolTaps::Direct : PoolTaps::Split;
+    } else {
+      fail(ErrorKind::Value, op, "algorithm '", f, "' does not apply: expected 'direct', 'split' or 'strided'");
+    }
+  }
+  log_kernel(op, device.type, kNames[static_cast<int>(t)]);
+  return t;
+}
+
 }  // namespace
 
 int64_t pool_out_size(int64_t in, int64_t k, int64_t s, int64_t p, int64_t d, bool ceil_mode, const char* op) {
@@ -123,8 +146,10 @@ std::pair<Tensor, Tensor> max_pool(const Tensor& x, const PoolWindow& w, int spa
   Tensor out = Tensor::empty(os, x.dtype(), x.device(), op);
   Tensor idx = want_indices ? Tensor::empty(os, DType::Int64, x.device(), op) : Tensor();
   if (g.p.planes == 0) return {out, idx};
+  const PoolTaps taps = choose_taps(w, x.device(), op);
   DL_OP(PoolFn, "max_pool").get(x.device())(PoolArgs{xc.raw_data(), out.raw_data(),
-      want_indices ? idx.data<int64_t>() : nullptr, x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, false, 0});
+      want_indices ? idx.data<int64_t>() : nullptr, x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, false, 0,
+      taps});
   return {out, idx};
 }
 
@@ -139,7 +164,8 @@ Tensor max_pool_backward(const Tensor& grad, const Tensor& x, const Tensor& indi
   if (g.p.planes == 0) return gx;
   const Tensor gc = grad.contiguous(), ic = indices.contiguous();
   const int64_t bad = DL_OP(PoolBackwardFn, "max_pool_backward").get(x.device())(PoolBackwardArgs{
-      gc.raw_data(), ic.data<int64_t>(), gx.raw_data(), x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, false, 0});
+      gc.raw_data(), ic.data<int64_t>(), gx.raw_data(), x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, false, 0,
+      PoolTaps::Strided});
   check_bad_plane(bad, ic, g.oh * g.ow, g.p.H * g.p.W, op);
   return gx;
 }
@@ -151,8 +177,9 @@ Tensor avg_pool(const Tensor& x, const PoolWindow& w, int spatial, bool count_in
   const Tensor xc = x.contiguous();
   Tensor out = Tensor::empty(out_shape(g.p, spatial, g.oh, g.ow), x.dtype(), x.device(), op);
   if (g.p.planes == 0) return out;
+  const PoolTaps taps = choose_taps(w, x.device(), op);
   DL_OP(PoolFn, "avg_pool").get(x.device())(PoolArgs{xc.raw_data(), out.raw_data(), nullptr, x.dtype(), g.p.planes,
-      g.p.H, g.p.W, g.oh, g.ow, w, count_include_pad, divisor_override});
+      g.p.H, g.p.W, g.oh, g.ow, w, count_include_pad, divisor_override, taps});
   return out;
 }
 
@@ -164,8 +191,9 @@ Tensor avg_pool_backward(const Tensor& grad, const Tensor& x, const PoolWindow& 
   Tensor gx = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
   if (g.p.planes == 0) return gx;
   const Tensor gc = grad.contiguous();
+  const PoolTaps taps = choose_taps(w, x.device(), op);
   DL_OP(PoolBackwardFn, "avg_pool_backward").get(x.device())(PoolBackwardArgs{gc.raw_data(), nullptr, gx.raw_data(),
-      x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, count_include_pad, divisor_override});
+      x.dtype(), g.p.planes, g.p.H, g.p.W, g.oh, g.ow, w, count_include_pad, divisor_override, taps});
   return gx;
 }
 
@@ -181,7 +209,7 @@ std::pair<Tensor, Tensor> adaptive_pool(const Tensor& x, int64_t oh, int64_t ow,
   Tensor idx = want_indices ? Tensor::empty(os, DType::Int64, x.device(), op) : Tensor();
   if (p.planes == 0) return {out, idx};
   PoolArgs a{xc.raw_data(), out.raw_data(), want_indices ? idx.data<int64_t>() : nullptr, x.dtype(), p.planes, p.H,
-             p.W, oh, ow, PoolWindow{}, false, 0};
+             p.W, oh, ow, PoolWindow{}, false, 0, PoolTaps::Strided};
   if (is_max)
     DL_OP(PoolFn, "adaptive_max_pool").get(x.device())(a);
   else
@@ -206,7 +234,7 @@ Tensor adaptive_pool_backward(const Tensor& grad, const Tensor& x, const Tensor&
   if (p.planes == 0) return gx;
   const Tensor gc = grad.contiguous(), ic = is_max ? indices.contiguous() : Tensor();
   PoolBackwardArgs a{gc.raw_data(), is_max ? ic.data<int64_t>() : nullptr, gx.raw_data(), x.dtype(), p.planes, p.H,
-                     p.W, oh, ow, PoolWindow{}, false, 0};
+                     p.W, oh, ow, PoolWindow{}, false, 0, PoolTaps::Strided};
   // The max backward is the max pool's scatter through the indices.
   const int64_t bad = is_max ? DL_OP(PoolBackwardFn, "max_pool_backward").get(x.device())(a)
                               : DL_OP(PoolBackwardFn, "adaptive_avg_pool_backward").get(x.device())(a);

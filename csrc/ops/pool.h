@@ -20,6 +20,11 @@ struct PoolWindow {
   bool ceil_mode = false;
 };
 
+// How the window pools' taps read an input row (chosen in pool.cpp, logged, can be forced):
+// "direct" (stride 1 along W: taps read the row), "split" (stride 2: the row split once into its
+// even and odd elements, so every tap reads contiguous memory), "strided" (any stride).
+enum class PoolTaps : int32_t { Direct = 0, Split = 1, Strided = 2 };
+
 struct PoolArgs {
   const void* x;         // (planes, H, W) contiguous
   void* out;             // (planes, OH, OW) contiguous; max_unpool: (planes, H, W) output
@@ -29,6 +34,7 @@ struct PoolArgs {
   PoolWindow win;
   bool count_include_pad;
   int64_t divisor_override;  // 0: none
+  PoolTaps taps;
 };
 using PoolFn = void (*)(const PoolArgs&);
 
@@ -44,6 +50,7 @@ struct PoolBackwardArgs {
   PoolWindow win;
   bool count_include_pad;
   int64_t divisor_override;
+  PoolTaps taps;
 };
 using PoolBackwardFn = int64_t (*)(const PoolBackwardArgs&);
 

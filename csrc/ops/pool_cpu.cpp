@@ -30,18 +30,27 @@ inline void tap_range(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& l
   if (hi < lo) hi = lo;
 }
 
+// [lo, hi) of every tap kj of a window row, computed once per call (the divisions cost more than
+// a short output row's taps): ranges[2 kj], ranges[2 kj + 1].
+inline int64_t* tap_ranges(const PoolWindow& w, int64_t W, int64_t OW, int64_t dw) {
+  int64_t* r = new int64_t[static_cast<size_t>(2 * w.kw)];
+  for (int64_t kj = 0; kj < w.kw; ++kj) tap_range(kj * dw - w.pw, w.sw, W, OW, r[2 * kj], r[2 * kj + 1]);
+  return r;
+}
+
 // First valid window position along an axis: start + k*d for the smallest k >= 0 landing >= 0.
 inline int64_t first_valid(int64_t start, int64_t d) { return start >= 0 ? start : start + (-start + d - 1) / d * d; }
 
-// An input row as the taps read it.  With stride 2 the row is split once into its even and odd
-// elements, so that tap `off` reads contiguous memory: x[2 ow + off] = (off odd ? od : ev)[ow +
-// floor(off / 2)]; with stride 1 taps read the row itself; other strides read it strided.
+// An input row as the taps read it (PoolTaps).  "split" (stride 2) splits the row once into its
+// even and odd elements, so that tap `off` reads contiguous memory: x[2 ow + off] = (off odd ? od
+// : ev)[ow + floor(off / 2)]; "direct" (stride 1) reads the row itself; "strided" reads it with
+// the stride.
 template <class T>
 class TapRow {
  public:
-  TapRow(int64_t W, int64_t sw) : sw_(sw) {
+  TapRow(int64_t W, PoolTaps taps) : split_(taps == PoolTaps::Split), unit_(taps != PoolTaps::Strided) {
     const int64_t h = (W + 1) / 2;
-    if (sw == 2) {
+    if (split_) {
       T* p = 2 * h <= kStack ? stack_ : (heap_ = new T[static_cast<size_t>(2 * h)]);
       ev_ = p;
       od_ = p + h;
@@ -53,7 +62,7 @@ class TapRow {
 
   void load(const T* __restrict x, int64_t W) {
     row_ = x;
-    if (sw_ != 2) return;
+    if (!split_) return;
     T* __restrict ev = ev_;
     T* __restrict od = od_;
     const int64_t h = W / 2;
@@ -65,14 +74,14 @@ class TapRow {
     if (W & 1) ev[h] = x[W - 1];
   }
   // (pointer, offset) such that x[ow * sw + off] == ptr[ow * step + offset], step 1 unless the
-  // stride is neither 1 nor 2.
-  const T* ptr(int64_t off) const { return sw_ == 2 ? ((off & 1) ? od_ : ev_) : row_; }
-  int64_t offset(int64_t off) const { return sw_ == 2 ? (off >> 1) : off; }
-  bool unit() const { return sw_ <= 2; }
+  // taps are "strided" (then step = sw).
+  const T* ptr(int64_t off) const { return split_ ? ((off & 1) ? od_ : ev_) : row_; }
+  int64_t offset(int64_t off) const { return split_ ? (off >> 1) : off; }
+  bool unit() const { return unit_; }
 
  private:
   static constexpr int64_t kStack = 2048;
-  int64_t sw_;
+  bool split_, unit_;
   const T* row_ = nullptr;
   T* ev_ = nullptr;
   T* od_ = nullptr;
@@ -103,7 +112,7 @@ inline void max_tap(const T* __restrict src, int64_t so, int64_t sw, int64_t lo,
 }
 
 template <class T, bool kIdx>
-void max_row(const PoolArgs& a, int64_t p, int64_t oh, TapRow<T>& row) {
+void max_row(const PoolArgs& a, int64_t p, int64_t oh, TapRow<T>& row, const int64_t* ranges) {
   const PoolWindow& w = a.win;
   const int64_t H = a.H, W = a.W, OW = a.OW;
   const T* x = static_cast<const T*>(a.x) + p * H * W;
@@ -121,9 +130,7 @@ void max_row(const PoolArgs& a, int64_t p, int64_t oh, TapRow<T>& row) {
     if (ih < 0 || ih >= H) continue;
     row.load(x + ih * W, W);
     for (int64_t kj = 0; kj < w.kw; ++kj) {
-      const int64_t off = kj * w.dw - w.pw;
-      int64_t lo, hi;
-      tap_range(off, w.sw, W, OW, lo, hi);
+      const int64_t off = kj * w.dw - w.pw, lo = ranges[2 * kj], hi = ranges[2 * kj + 1];
       if (row.unit())
         max_tap<T, kIdx, true>(row.ptr(off), row.offset(off), w.sw, lo, hi, o, id, ih * W + off);
       else
@@ -138,15 +145,17 @@ constexpr int64_t kRowBlock = 4;
 template <class T>
 void max_pool_typed(const PoolArgs& a) {
   const int64_t rows = a.planes * a.OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t* ranges = tap_ranges(a.win, a.W, a.OW, a.win.dw);
   parallel_for(blocks, kRowBlock * a.OW * a.win.kh * a.win.kw, [&](int64_t blk) {
-    TapRow<T> row(a.W, a.win.sw);
+    TapRow<T> row(a.W, a.taps);
     for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
       if (a.indices)
-        max_row<T, true>(a, r / a.OH, r % a.OH, row);
+        max_row<T, true>(a, r / a.OH, r % a.OH, row, ranges);
       else
-        max_row<T, false>(a, r / a.OH, r % a.OH, row);
+        max_row<T, false>(a, r / a.OH, r % a.OH, row, ranges);
     }
   });
+  delete[] ranges;
 }
 
 // Average-pool window of output position o along one axis: the padded extent [s, e) clipped to
@@ -184,9 +193,10 @@ void avg_pool_typed(const PoolArgs& a) {
   const PoolWindow& w = a.win;
   const int64_t H = a.H, W = a.W, OH = a.OH, OW = a.OW;
   const T* cf = avg_col_factors<T>(w, W, OW, a.count_include_pad, a.divisor_override);
+  const int64_t* ranges = tap_ranges(w, W, OW, 1);
   const int64_t rows = a.planes * OH, blocks = (rows + kRowBlock - 1) / kRowBlock;
   parallel_for(blocks, kRowBlock * OW * w.kh * w.kw, [&](int64_t blk) {
-    TapRow<T> row(W, w.sw);
+    TapRow<T> row(W, a.taps);
     for (int64_t r = blk * kRowBlock; r < rows && r < (blk + 1) * kRowBlock; ++r) {
       const int64_t p = r / OH, oh = r % OH;
       const T* x = static_cast<const T*>(a.x) + p * H * W;
@@ -196,9 +206,7 @@ void avg_pool_typed(const PoolArgs& a) {
       for (int64_t ih = hs.s0; ih < hs.e0; ++ih) {  // PyTorch's order: rows, then columns
         row.load(x + ih * W, W);
         for (int64_t kj = 0; kj < w.kw; ++kj) {
-          const int64_t off = kj - w.pw;
-          int64_t lo, hi;
-          tap_range(off, w.sw, W, OW, lo, hi);
+          const int64_t off = kj - w.pw, lo = ranges[2 * kj], hi = ranges[2 * kj + 1];
           const T* __restrict src = row.ptr(off);
           const int64_t so = row.offset(off), st = row.unit() ? 1 : w.sw;
 #pragma omp simd
@@ -213,6 +221,7 @@ void avg_pool_typed(const PoolArgs& a) {
       }
     }
   });
+  delete[] ranges;
   delete[] cf;
 }
 
@@ -221,6 +230,7 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
   const PoolWindow& w = b.win;
   const int64_t H = b.H, W = b.W, OH = b.OH, OW = b.OW;
   const T* cf = avg_col_factors<T>(w, W, OW, b.count_include_pad, b.divisor_override);
+  const int64_t* ranges = tap_ranges(w, W, OW, 1);
   parallel_for(b.planes, H * W + OH * OW * w.kh * w.kw, [&](int64_t p) {
     const T* g = static_cast<const T*>(b.g) + p * OH * OW;
     T* __restrict gx = static_cast<T*>(b.gx) + p * H * W;
@@ -238,13 +248,14 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
       for (int64_t ih = hs.s0; ih < hs.e0; ++ih) {
         T* __restrict gr = gx + ih * W;
         for (int64_t kj = 0; kj < w.kw; ++kj) {
-          const int64_t off = kj - w.pw, sw = w.sw;
-          int64_t lo, hi;
-          tap_range(off, sw, W, OW, lo, hi);
+          const int64_t off = kj - w.pw, sw = w.sw, lo = ranges[2 * kj], hi = ranges[2 * kj + 1];
           // distinct ow hit distinct columns (sw >= 1): no two lanes add into one element
-          if (sw == 2) {
+          if (b.taps == PoolTaps::Split) {
 #pragma omp simd
             for (int64_t ow = lo; ow < hi; ++ow) gr[2 * ow + off] += gd[ow];
+          } else if (b.taps == PoolTaps::Direct) {
+#pragma omp simd
+            for (int64_t ow = lo; ow < hi; ++ow) gr[ow + off] += gd[ow];
           } else {
 #pragma omp simd
             for (int64_t ow = lo; ow < hi; ++ow) gr[ow * sw + off] += gd[ow];
@@ -254,6 +265,7 @@ int64_t avg_pool_backward_typed(const PoolBackwardArgs& b) {
     }
     delete[] gd;
   });
+  delete[] ranges;
   delete[] cf;
   return -1;
 }

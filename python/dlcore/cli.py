@@ -17,6 +17,7 @@
     dlcore generate CHECKPOINT [--prompt ...]     text from a GPT or CharRNN checkpoint
     dlcore bench rnn [--threads N]                LSTM/GRU cell and sequence steps against PyTorch
     dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
+    dlcore bench pool [--threads N]               pooling and upsampling against PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -335,6 +336,10 @@ def _bench_tokenizer(args) -> int:
     from .bench.tokenizer import run_tokenizer_bench
 
     run_tokenizer_bench(threads=args.threads, repeat=args.repeat, vocab_size=args.vocab_size, data=args.data)
+def _bench_pool(args) -> int:
+    from .bench.pool import run_pool_bench
+
+    run_pool_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, batch=args.batch)
     return 0
 
 
@@ -492,6 +497,13 @@ def _build_parser() -> _Parser:
     p.add_argument("--vocab-size", type=_number(int, 257), default=4096, help="BPE vocabulary to train")
     p.add_argument("--data", metavar="FILE", default=None, help="a UTF-8 text file (default: the Shakespeare corpus)")
     p.set_defaults(func=_bench_tokenizer, check=_check_bench_tokenizer)
+    p = bsub.add_parser("pool", help="max/avg pooling and bilinear upsampling, forward and forward+backward, "
+                                     "against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.add_argument("--batch", type=_POSITIVE_INT, default=32, help="batch of the 64x56x56 input (canonical: 32)")
+    p.set_defaults(func=_bench_pool, check=_check_bench)
     return parser
 
 
