@@ -345,6 +345,22 @@ def test_explicit_alibi_equals_the_additive_bias():
                                rtol=1e-6, atol=1e-7)  # slopes are float32
 
 
+def test_explicit_alibi_matches_the_fused_kernel_without_a_causal_mask():
+    """The explicit path is the kernel's fallback: same ALiBi convention, slope * (j - i)."""
+    rng = _rng(11)
+    H, L, S = 2, 5, 7
+    q, k, v = rng.standard_normal((1, H, L, 8)), rng.standard_normal((1, H, S, 8)), rng.standard_normal((1, H, S, 8))
+    slopes = nn.alibi_slopes(H)
+    out = A._attention_explicit(_d(q), _d(k), _d(v), alibi_slopes=slopes).numpy()
+    fused = dlcore.ops.scaled_dot_product_attention(q, k, v, alibi_slopes=slopes.numpy().astype(np.float64))
+    np.testing.assert_allclose(out, fused, rtol=1e-6, atol=1e-7)
+    s = slopes.numpy().astype(np.float64)[:, None, None]
+    np.testing.assert_allclose(nn.positional.alibi_bias(slopes, L, S, np.float64).numpy(),
+                               s * (np.arange(S)[None, :] - np.arange(L)[:, None]), rtol=1e-6)
+    np.testing.assert_allclose(nn.positional.alibi_bias(slopes, L, S, np.float64, symmetric=True).numpy(),
+                               -s * np.abs(np.arange(S)[None, :] - np.arange(L)[:, None]), rtol=1e-6)
+
+
 def test_explicit_learned_bias_gets_its_gradient(torch):
     """A float mask that requires grad (a learned relative-position bias) receives its gradient,
     combined with is_causal-free masking by -inf entries (one row fully masked gives zeros)."""

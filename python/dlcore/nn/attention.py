@@ -12,7 +12,7 @@ signature and semantics, so it doubles as the kernel's reference fallback:
 - a float attn_mask is added to the scores; both broadcast to (..., L, S);
 - is_causal keeps key j for query i when j <= i (aligned top-left, as torch aligns it);
 - enable_gqa: Hq a multiple of Hkv, each key/value head shared by Hq / Hkv consecutive query heads;
-- alibi_slopes (Hq,): adds -slope[h] * |i - j| (``dlcore.nn.positional.alibi_bias``);
+- alibi_slopes (Hq,): adds slope[h] * (j - i), as the fused kernel does (``dlcore.nn.positional.alibi_bias``);
 - a query row whose keys are all masked gives zeros (and zero gradients), where torch's math path
   gives NaN.
 """

@@ -212,11 +212,12 @@ def alibi_slopes(num_heads) -> Tensor:
     return _tensor(np.asarray(slopes, np.float32))
 
 
-def alibi_bias(slopes, L, S, dtype=np.float32) -> Tensor:
-    """The additive attention bias ALiBi adds, as a float Tensor (H, L, S):
-    bias[h, i, j] = -slopes[h] * |i - j| (query i, key j, aligned top-left like torch's is_causal;
-    under a causal mask this is the paper's slope * (j - i)).  Pass it as ``attn_mask`` where the
-    kernel's ``alibi_slopes=`` is not available."""
+def alibi_bias(slopes, L, S, dtype=np.float32, symmetric=False) -> Tensor:
+    """The additive attention bias ALiBi adds, as a float Tensor (H, L, S), query i and key j
+    aligned top-left like torch's is_causal: bias[h, i, j] = slopes[h] * (j - i), what the fused
+    kernel's ``alibi_slopes=`` adds (the paper's form; under a causal mask every kept entry is
+    -slope * distance). ``symmetric=True`` gives -slopes[h] * |i - j| instead, the usual choice
+    for an encoder that attends both ways. Pass it as ``attn_mask`` to add it explicitly."""
     s = np.asarray(slopes.numpy() if isinstance(slopes, Tensor) else slopes, np.float64).reshape(-1, 1, 1)
-    dist = np.abs(np.arange(L)[:, None] - np.arange(S)[None, :]).astype(np.float64)
-    return _tensor((-s * dist).astype(dtype))
+    rel = (np.arange(S)[None, :] - np.arange(L)[:, None]).astype(np.float64)
+    return _tensor((-s * np.abs(rel) if symmetric else s * rel).astype(dtype))
