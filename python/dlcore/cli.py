@@ -223,6 +223,8 @@ def _eval(args) -> int:
 
     evaluate_checkpoint(args.checkpoint, log=print)
     return 0
+
+
 def _check_train_gpt(args):
     _writable_folder("--out", args.out)
     if args.data is not None and not os.path.isfile(args.data):

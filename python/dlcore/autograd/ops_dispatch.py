@@ -208,6 +208,8 @@ GRAD_OPS.update({
     "conv_transpose1d": lambda x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1:
         _conv().ConvTransposeNd.apply(x, weight, bias, 1, stride, padding, output_padding, groups, dilation),
 })
+
+
 def _pool(name):
     """The nn.functional version (an autograd Function) of a pool-family op, same signature."""
     def op(*args, **kwargs):
