@@ -228,3 +228,18 @@ def test_train_lenet_distributed_end_to_end(tmp_path):
     assert lines[-1].startswith("test accuracy ") and float(lines[-1].split()[-1]) > 0.3
     assert sum(line.startswith("epoch") for line in lines) == 2
     assert (tmp_path / "best.safetensors").is_file()
+
+
+@needs_mpi
+@pytest.mark.parametrize("recipe", ["charrnn", "gpt"])
+def test_language_model_recipes_train_distributed(recipe, tmp_path):
+    text = tmp_path / "text.txt"
+    text.write_text("to be or not to be, that is the question. " * 40)
+    args = ([recipe, "--data", str(text), "--iters", "4", "--batch-size", "4"]
+            + (["--hidden", "16", "--embed", "8", "--seq-len", "10", "--layers", "1"] if recipe == "charrnn" else
+               ["--layers", "1", "--heads", "2", "--embd", "16", "--block-size", "16", "--eval-interval", "2",
+                "--eval-iters", "1"]))
+    out = tmp_path / "out"
+    lines = _train_distributed(args, out)
+    assert lines[-1].startswith("val loss ")
+    assert any(f.suffix == ".safetensors" for f in out.iterdir())

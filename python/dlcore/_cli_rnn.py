@@ -22,7 +22,7 @@ def _train_charrnn(args) -> int:
     kw = dict(layers=args.layers, hidden=args.hidden, embed=args.embed, seq_len=args.seq_len,
               batch_size=args.batch_size, iters=args.iters, lr=args.lr, clip=args.clip, dropout=args.dropout,
               seed=args.seed, threads=args.threads, data=args.data, out_dir=args.out, eval_every=args.eval_every,
-              progress=not args.no_progress, log=print)
+              progress=not args.no_progress, log=print, distributed=args.distributed)
     if args.cell == "all":  # the same budget for rnn, lstm and gru, validation curves in one PNG
         compare_cells(**kw)
     else:
@@ -59,6 +59,8 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--data", default=None, help="UTF-8 text file (default: dlcore.data.shakespeare() when present)")
     p.add_argument("--out", default="runs/charrnn", help="folder for checkpoint, curves, metrics and sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel over the ranks of mpirun -n P (the batch is split; rank 0 prints and writes)")
     p.set_defaults(func=_train_charrnn, check=_check_train_charrnn)
 
 

@@ -239,7 +239,8 @@ def _train_gpt(args) -> int:
     train_gpt(tokenizer=args.tokenizer, vocab_size=args.vocab_size, layers=args.layers, heads=args.heads,
               embd=args.embd, block_size=args.block_size, batch_size=args.batch_size, iters=args.iters, lr=args.lr,
               dropout=args.dropout, eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
-              threads=args.threads, data=args.data, out_dir=args.out, progress=not args.no_progress, log=print)
+              threads=args.threads, data=args.data, out_dir=args.out, progress=not args.no_progress, log=print,
+              distributed=args.distributed)
     return 0
 
 
@@ -402,6 +403,7 @@ def _build_parser() -> _Parser:
     p.add_argument("--data", default=None, help="a UTF-8 text file (split 90/10) instead of Shakespeare")
     p.add_argument("--out", default="runs/gpt", help="folder for the checkpoint, curves, metrics and sample")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_distributed(p)
     p.set_defaults(func=_train_gpt, check=_check_train_gpt)
 
     p = sub.add_parser("generate", help="text from a language-model checkpoint (gpt, charrnn)")

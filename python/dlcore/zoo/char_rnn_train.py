@@ -19,12 +19,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 
 import numpy as np
 
 from .. import optim
 from .._random import manual_seed
+from ._parallel import DataParallel
 from .._tensor import tensor
 from ..autograd.grad_mode import no_grad
 from ..nn.utils import clip_grad_norm_
@@ -119,36 +122,48 @@ def _plot(hist, path, title):
 
 def train_charrnn(cell="lstm", layers=2, hidden=512, embed=64, seq_len=100, batch_size=32, iters=2000, lr=2e-3,
                   clip=1.0, dropout=0.0, seed=0, threads=None, data=None, out_dir="runs/charrnn", eval_every=None,
-                  val_windows=50, sample_tokens=300, progress=True, log=print):
-    """Trains the recipe in the module docstring.
+                  val_windows=50, sample_tokens=300, progress=True, log=print, distributed=False):
+    """Trains the recipe in the module docstring. ``distributed``: data-parallel under ``mpirun -n
+    P`` (zoo/_parallel.py): rank r trains streams r, r + P, ... of the batch; rank 0 prints and
+    writes (the other ranks write into a temporary folder, removed at the end).
 
     Returns a dict: best_val_loss, best_iter, final_train_loss, seconds, iters, chars_per_second,
     config, paths (checkpoint, curves, metrics, sample) and the sample text.
     Raises ValueError for a text too short for the batch, or bad hyper-parameters."""
     from .. import get_num_threads, set_num_threads
 
-    if threads is None:
-        return _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dropout, seed, threads, data,
-                      out_dir, eval_every, val_windows, sample_tokens, progress, log)
+    dp = DataParallel(distributed)
+    if dp.enabled and batch_size % dp.world:
+        raise ValueError(f"train charrnn: --batch-size {batch_size} must divide evenly over {dp.world} ranks")
+    helper_dir = None
+    if not dp.main:  # a helper rank: silent, its files go to a temporary folder
+        log, progress = None, False
+        helper_dir = out_dir = tempfile.mkdtemp(prefix=f"dlcore-charrnn-rank{dp.rank}-")
     old = get_num_threads()
-    set_num_threads(threads)  # for this run only
+    if threads is not None:
+        set_num_threads(threads)  # for this run only
     try:
         return _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dropout, seed, threads, data,
-                      out_dir, eval_every, val_windows, sample_tokens, progress, log)
+                      out_dir, eval_every, val_windows, sample_tokens, progress, log, dp)
     finally:
         set_num_threads(old)
+        if helper_dir is not None:
+            shutil.rmtree(helper_dir, ignore_errors=True)
 
 
 def _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dropout, seed, threads, data, out_dir,
-           eval_every, val_windows, sample_tokens, progress, log):
+           eval_every, val_windows, sample_tokens, progress, log, dp):
     manual_seed(seed)
     train_text, val_text = load_text(data)
     vocab = CharVocab(train_text + val_text)
     tr_x, tr_y, tr_windows = _streams(vocab.encode(train_text), batch_size, seq_len)
+    tr_x, tr_y = tr_x[dp.rank::dp.world], tr_y[dp.rank::dp.world]  # this rank's streams
     va_x, va_y, va_windows = _streams(vocab.encode(val_text), min(batch_size, max((len(val_text) - 1) // 2, 1)),
                                       seq_len)
     va_windows = min(va_windows, val_windows)
     model = CharRNN(len(vocab), cell, embed, hidden, layers, dropout)
+    dp.wrap(model)  # data-parallel: DDP's hooks average the gradients during backward
+    dp.reseed(seed)
     opt = optim.Adam(model.parameters(), lr=lr)
     eval_every = eval_every or max(iters // 20, 1)
     config = dict(model.config, seq_len=seq_len, batch_size=batch_size, iters=iters, lr=lr, clip=clip, seed=seed,

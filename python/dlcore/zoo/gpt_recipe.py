@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import codecs
 import json
+import shutil
+import tempfile
 import math
 import os
 import sys
@@ -36,6 +38,7 @@ import numpy as np
 from .. import optim
 from .._info import set_num_threads
 from .._random import manual_seed, randint
+from ._parallel import DataParallel
 from ..autograd.grad_mode import no_grad
 from ..nn.utils import clip_grad_norm_
 from ..serialization import load, save
@@ -164,12 +167,32 @@ def _plot(history, path):
 def train_gpt(tokenizer="char", vocab_size=512, layers=4, heads=4, embd=128, block_size=64, batch_size=12,
               iters=2000, lr=1e-3, dropout=0.0, eval_interval=250, eval_iters=20, seed=1337, threads=None,
               data=None, out_dir="runs/gpt", weight_decay=0.1, warmup=100, progress=True, sample_tokens=300,
-              log=print):
+              log=print, distributed=False):
     """Runs the recipe of the module docstring; returns a dict with val_loss (best), train_loss,
     best_iter, seconds, tokens_per_s, history and the output paths.  ``vocab_size`` is used by the
-    BPE tokenizer only; ``log`` is print-like (None: silent)."""
+    BPE tokenizer only; ``log`` is print-like (None: silent). ``distributed``: data-parallel under
+    ``mpirun -n P`` (zoo/_parallel.py): each rank draws batch_size / P windows; rank 0 prints and
+    writes (the other ranks write into a temporary folder, removed at the end)."""
     if threads:
         set_num_threads(int(threads))
+    dp = DataParallel(distributed)
+    if dp.enabled and batch_size % dp.world:
+        raise ValueError(f"train gpt: --batch-size {batch_size} must divide evenly over {dp.world} ranks")
+    helper_dir = None
+    if not dp.main:  # a helper rank: silent, its files go to a temporary folder
+        log, progress = None, False
+        helper_dir = out_dir = tempfile.mkdtemp(prefix=f"dlcore-gpt-rank{dp.rank}-")
+    try:
+        return _train_gpt(tokenizer, vocab_size, layers, heads, embd, block_size, batch_size, iters, lr, dropout,
+                          eval_interval, eval_iters, seed, threads, data, out_dir, weight_decay, warmup, progress,
+                          sample_tokens, log, dp)
+    finally:
+        if helper_dir is not None:
+            shutil.rmtree(helper_dir, ignore_errors=True)
+
+
+def _train_gpt(tokenizer, vocab_size, layers, heads, embd, block_size, batch_size, iters, lr, dropout, eval_interval,
+               eval_iters, seed, threads, data, out_dir, weight_decay, warmup, progress, sample_tokens, log, dp):
     manual_seed(seed)
     train_text, val_text, source = load_corpus(data)
     tok = _make_tokenizer(tokenizer, train_text, val_text, vocab_size)
@@ -180,6 +203,8 @@ def train_gpt(tokenizer="char", vocab_size=512, layers=4, heads=4, embd=128, blo
     config = GPTConfig(vocab_size=tok.vocab_size, block_size=block_size, n_layer=layers, n_head=heads,
                        n_embd=embd, dropout=dropout)
     model = GPT(config)
+    dp.wrap(model)  # data-parallel: DDP's hooks average the gradients during backward
+    dp.reseed(seed)
     opt = model.configure_optimizers(weight_decay, lr, betas=(0.9, 0.99))
     warmup = min(warmup, max(1, iters // 10))
     say = log or (lambda *_: None)
@@ -197,7 +222,7 @@ def train_gpt(tokenizer="char", vocab_size=512, layers=4, heads=4, embd=128, blo
     for it in range(iters):
         for group in opt.param_groups:
             group["lr"] = lr_at(it, lr, iters, warmup, lr / 10)
-        x, y = _batch(splits["train"], batch_size, block_size)
+        x, y = _batch(splits["train"], batch_size // dp.world, block_size)
         _, loss = model(x, y)
         opt.zero_grad()
         loss.backward()
