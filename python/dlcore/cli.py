@@ -5,6 +5,7 @@
     dlcore train heteroscedastic                  mean and variance heads on a noisy 1-D function
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
+    dlcore bench attention [--threads N] [--long] fused attention against torch's SDPA
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -148,6 +149,13 @@ def _bench_train(args) -> int:
     return 0
 
 
+def _bench_attention(args) -> int:
+    from .bench.attention import run_attention_bench
+
+    run_attention_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, long=args.long)
+    return 0
+
+
 def _build_parser() -> _Parser:
     from . import __version__
 
@@ -177,7 +185,7 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_train_heteroscedastic)
 
     p_bench = sub.add_parser("bench", help="compare dlcore with NumPy and PyTorch")
-    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train}")
+    bsub = p_bench.add_subparsers(dest="family", required=True, metavar="{gemm,train,attention}")
     p = bsub.add_parser("gemm", help="GEMM on the canonical shapes")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=7, help="timed samples per case; the median is reported")
@@ -189,6 +197,12 @@ def _build_parser() -> _Parser:
     p.add_argument("--repeat", type=_POSITIVE_INT, default=5, help="timed samples per case and round")
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.set_defaults(func=_bench_train, check=_check_bench)
+    p = bsub.add_parser("attention", help="fused scaled_dot_product_attention against torch's, forward and backward")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.add_argument("--long", action="store_true", help="also the 1x8x16384x64 causal case (minutes)")
+    p.set_defaults(func=_bench_attention, check=_check_bench)
     return parser
 
 
