@@ -242,3 +242,31 @@ def test_backward_errors_name_the_backward_op():
         ops.scaled_dot_product_attention_backward(out, q, k, v, out, lse[..., :2])
     with pytest.raises(ValueError, match=f"^{name}: dropout_p > 0 needs"):
         ops.scaled_dot_product_attention_backward(out, q, k, v, out, lse, dropout_p=0.1)
+
+
+@pytest.mark.parametrize("config", [
+    dict(L=65, S=129, E=64, Ev=64, causal=True),
+    dict(L=130, S=70, E=128, Ev=40, mask=True, alibi=True),
+    dict(L=17, S=64, E=64, Ev=8, dropout=0.25, gqa=True),
+])
+def test_backward_with_many_heads_matches_the_reference(config, isa):
+    """B * Hk >= 8 and E a multiple of the vector chunk: the backward's one-pass scheme (a task
+    per key/value head accumulating dQ in place) rather than the two-pass one."""
+    c = dict(dict(mask=False, alibi=False, dropout=0.0, gqa=False, causal=False), **config)
+    g = np.random.default_rng(11)
+    hq, hk = (8, 4) if c["gqa"] else (4, 4)
+    q = g.standard_normal((2, hq, c["L"], c["E"]))
+    k = g.standard_normal((2, hk, c["S"], c["E"]))
+    v = g.standard_normal((2, hk, c["S"], c["Ev"]))
+    kw = dict(is_causal=c["causal"], enable_gqa=c["gqa"], dropout_p=c["dropout"], dropout_seed=5)
+    if c["mask"]:
+        kw["attn_mask"] = g.standard_normal((hq, c["L"], c["S"]))
+    if c["alibi"]:
+        kw["alibi_slopes"] = 0.5 ** np.arange(1, hq + 1)
+    for dtype, scale in ((np.float64, 10.0), (np.float32, 20.0)):
+        _check(q.astype(dtype), k.astype(dtype), v.astype(dtype),
+               {n: (x.astype(dtype) if isinstance(x, np.ndarray) else x) for n, x in kw.items()}, "flash", scale)
+    q32, k32, v32 = (x.astype(np.float32) for x in (q, k, v))
+    kw0 = dict(is_causal=c["causal"], enable_gqa=c["gqa"])
+    out, lse = ops.scaled_dot_product_attention(q32, k32, v32, return_logsumexp=True, **kw0)
+    run_threads_bitwise(lambda: ops.scaled_dot_product_attention_backward(out, q32, k32, v32, out, lse, **kw0))

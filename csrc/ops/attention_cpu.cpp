@@ -169,7 +169,7 @@ inline T lse2(T lse) {
 
 // Pass 2: dK, dV of one (key/value head, key block).
 template <class V>
-void backward_kv(const AttnArgs& a, const Geo<V>& g, int64_t task) {
+void backward_kv(const AttnArgs& a, const Geo<V>& g, int64_t task, bool fuse_dq) {
   using T = typename V::T;
   const bool q_direct = g.Ep == a.E, o_direct = g.Evp == a.Ev;
   const T sc = static_cast<T>(a.scale * kLog2e), lg = static_cast<T>(kLog2e);
@@ -234,6 +234,9 @@ void backward_kv(const AttnArgs& a, const Geo<V>& g, int64_t task) {
       }
       block_gemm<V>(Sb, 1, kBK, go, g.Evp, dVa, g.Evp, nk, g.Evp, nrows, true);
       block_gemm<V>(Db, 1, kBK, q, g.Ep, dKa, g.Ep, nk, g.Ep, nrows, true);
+      if (fuse_dq)  // this task owns the query heads of its key/value head: dQ += dS K, in key-block order
+        block_gemm<V>(Db, kBK, 1, static_cast<const T*>(a.k) + (kvh * a.S + j0) * a.E, a.E,
+                      static_cast<T*>(a.grad_q) + (bh * a.L + i0) * a.E, a.E, nrows, a.E, nk, true);
     }
   }
   const T scale = static_cast<T>(a.scale);
@@ -302,12 +305,28 @@ void backward_q(const AttnArgs& a, const Geo<V>& g, int64_t task) {
     for (int64_t c = 0; c < a.E; ++c) dq[r * a.E + c] = dQa[r * g.Ep + c] * scale;
 }
 
+// Two schemes, chosen from the shapes alone (never the thread count, so the bits do not change
+// with it).  With many key/value heads (B * Hk >= 8) and E a multiple of the vector chunk, a task
+// owns a whole key/value head, walks its key blocks in order and accumulates dQ of its query heads
+// in place (dQ += dS K): five products per tile, as FA-2.  Otherwise (few heads: a task per head
+// would leave threads idle) tasks own key blocks (dK, dV) and then query blocks (dQ), which
+// recomputes S and dP: seven products per tile.
 template <class V>
 void flash_backward(const AttnArgs& a) {
   using T = typename V::T;
   const Geo<V> g(a);
   compute_delta<T>(a);
-  parallel_for_each(a.B * a.Hk * g.nkb, a.nthreads, [&](int64_t t) { backward_kv<V>(a, g, t); });
+  if (a.B * a.Hk >= 8 && g.Ep == a.E) {
+    parallel_for_each(a.B * a.Hk, a.nthreads, [&](int64_t kvh) {
+      for (int64_t kb = 0; kb < g.nkb; ++kb) backward_kv<V>(a, g, kvh * g.nkb + kb, true);
+      const T scale = static_cast<T>(a.scale);
+      const int64_t b = kvh / a.Hk, hk = kvh % a.Hk;
+      T* dq = static_cast<T*>(a.grad_q) + (b * a.Hq + hk * g.G) * a.L * a.E;  // the group's heads are adjacent
+      for (int64_t x = 0, n = g.G * a.L * a.E; x < n; ++x) dq[x] *= scale;
+    });
+    return;
+  }
+  parallel_for_each(a.B * a.Hk * g.nkb, a.nthreads, [&](int64_t t) { backward_kv<V>(a, g, t, false); });
   parallel_for_each(a.B * a.Hq * g.nqb, a.nthreads, [&](int64_t t) { backward_q<V>(a, g, t); });
 }
 
