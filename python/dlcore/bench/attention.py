@@ -5,6 +5,7 @@ forward+backward (through autograd on both sides), same thread count, interleave
 """
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -19,6 +20,8 @@ SHAPES = [
     ("1x8x4096x64 causal", (1, 8, 4096, 64), True),
 ]
 LONG = ("1x8x16384x64 causal", (1, 8, 16384, 64), True)
+if os.environ.get("DLCORE_BENCH_ATTENTION_QUICK"):  # tests: the same table on tiny shapes, in seconds
+    SHAPES = [("1x2x128x64", (1, 2, 128, 64), False), ("1x2x128x64 causal", (1, 2, 128, 64), True)]
 PASSES = ("fwd", "fwd+bwd")
 
 
@@ -135,11 +138,11 @@ def run_attention_bench(threads: int = 2, repeat: int = 3, rounds: int = 3, long
           f"{repeat} samples; speedup = torch time / dlcore time (median of paired rounds, quartiles); dlcore's "
           "scratch (workspace of one call, forward or backward, the larger)", file=file)
     peers = [k for k in samples]
-    print(f"{'case':32s}" + "".join(f"{k:>10s}" for k in peers) + f"{'x torch':>10s}{'spread':>14s}"
+    print(f"{'case':32s}" + "".join(f"{k:>10s}" for k in peers) + f"{'x torch':>10s}{'spread':>18s}"
           f"{'scratch MiB':>13s}", file=file)
     for row in rows:
         sp = row.get("speedup", float("nan"))
         lo, hi = row.get("spread", (float("nan"), float("nan")))
         print(f"{row['case']:32s}" + "".join(f"{row['gflops'].get(k, float('nan')):10.1f}" for k in peers) +
-              f"{sp:10.2f}{f'{lo:.2f} - {hi:.2f}':>14s}{row['scratch_mib']:13.2f}", file=file)
+              f"{sp:10.2f}{f'{lo:.2f} - {hi:.2f}':>18s}{row['scratch_mib']:13.2f}", file=file)
     return {"rows": rows, "missing_peers": absent}
