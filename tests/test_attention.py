@@ -146,6 +146,15 @@ def test_2d_operands_and_single_kv_head_without_gqa():
     k1, v1 = g.standard_normal((2, 1, 9, 4)), g.standard_normal((2, 1, 9, 2))  # one head broadcast to four
     out = ops.scaled_dot_product_attention(q4, k1, v1)
     assert_close(out, ref.sdpa(q4, k1, v1), scale=10)
+    q1, k3, v3 = g.standard_normal((2, 1, 6, 4)), g.standard_normal((2, 3, 9, 4)), g.standard_normal((2, 3, 9, 2))
+    out, lse = ops.scaled_dot_product_attention(q1, k3, v3, return_logsumexp=True)  # one query head, broadcast
+    assert out.shape == (2, 3, 6, 2)
+    assert_close(out, ref.sdpa(q1, k3, v3), scale=10)
+    gout = g.standard_normal(out.shape)
+    grads = ops.scaled_dot_product_attention_backward(gout, q1, k3, v3, out, lse)
+    for got, want in zip(grads, ref.backward(gout, np.broadcast_to(q1, (2, 3, 6, 4)), k3, v3)):
+        assert_close(got, ref._sum_to(want, got.shape) if got.shape != want.shape else want, scale=10)
+    assert grads[0].shape == q1.shape
 
 
 def test_layouts_non_contiguous_inputs():

@@ -108,13 +108,12 @@ class _Plan:
                                  "the key's)") from None
             if hk != hv:
                 hk = hv = ho
-            if hq != ho:
-                raise ValueError(f"{op}: expected the query's heads ({hq}) to match the key's ({hk}); "
-                                 "pass enable_gqa=True for grouped-query attention")
+            # hq == 1 < ho: the query is broadcast over the heads (a copy); hk == hv == 1 < hq needs
+            # none: the kernel maps every query head to the one key/value head (as GQA does)
         self.batch, self.ho, self.L, self.S, self.E, self.Ev = batch, ho, L, S, E, Ev
         self.dtype = q.dtype
         self.has_heads = max(q.ndim, k.ndim, v.ndim) > 2
-        self.q4 = self._fold(q, hq)
+        self.q4 = self._fold(q, ho)
         self.k4 = self._fold(k, hk)
         self.v4 = self._fold(v, hv)
         nb = int(np.prod(batch, dtype=np.int64))
