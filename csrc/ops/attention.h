@@ -63,7 +63,7 @@ struct AttnOptions {
   int64_t mask_rs = 0, mask_cs = 0;
   Tensor alibi;                      // (B * Hq,) q's dtype, or undefined
   bool causal = false;
-  double scale = 0.0;                // <= 0 or NaN: 1 / sqrt(E)
+  double scale = 0.0;                // used when has_scale; else 1 / sqrt(E) (torch's default)
   bool has_scale = false;
   double dropout_p = 0.0;
   uint64_t seed = 0;

@@ -18,6 +18,7 @@
     dlcore bench rnn [--threads N]                LSTM/GRU cell and sequence steps against PyTorch
     dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
     dlcore bench pool [--threads N]               pooling and upsampling against PyTorch
+    dlcore bench attention [--threads N] [--long] fused attention against torch's SDPA
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -352,6 +353,10 @@ def _bench_pool(args) -> int:
     from .bench.pool import run_pool_bench
 
     run_pool_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, batch=args.batch)
+def _bench_attention(args) -> int:
+    from .bench.attention import run_attention_bench
+
+    run_attention_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, long=args.long)
     return 0
 
 
@@ -517,6 +522,12 @@ def _build_parser() -> _Parser:
     p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
     p.add_argument("--batch", type=_POSITIVE_INT, default=32, help="batch of the 64x56x56 input (canonical: 32)")
     p.set_defaults(func=_bench_pool, check=_check_bench)
+    p = bsub.add_parser("attention", help="fused scaled_dot_product_attention against torch's, forward and backward")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.add_argument("--long", action="store_true", help="also the 1x8x16384x64 causal case (minutes)")
+    p.set_defaults(func=_bench_attention, check=_check_bench)
     return parser
 
 

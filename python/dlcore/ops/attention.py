@@ -100,16 +100,20 @@ class _Plan:
                 raise ValueError(f"{op}: expected the query's heads ({hq}) to be a multiple of the key's ({hk})")
             ho = hq
         else:
-            ho = _broadcast([(hq,), (hk,), (hv,)], op, "head counts")[0]
+            try:
+                ho = np.broadcast_shapes((hq,), (hk,), (hv,))[0]
+            except ValueError:
+                raise ValueError(f"{op}: expected query, key and value heads that broadcast, got {hq}, {hk} and {hv}; "
+                                 "pass enable_gqa=True for grouped-query attention (query heads a multiple of "
+                                 "the key's)") from None
             if hk != hv:
                 hk = hv = ho
-            if hq != ho:
-                raise ValueError(f"{op}: expected the query's heads ({hq}) to match the key's ({hk}); "
-                                 "pass enable_gqa=True for grouped-query attention")
+            # hq == 1 < ho: the query is broadcast over the heads (a copy); hk == hv == 1 < hq needs
+            # none: the kernel maps every query head to the one key/value head (as GQA does)
         self.batch, self.ho, self.L, self.S, self.E, self.Ev = batch, ho, L, S, E, Ev
         self.dtype = q.dtype
         self.has_heads = max(q.ndim, k.ndim, v.ndim) > 2
-        self.q4 = self._fold(q, hq)
+        self.q4 = self._fold(q, ho)
         self.k4 = self._fold(k, hk)
         self.v4 = self._fold(v, hv)
         nb = int(np.prod(batch, dtype=np.int64))
@@ -160,7 +164,7 @@ class _Plan:
         """(B, h, length, dim) of x, broadcast over the batch (a copy only where it broadcasts)."""
         if x.ndim == 2:
             x = x[None]
-        full = self.batch + x.shape[-3:]
+        full = self.batch + (h,) + x.shape[-2:]
         if x.shape != full:
             x = np.broadcast_to(x, full)
         return x.reshape((int(np.prod(self.batch, dtype=np.int64)),) + x.shape[-3:])
@@ -291,3 +295,9 @@ def scaled_dot_product_attention_backward(grad_out, query, key, value, out, logs
     gq, gk, gv = (_core.to_numpy(x) for x in (gq, gk, gv))
     grads = (p.reduce_grad(gq, p.shapes[0]), p.reduce_grad(gk, p.shapes[1]), p.reduce_grad(gv, p.shapes[2]))
     return tuple(_result(x, tensor) for x in grads)
+
+
+def last_workspace_bytes() -> int:
+    """Scratch bytes the calling thread's most recent attention kernel (forward or backward)
+    allocated: a few tiles per thread, independent of L x S (the memory tests read it)."""
+    return int(_core.sdpa_last_workspace_bytes())
