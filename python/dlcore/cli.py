@@ -353,6 +353,9 @@ def _bench_pool(args) -> int:
     from .bench.pool import run_pool_bench
 
     run_pool_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds, batch=args.batch)
+    return 0
+
+
 def _bench_attention(args) -> int:
     from .bench.attention import run_attention_bench
 
