@@ -247,6 +247,8 @@ def test_outputs_beyond_the_streaming_threshold_match_reference():
     xl, gl = x.reshape(-1)[:2101 * 1001].reshape(2101, 1001), g.reshape(-1)[:2101 * 1001].reshape(2101, 1001)
     wl, bl = _x((1001,), np.float32, 4), _x((1001,), np.float32, 5)
     y, m, r = ops.layer_norm(xl, 1001, wl, bl, return_stats=True)
-    _close(y, ref.layer_norm(xl, 1001, wl, bl), np.float32)
+    # y = w * xhat + b with |w * xhat| up to ~10 and y near 0 where they cancel: an absolute
+    # tolerance of float32 rounding at that magnitude (the sanitizer build vectorises differently)
+    assert_close(y, ref.layer_norm(xl, 1001, wl, bl).astype(np.float32), rtol=2e-4, atol=1e-4)
     _close(ops.layer_norm_backward(gl, xl, 1001, m, r, wl)[0], ref.layer_norm_backward(gl, xl, 1001, wl)[0],
            np.float32)
