@@ -65,7 +65,8 @@ def main():
     elif scenario == "ddp":
         x, y = data(400)
         model = mlp()
-        ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.002)
+        ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=0.002,
+                                                  overlap=os.environ.get("DL_TEST_OVERLAP", "1") == "1")
         res = train(model, x, y, 20, 8, r, w, ddp)
         if r == 0:  # the single-process reference: batch 2B
             ref = train(mlp(), x, y, 20, 16)

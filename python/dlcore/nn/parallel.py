@@ -46,9 +46,13 @@ class _Bucket:
 class DistributedDataParallel(Module):
     """Wrap ``module`` for data-parallel training (see the module docstring). ``bucket_cap_mb``:
     the size of a gradient bucket in MiB; ``broadcast_buffers``: sync buffers from rank 0 at each
-    forward. Needs ``dlcore.distributed.init_process_group()`` first."""
+    forward. ``overlap=False`` reduces each bucket with MPI's blocking (tuned) all-reduce inside the
+    hook instead of a non-blocking request: no overlap with the rest of backward, but on a single
+    machine with every core computing (nothing left to progress a transfer) it measured faster
+    (`dlcore bench distributed`: 0.76 against 0.70 of one rank's throughput on 2 cores). Needs
+    ``dlcore.distributed.init_process_group()`` first."""
 
-    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True, **_torch_only):
+    def __init__(self, module, bucket_cap_mb=25, broadcast_buffers=True, overlap=True, **_torch_only):
         super().__init__()
         if not dist.is_initialized():
             raise RuntimeError("DistributedDataParallel: call dlcore.distributed.init_process_group() first")
@@ -58,6 +62,7 @@ class DistributedDataParallel(Module):
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got {bucket_cap_mb}")
         self.module = module
         self.broadcast_buffers = bool(broadcast_buffers)
+        self.overlap = bool(overlap)
         self.world = dist.get_world_size()
         self._sync = True
         self._pending = False
@@ -130,7 +135,12 @@ class DistributedDataParallel(Module):
             b.buffer[lo:hi] = 0 if g is None else g.numpy().reshape(-1)
         if self.trace is not None:
             self.trace.append(("issue", b.index, time.perf_counter()))
-        b.request = dist._S.comm.Iallreduce(dist._S.mpi.IN_PLACE, b.buffer, op=dist._S.mpi.SUM)
+        mpi = dist._S.mpi
+        if self.overlap:
+            b.request = dist._S.comm.Iallreduce(mpi.IN_PLACE, b.buffer, op=mpi.SUM)
+        else:
+            dist._S.comm.Allreduce(mpi.IN_PLACE, b.buffer, op=mpi.SUM)
+            b.request = mpi.REQUEST_NULL
 
     def _finish(self):
         from .._tensor import from_numpy
