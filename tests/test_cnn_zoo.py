@@ -210,3 +210,10 @@ def test_bench_twins_compute_what_the_zoo_models_compute(name):
     else:
         got, want = m(dlcore.tensor(x)).numpy(), t(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_default_output_folder_is_runs_recipe(tmp_path, capsys, monkeypatch):
+    """Without --out the recipe writes to runs/<recipe> (the check once crashed on the None default)."""
+    monkeypatch.chdir(tmp_path)
+    _run(["train", "lenet", "--data", "digits", "--epochs", "1", "--no-progress"], capsys)
+    assert (tmp_path / "runs" / "lenet" / "best.safetensors").is_file()

@@ -3,17 +3,11 @@ calls :func:`add_commands`): ``train charrnn`` and ``bench rnn`` (``dlcore gener
 CharRNN checkpoints through dlcore.zoo.generate)."""
 from __future__ import annotations
 
-import os
-
-from .cli import _SEED, _THREADS, _POSITIVE_INT, _check_bench, _need, _number, _UsageError, _writable_folder
+from .cli import _SEED, _THREADS, _POSITIVE_INT, _check_bench, _check_recipe, _number
 
 
 def _check_train_charrnn(args):
-    _writable_folder("--out", args.out)
-    if args.data is not None and not os.path.isfile(args.data):
-        raise _UsageError(f"--data {args.data}: no such file")
-    _need("dlcore train charrnn", ["matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
-          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+    _check_recipe(args, ["matplotlib"], data_file=True)
 
 
 def _train_charrnn(args) -> int:

@@ -115,10 +115,18 @@ def _info(args) -> int:
     return 0
 
 
-def _check_train_mlp(args):
+def _check_recipe(args, modules, data_file=False, notes=None):
+    """What every `dlcore train` recipe checks before it starts: a writable --out, the --data file
+    when the recipe reads one, and its packages (tqdm too unless --no-progress)."""
     _writable_folder("--out", args.out)
-    _need("dlcore train mlp", ["sklearn", "matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
-          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+    if data_file and args.data is not None and not os.path.isfile(args.data):
+        raise _UsageError(f"--data {args.data}: no such file")
+    _need(f"dlcore train {args.model}", list(modules) + ([] if args.no_progress else ["tqdm"]), "zoo",
+          notes={"tqdm": " (for the progress bar; or pass --no-progress)", **(notes or {})})
+
+
+def _check_train_mlp(args):
+    _check_recipe(args, ["sklearn", "matplotlib"])
 
 
 def _train_mlp(args) -> int:
@@ -145,10 +153,9 @@ def _train_heteroscedastic(args) -> int:
 def _check_train_cnn(args):
     from .zoo.cnn_data import check_data
 
-    _writable_folder("--out", args.out)
-    _need(f"dlcore train {args.model}", ["matplotlib", "safetensors"] + ([] if args.no_progress else ["tqdm"])
-          + (["sklearn"] if args.data == "digits" else []), "zoo",
-          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+    if args.out is None:  # the default folder depends on the recipe (and --plain)
+        args.out = os.path.join("runs", args.model + ("-plain" if args.plain else ""))
+    _check_recipe(args, ["matplotlib", "safetensors"] + (["sklearn"] if args.data == "digits" else []))
     if args.resume is not None and not os.path.isfile(args.resume):
         raise _UsageError(f"--resume {args.resume}: no such file")
     try:
@@ -174,10 +181,9 @@ def _train_cnn(args) -> int:
 def _check_train_gen(args):
     from .zoo.cnn_data import check_data
 
-    _writable_folder("--out", args.out or os.path.join("runs", args.model))
-    _need(f"dlcore train {args.model}", ["matplotlib", "safetensors", "sklearn"]
-          + ([] if args.no_progress else ["tqdm"]), "zoo",
-          notes={"tqdm": " (for the progress bar; or pass --no-progress)", "sklearn": " (scipy, for the plots)"})
+    if args.out is None:
+        args.out = os.path.join("runs", args.model)
+    _check_recipe(args, ["matplotlib", "safetensors", "sklearn"], notes={"sklearn": " (scipy, for the plots)"})
     try:
         check_data("fashion-mnist")
     except FileNotFoundError as e:
@@ -227,11 +233,7 @@ def _eval(args) -> int:
 
 
 def _check_train_gpt(args):
-    _writable_folder("--out", args.out)
-    if args.data is not None and not os.path.isfile(args.data):
-        raise _UsageError(f"--data {args.data}: no such file")
-    _need("dlcore train gpt", ["matplotlib"] + ([] if args.no_progress else ["tqdm"]), "zoo",
-          notes={"tqdm": " (for the progress bar; or pass --no-progress)"})
+    _check_recipe(args, ["matplotlib"], data_file=True)
 
 
 def _train_gpt(args) -> int:
