@@ -69,55 +69,76 @@ struct Conv : GemmTiles<V> {
 
   // ---- forward ---------------------------------------------------------------------------
 
+  // A run of output pixels on one output row, inside one NR-column panel of a tile: the unit of
+  // patch packing, so bounds are resolved once per run and not once per value.
+  struct Run {
+    int64_t col, len, ih0, iw0;  // first column in the tile, length, input row/col of its tap (0, 0)
+  };
+
+  // The runs of pixels [col0, col0 + ncols), split at output-row and panel boundaries.
+  static int64_t pixel_runs(const ConvGeom& g, int64_t col0, int64_t ncols, Run* runs) {
+    int64_t nr = 0;
+    for (int64_t c = 0; c < ncols;) {
+      const int64_t pix = col0 + c, oh = pix / g.OW, ow = pix - oh * g.OW;
+      const int64_t len = min64(min64(g.OW - ow, ncols - c), NR - c % NR);
+      runs[nr++] = Run{c, len, oh * g.sh - g.ph, ow * g.sw - g.pw};
+      c += len;
+    }
+    return nr;
+  }
+
+  // Values e in [0, len) of a run whose tap column iw0 + e * sw lies in [0, W): [lo, hi).
+  static void valid_span(int64_t iw0, int64_t len, int64_t sw, int64_t W, int64_t& lo, int64_t& hi) {
+    lo = iw0 >= 0 ? 0 : ceil_div(-iw0, sw);
+    hi = iw0 >= W ? 0 : (W - 1 - iw0) / sw + 1;
+    lo = min64(lo, len), hi = hi < lo ? lo : min64(hi, len);
+  }
+
   // Patch rows [pc, pc + kc) x pixels [col0, col0 + ncols) of one image and group (xg: its first
-  // channel) -> NR-column panels.  A panel of pixels on one output row whose taps all fall inside
-  // the input is a plain (strided) row copy; everything else goes element by element.
+  // channel) -> NR-column panels.  The forward's patch rows run tap-major (k = tap * Cg + c, the
+  // weight is reordered to match): per (tap, run) the bounds are resolved once and the channels
+  // are then plain (masked-vector) row copies HW apart.  A run is a zero head, a copy of the
+  // taps inside the input and a zero tail; masked loads give the head and tail for free.
   static void pack_patches(const ConvGeom& g, const T* xg, int64_t pc, int64_t kc, int64_t col0, int64_t ncols,
                            T* dst) {
-    int64_t ihb[kTileCols], iwb[kTileCols];
-    bool row_run[kTilePanels];
-    for (int64_t c = 0; c < ncols; ++c) {
-      const int64_t pix = col0 + c, oh = pix / g.OW, ow = pix - oh * g.OW;
-      ihb[c] = oh * g.sh - g.ph, iwb[c] = ow * g.sw - g.pw;
-    }
-    const int64_t npan = ceil_div(ncols, NR);
-    for (int64_t q = 0; q < npan; ++q)
-      row_run[q] = (q + 1) * NR <= ncols && ihb[q * NR] == ihb[q * NR + NR - 1];
-    const int64_t khw = g.kh * g.kw, HW = g.H * g.W;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      const int64_t k = pc + kk, c = k / khw, r = k - c * khw, i = r / g.kw, j = r - i * g.kw;
-      const T* xc = xg + c * HW;
-      const int64_t di = i * g.dh, dj = j * g.dw;
-      for (int64_t q = 0; q < npan; ++q) {
-        T* d = dst + q * kc * NR + kk * NR;
-        const int64_t c0 = q * NR;
-        if (row_run[q]) {
-          const int64_t ih = ihb[c0] + di, iw0 = iwb[c0] + dj;
-          if (ih < 0 || ih >= g.H) {
-            for (int jj = 0; jj < NR; ++jj) d[jj] = T(0);
-            continue;
-          }
-          if (iw0 >= 0 && iw0 + (NR - 1) * g.sw < g.W) {
-            const T* src = xc + ih * g.W + iw0;
-            if (g.sw == 1) {
-              for (int jj = 0; jj < NR; ++jj) d[jj] = src[jj];
+    Run runs[kTileCols + kTilePanels];
+    const int64_t nruns = pixel_runs(g, col0, ncols, runs);
+    const int64_t Cg = g.C / g.groups, HW = g.H * g.W, tail = ncols % NR, last = ncols / NR;
+    for (int64_t kk = 0, tap = pc / Cg, c0 = pc % Cg; kk < kc; ++tap, c0 = 0) {
+      const int64_t i = tap / g.kw, j = tap - i * g.kw, nc = min64(Cg - c0, kc - kk);
+      for (int64_t s = 0; s < nruns; ++s) {
+        const Run& u = runs[s];
+        T* d = dst + (u.col / NR) * kc * NR + kk * NR + u.col % NR;
+        const int64_t ih = u.ih0 + i * g.dh, iw0 = u.iw0 + j * g.dw;
+        int64_t lo = 0, hi = 0;
+        if (ih >= 0 && ih < g.H) valid_span(iw0, u.len, g.sw, g.W, lo, hi);
+        const T* src = xg + c0 * HW + ih * g.W + iw0;  // (its values outside [lo, hi) are never read)
+        if (g.sw == 1) {
+          for (int64_t e0 = 0; e0 < u.len; e0 += V::W) {
+            const int n = static_cast<int>(min64(V::W, u.len - e0));
+            const int a0 = static_cast<int>(lo - e0 < 0 ? 0 : min64(lo - e0, n));
+            const int a1 = static_cast<int>(hi - e0 < a0 ? a0 : min64(hi - e0, n));
+            if (a1 > a0) {
+              for (int64_t c = 0; c < nc; ++c) V::store_n(d + c * NR + e0, V::load_lanes(src + c * HW + e0, a0, a1), n);
             } else {
-              for (int jj = 0; jj < NR; ++jj) d[jj] = src[jj * g.sw];
+              for (int64_t c = 0; c < nc; ++c) V::store_n(d + c * NR + e0, V::zero(), n);
             }
-            continue;
           }
+          continue;
         }
-        const int64_t n = min64(NR, ncols - c0);
-        for (int jj = 0; jj < NR; ++jj) {
-          T v = T(0);
-          if (jj < n) {
-            const int64_t ih = ihb[c0 + jj] + di, iw = iwb[c0 + jj] + dj;
-            if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) v = xc[ih * g.W + iw];
-          }
-          d[jj] = v;
+        for (int64_t c = 0; c < nc; ++c) {
+          T* dc = d + c * NR;
+          const T* sc = src + c * HW;
+          for (int64_t e = 0; e < lo; ++e) dc[e] = T(0);
+          for (int64_t e = lo; e < hi; ++e) dc[e] = sc[e * g.sw];
+          for (int64_t e = hi; e < u.len; ++e) dc[e] = T(0);
         }
       }
+      kk += nc;
     }
+    if (tail)  // the last panel's columns past the tile
+      for (int64_t kk = 0; kk < kc; ++kk)
+        for (int64_t jj = tail; jj < NR; ++jj) dst[last * kc * NR + kk * NR + jj] = T(0);
   }
 
   static void forward_igemm(const ConvArgs& a) {
@@ -135,7 +156,23 @@ struct Conv : GemmTiles<V> {
       *a.workspace = -1;
       return;
     }
-    for (int64_t gr = 0; gr < G; ++gr) pack_all_a(w + gr * Kg * Kdim, Kg, Kdim, Kdim, 1, wpack + gr * Mpad * Kdim);
+    // The patch rows run tap-major (pack_patches): the weight's columns (c, tap) are reordered to
+    // (tap, c) in a copy first (weights are small), then packed.
+    const int64_t khw = g.kh * g.kw;
+    T* wt = alloc_aligned<T>(static_cast<size_t>(Kg * Kdim));
+    if (!wt) {
+      free(wpack);
+      *a.workspace = -1;
+      return;
+    }
+    for (int64_t gr = 0; gr < G; ++gr) {
+      const T* wg = w + gr * Kg * Kdim;
+      for (int64_t m = 0; m < Kg; ++m)
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t tap = 0; tap < khw; ++tap) wt[m * Kdim + tap * Cg + c] = wg[m * Kdim + c * khw + tap];
+      pack_all_a(wt, Kg, Kdim, Kdim, 1, wpack + gr * Mpad * Kdim);
+    }
+    free(wt);
     const size_t bsz = static_cast<size_t>(ks * kTileCols) + 64 / sizeof(T);
     const double work = static_cast<double>(g.N) * static_cast<double>(g.K * P) * static_cast<double>(Kdim);
     const int nt = threads_for(work);
@@ -211,6 +248,44 @@ struct Conv : GemmTiles<V> {
     }
   }
 
+#if defined(DL_GEMM_HAVE_TRANSPOSE16)
+  // pack_patches_t for stride 1 and float on AVX-512: per run of up to 16 pixels on one output
+  // row, 16 patch columns are read as masked 16-wide rows of the input (padding comes free) and
+  // transposed in registers into the panel's pixel-major layout.
+  static void pack_patches_t_vec(const ConvGeom& g, const float* xg, int64_t pc, int64_t kc, int64_t col0, int64_t n,
+                                 float* dst) {
+    const int64_t khw = g.kh * g.kw, HW = g.H * g.W;
+    int64_t coff[NR], di[NR], dj[NR];
+    for (int jj = 0; jj < NR; ++jj) {
+      const int64_t k = col0 + (jj < n ? jj : 0), c = k / khw, r = k - c * khw, i = r / g.kw;
+      coff[jj] = c * HW, di[jj] = i * g.dh, dj[jj] = (r - i * g.kw) * g.dw;
+    }
+    alignas(64) float rows[16 * 16], tr[16 * 16];
+    int64_t oh = pc / g.OW, ow = pc - oh * g.OW;
+    for (int64_t kk = 0; kk < kc;) {
+      const int len = static_cast<int>(min64(min64(16, g.OW - ow), kc - kk));
+      const bool direct = len == 16;
+      for (int g0 = 0; g0 < NR; g0 += 16) {
+        for (int r = 0; r < 16; ++r) {
+          const int jj = g0 + r;
+          const int64_t ih = oh * g.sh - g.ph + di[jj], iw0 = ow - g.pw + dj[jj];
+          int64_t lo = 0, hi = 0;
+          if (jj < n && ih >= 0 && ih < g.H) valid_span(iw0, len, 1, g.W, lo, hi);
+          const __m512 v = hi > lo ? V::load_lanes(xg + coff[jj] + ih * g.W + iw0, static_cast<int>(lo),
+                                                   static_cast<int>(hi))
+                                   : _mm512_setzero_ps();
+          _mm512_store_ps(rows + r * 16, v);
+        }
+        transpose16(rows, 16, 16, direct ? dst + kk * NR + g0 : tr, direct ? NR : 16);
+        if (!direct)
+          for (int e = 0; e < len; ++e) _mm512_storeu_ps(dst + (kk + e) * NR + g0, _mm512_load_ps(tr + e * 16));
+      }
+      kk += len, ow += len;
+      if (ow == g.OW) ow = 0, ++oh;
+    }
+  }
+#endif
+
   static void weight_igemm(const ConvArgs& a) {
     const ConvGeom& g = a.g;
     const T* gy = static_cast<const T*>(a.x);
@@ -219,15 +294,18 @@ struct Conv : GemmTiles<V> {
     const int64_t G = g.groups, Cg = g.C / G, Kg = g.K / G, Kdim = Cg * g.kh * g.kw;
     const int64_t P = g.OH * g.OW, HW = g.H * g.W, Mpad = ceil_div(Kg, MR) * MR;
     const int64_t ks = Tiles::k_step(P), npanels = ceil_div(Kdim, NR);
+    // A task owns a block of column panels of one group and packs each slice of gy once for all
+    // of them; about six blocks per group (a partition of the problem alone, not of the threads).
+    const int64_t per = ceil_div(npanels, int64_t{6}), nblk = ceil_div(npanels, per);
     const bool one = is_1x1(g);
     const size_t asz = static_cast<size_t>(Mpad * ks) + 64 / sizeof(T), bsz = static_cast<size_t>(ks * NR);
     const double work = static_cast<double>(g.N) * static_cast<double>(g.K * P) * static_cast<double>(Kdim);
     const int nt = threads_for(work);
-    *a.workspace = static_cast<int64_t>((asz + bsz) * sizeof(T) * nt);
+    *a.workspace = static_cast<int64_t>((asz + bsz * per) * sizeof(T) * nt);
     bool failed = false;
-    parallel_for_each(G * npanels, nt, [&](int64_t t) {
-      const int64_t gr = t / npanels, q = t % npanels, col0 = q * NR, nq = min64(NR, Kdim - col0);
-      char* base = static_cast<char*>(tls_scratch.get((asz + bsz) * sizeof(T) + 64));
+    parallel_for_each(G * nblk, nt, [&](int64_t t) {
+      const int64_t gr = t / nblk, q0 = (t % nblk) * per, q1 = min64(npanels, q0 + per);
+      char* base = static_cast<char*>(tls_scratch.get((asz + bsz * per) * sizeof(T) + 64));
       if (!base) {
         __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
         return;
@@ -244,15 +322,29 @@ struct Conv : GemmTiles<V> {
         for (int64_t pc = 0; pc < P; pc += ks) {
           const int64_t kc = min64(ks, P - pc);
           pack_a(pa, 0, Kg, pc, kc, apack);
-          if (one) pack_b_panel<T, NR>(pb, pc, kc, col0, nq, bpack);
-          else pack_patches_t(g, xg, pc, kc, col0, nq, bpack);
           const bool first = n == 0 && pc == 0, last = n == g.N - 1 && pc + kc == P;
-          for (int64_t ir = 0; ir < Kg; ir += MR)
-            Tiles::tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bpack, ir, col0, min64(MR, Kg - ir), nq);
+          for (int64_t q = q0; q < q1; ++q) {
+            const int64_t col0 = q * NR, nq = min64(NR, Kdim - col0);
+            T* bq = bpack + (q - q0) * kc * NR;
+            if (one) pack_b_panel<T, NR>(pb, pc, kc, col0, nq, bq);
+            else pack_patches_any_t(g, xg, pc, kc, col0, nq, bq);
+            for (int64_t ir = 0; ir < Kg; ir += MR)
+              Tiles::tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bq, ir, col0, min64(MR, Kg - ir), nq);
+          }
         }
       }
     });
     if (failed) *a.workspace = -1;
+  }
+
+  static void pack_patches_any_t(const ConvGeom& g, const T* xg, int64_t pc, int64_t kc, int64_t col0, int64_t n,
+                                 T* dst) {
+#if defined(DL_GEMM_HAVE_TRANSPOSE16)
+    if constexpr (sizeof(T) == 4 && NR % 16 == 0) {
+      if (g.sw == 1) return pack_patches_t_vec(g, xg, pc, kc, col0, n, dst);
+    }
+#endif
+    pack_patches_t(g, xg, pc, kc, col0, n, dst);
   }
 
   // ---- backward data ---------------------------------------------------------------------
@@ -293,7 +385,32 @@ struct Conv : GemmTiles<V> {
     return s;
   }
 
+  // Stride 1: grad_x is the forward convolution of gy with the flipped, transposed weight and
+  // padding d (k - 1) - p, so it runs on the forward's implicit GEMM (no cols buffer, no col2im).
+  static bool data_as_forward(const ConvArgs& a) {
+    const ConvGeom& g = a.g;
+    const int64_t ph = g.dh * (g.kh - 1) - g.ph, pw = g.dw * (g.kw - 1) - g.pw;
+    if (g.sh != 1 || g.sw != 1 || ph < 0 || pw < 0 || is_1x1(g)) return false;
+    const int64_t G = g.groups, Cg = g.C / G, Kg = g.K / G, khw = g.kh * g.kw;
+    T* wf = alloc_aligned<T>(static_cast<size_t>(g.K * Cg * khw));
+    if (!wf) return false;
+    const T* w = static_cast<const T*>(a.w);
+    for (int64_t gr = 0; gr < G; ++gr)  // wf[gr Cg + c][k][tap'] = w[gr Kg + k][c][khw - 1 - tap']
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t k = 0; k < Kg; ++k)
+          for (int64_t t = 0; t < khw; ++t)
+            wf[((gr * Cg + c) * Kg + k) * khw + t] = w[((gr * Kg + k) * Cg + c) * khw + khw - 1 - t];
+    ConvArgs f = a;
+    f.g = ConvGeom{g.N, g.K, g.OH, g.OW, g.C, g.H, g.W, g.kh, g.kw, 1, 1, ph, pw, g.dh, g.dw, G};
+    f.w = wf, f.bias = nullptr, f.act = 0;
+    forward_igemm(f);
+    free(wf);
+    if (*a.workspace >= 0) *a.workspace += static_cast<int64_t>(g.K * Cg * khw * sizeof(T));
+    return true;
+  }
+
   static void data_igemm(const ConvArgs& a) {
+    if (data_as_forward(a)) return;
     const ConvGeom& g = a.g;
     const T* gy = static_cast<const T*>(a.x);
     const T* w = static_cast<const T*>(a.w);

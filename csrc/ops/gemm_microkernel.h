@@ -28,6 +28,11 @@ struct VecF {
   static R set1(T x) { return _mm512_set1_ps(x); }
   static R load(const T* p) { return _mm512_loadu_ps(p); }
   static R load_n(const T* p, int n) { return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p); }
+  // Lanes [lo, hi) from p[lane], the others 0; masked-off lanes are never read (no fault).
+  static R load_lanes(const T* p, int lo, int hi) {
+    return _mm512_maskz_loadu_ps(static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+  }
+  static void store_n(T* p, R v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v); }
   static void store(T* p, R v) { _mm512_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
@@ -44,6 +49,10 @@ struct VecD {
   static R set1(T x) { return _mm512_set1_pd(x); }
   static R load(const T* p) { return _mm512_loadu_pd(p); }
   static R load_n(const T* p, int n) { return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n) - 1u), p); }
+  static R load_lanes(const T* p, int lo, int hi) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>(((1u << hi) - 1u) & ~((1u << lo) - 1u)), p);
+  }
+  static void store_n(T* p, R v, int n) { _mm512_mask_storeu_pd(p, static_cast<__mmask8>((1u << n) - 1u), v); }
   static void store(T* p, R v) { _mm512_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
@@ -76,6 +85,12 @@ struct VecF {
   static R load_n(const T* p, int n) {
     return _mm256_maskload_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)));
   }
+  static __m256i lanes(int lo, int hi) {
+    const __m256i i = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(lo), i), _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), i));
+  }
+  static R load_lanes(const T* p, int lo, int hi) { return _mm256_maskload_ps(p, lanes(lo, hi)); }
+  static void store_n(T* p, R v, int n) { _mm256_maskstore_ps(p, lanes(0, n), v); }
   static void store(T* p, R v) { _mm256_storeu_ps(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_ps(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
@@ -93,6 +108,12 @@ struct VecD {
   static R load_n(const T* p, int n) {
     return _mm256_maskload_pd(p, _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)));
   }
+  static __m256i lanes(int lo, int hi) {
+    const __m256i i = _mm256_setr_epi64x(0, 1, 2, 3);
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_set1_epi64x(lo), i), _mm256_cmpgt_epi64(_mm256_set1_epi64x(hi), i));
+  }
+  static R load_lanes(const T* p, int lo, int hi) { return _mm256_maskload_pd(p, lanes(lo, hi)); }
+  static void store_n(T* p, R v, int n) { _mm256_maskstore_pd(p, lanes(0, n), v); }
   static void store(T* p, R v) { _mm256_storeu_pd(p, v); }
   static R fma(R a, R b, R c) { return _mm256_fmadd_pd(a, b, c); }
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
@@ -118,6 +139,8 @@ struct VecF {
   static R set1(T x) { return R{x, x, x, x}; }
   static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
   static R load_n(const T* p, int n) { R r = zero(); for (int i = 0; i < n; ++i) r[i] = p[i]; return r; }
+  static R load_lanes(const T* p, int lo, int hi) { R r = zero(); for (int i = lo; i < hi; ++i) r[i] = p[i]; return r; }
+  static void store_n(T* p, R v, int n) { for (int i = 0; i < n; ++i) p[i] = v[i]; }
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
@@ -132,6 +155,8 @@ struct VecD {
   static R set1(T x) { return R{x, x}; }
   static R load(const T* p) { R r; __builtin_memcpy(&r, p, sizeof r); return r; }
   static R load_n(const T* p, int n) { R r = zero(); for (int i = 0; i < n; ++i) r[i] = p[i]; return r; }
+  static R load_lanes(const T* p, int lo, int hi) { R r = zero(); for (int i = lo; i < hi; ++i) r[i] = p[i]; return r; }
+  static void store_n(T* p, R v, int n) { for (int i = 0; i < n; ++i) p[i] = v[i]; }
   static void store(T* p, R v) { __builtin_memcpy(p, &v, sizeof v); }
   static R fma(R a, R b, R c) { return a * b + c; }
   static R mul(R a, R b) { return a * b; }
