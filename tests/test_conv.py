@@ -107,6 +107,33 @@ def test_every_algorithm_forced_matches_reference(algo):
     assert ran >= 3
 
 
+# Shapes past the random sample's range: output rows wider than a vector and a 16-column run
+# (depthwise weight gradient at stride > 1), forward K slices that start inside a tap's channels
+# (Kdim = 60 * 9 > KC), several pixel slices in the weight gradient, and stride-1 grad_input
+# through the forward kernel with padding smaller and larger than the kernel's reach.
+LARGE = [
+    ((2, 8, 40, 41), (8, 1, 3, 3), dict(stride=2, padding=1, groups=8)),
+    ((1, 3, 23, 70), (3, 1, 5, 5), dict(stride=(3, 2), padding=2, dilation=2, groups=3)),
+    ((1, 60, 19, 37), (7, 60, 3, 3), dict(padding=1)),
+    ((2, 5, 41, 45), (6, 5, 3, 3), dict(padding=(0, 3), dilation=(1, 2))),
+    ((1, 6, 30, 33), (4, 3, 3, 5), dict(stride=(2, 1), padding=(1, 2), groups=2)),
+]
+
+
+@pytest.mark.parametrize("xs, ws, kw", LARGE)
+def test_large_planes_match_reference(xs, ws, kw):
+    rng = np.random.default_rng(5)
+    for dtype, tol in ((np.float64, 1e-9), (np.float32, 2e-4)):
+        x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+        want = R.conv(2, x.astype(np.float64), w.astype(np.float64), None, **kw)
+        g = rng.standard_normal(want.shape)
+        np.testing.assert_allclose(ops.conv2d(x, w, **kw), want, rtol=tol, atol=tol * 10)
+        got = ops.conv2d_backward(g.astype(dtype), x, w, output_mask=(True, True, False), **kw)
+        ref = R.conv_backward(2, g, x.astype(np.float64), w.astype(np.float64), **kw)
+        for a, r in zip(got[:2], ref[:2]):
+            np.testing.assert_allclose(a, r, rtol=tol, atol=tol * 10 * max(1.0, float(np.abs(r).max())))
+
+
 @pytest.mark.parametrize("algo", ["direct", "implicit_gemm", "depthwise"])
 def test_transposed_forced_algorithms(algo):
     rng = np.random.default_rng(7)
