@@ -67,6 +67,27 @@ struct RnnGateBwdArgs {
 };
 using RnnGateBwdFn = void (*)(const RnnGateBwdArgs&);
 
+// The recurrent product of every step, C (+)= A W^T (+ bias), with W (N x K) packed once per
+// sequence into the GEMM's B panels (kernel "rnn_recurrent_gemm"): a step then streams the
+// packed panels instead of re-packing the whole weight.  phase kRnnMatBytes returns the packed
+// size in bytes, kRnnMatPack packs w into packed, kRnnMatMultiply multiplies (returns 0).
+enum RnnMatPhase : int { kRnnMatBytes = 0, kRnnMatPack = 1, kRnnMatMultiply = 2 };
+struct RnnMatArgs {
+  DType dtype;
+  int phase;
+  int64_t M, N, K;
+  const void* w;         // W (N, K): element (n, k) at w[n * w_ns + k * w_ks] (kRnnMatPack)
+  int64_t w_ns, w_ks;
+  void* packed;          // the packed panels (written by kRnnMatPack, read by kRnnMatMultiply)
+  const void* a;         // (M, K) row-major, rows a_rs apart
+  int64_t a_rs;
+  void* c;               // (M, N), rows c_rs apart
+  int64_t c_rs;
+  bool accumulate;       // C += ... instead of C = ...
+  const void* bias;      // (N) or nullptr
+};
+using RnnMatFn = int64_t (*)(const RnnMatArgs&);
+
 struct RnnLayerWeights {
   Tensor w_ih, w_hh, b_ih, b_hh, w_hr;  // b_*, w_hr may be undefined
 };

@@ -7,6 +7,7 @@
 
 #include "core/isa.h"
 #include "core/parallel.h"
+#include "ops/gemm_tile.h"
 #include "ops/rnn.h"
 #include "ops/vec_math.h"
 
@@ -143,6 +144,73 @@ void gates_backward(const RnnGateBwdArgs& a) {
   });
 }
 
+// The recurrent GEMM on prepacked weight panels: W^T's K slices (the GEMM's k_step) x NR-column
+// panels, packed once; a step packs its A (M x K, small) once per slice and each task owns a
+// block of column panels, every C element one fixed FMA chain whatever the thread count.
+template <class V>
+struct RecurrentGemm : GemmTiles<V> {
+  using T = typename V::T;
+  using Tiles = GemmTiles<V>;
+  using Bk = gemm_detail::Blocking<V>;
+  static constexpr int MR = Bk::MR, NR = Bk::NR;
+  static constexpr int64_t kPanelsPerTask = 4;
+
+  static int64_t run(const RnnMatArgs& r) {
+    using namespace gemm_detail;
+    const int64_t ks = Tiles::k_step(r.K), npan = ceil_div(r.N, NR), Mpad = ceil_div(r.M, MR) * MR;
+    if (r.phase == kRnnMatBytes) return static_cast<int64_t>(npan * NR * r.K * int64_t{sizeof(T)});
+    T* packed = static_cast<T*>(r.packed);
+    if (r.phase == kRnnMatPack) {
+      Prob<T> pb{};
+      pb.b = static_cast<const T*>(r.w), pb.b_rs = r.w_ks, pb.b_cs = r.w_ns;  // op(B) = W^T
+      // slice pc starts at packed + NRpad * pc; its panel q at + q * kc * NR
+      parallel_for_each(npan, num_threads(), [&](int64_t q) {
+        for (int64_t pc = 0; pc < r.K; pc += ks) {
+          const int64_t kc = min64(ks, r.K - pc);
+          pack_b_panel<T, NR>(pb, pc, kc, q * NR, min64(NR, r.N - q * NR), packed + npan * NR * pc + q * kc * NR);
+        }
+      });
+      return 0;
+    }
+    Prob<T> p{};
+    p.c = static_cast<T*>(r.c), p.M = r.M, p.N = r.N, p.K = r.K, p.c_rs = r.c_rs, p.c_cs = 1;
+    p.alpha = T(1), p.beta = r.accumulate ? T(1) : T(0);
+    p.bias = static_cast<const T*>(r.bias), p.bias_stride = 1, p.bias_per_row = false, p.act = 0;
+    Prob<T> pa{};
+    pa.a = static_cast<const T*>(r.a), pa.a_rs = r.a_rs, pa.a_cs = 1, pa.M = r.M, pa.K = r.K;
+    const int64_t ntasks = ceil_div(npan, kPanelsPerTask);
+    const double work = static_cast<double>(r.M) * static_cast<double>(r.N) * static_cast<double>(r.K);
+    const size_t asz = static_cast<size_t>(Mpad * ks);
+    bool failed = false;
+    parallel_for_each(ntasks, work >= 2.0e5 ? num_threads() : 1, [&](int64_t t) {
+      T* apack = static_cast<T*>(tls_scratch.get(asz * sizeof(T) + 64));
+      if (!apack) {
+        __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
+        return;
+      }
+      apack = align64<T>(reinterpret_cast<char*>(apack));
+      const int64_t q0 = t * kPanelsPerTask, q1 = min64(npan, q0 + kPanelsPerTask);
+      for (int64_t pc = 0; pc < r.K; pc += ks) {
+        const int64_t kc = min64(ks, r.K - pc);
+        pack_a(pa, 0, r.M, pc, kc, apack);  // (repacked per task: A is a few hundred KiB at most)
+        for (int64_t q = q0; q < q1; ++q) {
+          const T* bp = packed + npan * NR * pc + q * kc * NR;
+          const int64_t nq = min64(NR, r.N - q * NR);
+          for (int64_t ir = 0; ir < r.M; ir += MR)
+            Tiles::tile(p, kc, pc == 0, pc + kc == r.K, apack + (ir / MR) * kc * MR, bp, ir, q * NR,
+                        min64(MR, r.M - ir), nq);
+        }
+      }
+    });
+    return failed ? -1 : 0;
+  }
+};
+
+int64_t rnn_recurrent_gemm_cpu(const RnnMatArgs& a) {
+  if (a.dtype == DType::Float32) return RecurrentGemm<gemm_detail::VecF>::run(a);
+  return RecurrentGemm<gemm_detail::VecD>::run(a);
+}
+
 void rnn_gates_forward_cpu(const RnnGateFwdArgs& a) {
   if (a.dtype == DType::Float32) gates_forward<float>(a);
   else gates_forward<double>(a);
@@ -157,5 +225,6 @@ void rnn_gates_backward_cpu(const RnnGateBwdArgs& a) {
 
 DL_REGISTER_CPU_KERNEL(rnn_gates_forward, RnnGateFwdFn, rnn_gates_forward_cpu);
 DL_REGISTER_CPU_KERNEL(rnn_gates_backward, RnnGateBwdFn, rnn_gates_backward_cpu);
+DL_REGISTER_CPU_KERNEL(rnn_recurrent_gemm, RnnMatFn, rnn_recurrent_gemm_cpu);
 
 }  // namespace dl::DL_ISA_NS
