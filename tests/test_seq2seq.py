@@ -310,3 +310,24 @@ def test_translate_rejects_a_bad_number(tmp_path):
         translate(path, ["1000000000"])
     assert isinstance(translate(path, "5", greedy=True)[0], str)
     assert os.path.getsize(path) > 0
+
+
+def test_bench_peers_compute_the_same_model():
+    torch = pytest.importorskip("torch")
+    from dlcore.bench import seq2seq as bench
+
+    sd, cfg, (src, tin, tout), dsrc = bench.case_data()
+    ours = Seq2SeqTransformer(cfg)
+    ours.load_state_dict(sd)
+    ours.eval()
+    theirs = bench.torch_model(torch, cfg)
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+    theirs.eval()
+    with torch.no_grad():
+        memory, pad = theirs.encode(torch.from_numpy(src[:8]))
+        ref = theirs.decode(torch.from_numpy(tin[:8]), memory, pad).numpy()
+    real = tin[:8] != 0
+    np.testing.assert_allclose(ours(src[:8], tin[:8])[0].numpy()[real], ref[real], rtol=1e-3, atol=1e-3)
+    t_tokens = theirs.greedy(torch.from_numpy(dsrc[:8]), 6).numpy()[:, 1:]
+    d_tokens = ours.greedy(dsrc[:8], max_len=6)
+    assert [list(r[:len(d)]) for r, d in zip(t_tokens, d_tokens)] == d_tokens

@@ -1,9 +1,9 @@
 """The ``dlcore`` subcommands of issue 19's encoder-decoder half (kept apart from cli.py, which
-builds the parser and calls :func:`add_commands`): ``train seq2seq`` (numbers to words) and
-``translate CHECKPOINT NUMBER...``."""
+builds the parser and calls :func:`add_commands`): ``train seq2seq`` (numbers to words),
+``translate CHECKPOINT NUMBER...`` and ``bench seq2seq``."""
 from __future__ import annotations
 
-from .cli import _POSITIVE_INT, _SEED, _THREADS, _UsageError, _check_recipe, _number
+from .cli import _POSITIVE_INT, _SEED, _THREADS, _UsageError, _check_bench, _check_recipe, _number
 from .cli import _check_generate as _check_translate  # the same check: the CHECKPOINT file exists
 
 
@@ -34,8 +34,15 @@ def _translate(args) -> int:
     return 0
 
 
-def add_commands(sub, tsub):
-    """dlcore train seq2seq and dlcore translate (issue 19)."""
+def _bench_seq2seq(args) -> int:
+    from .bench.seq2seq import run_seq2seq_bench
+
+    run_seq2seq_bench(threads=args.threads, repeat=args.repeat, rounds=args.rounds)
+    return 0
+
+
+def add_commands(sub, tsub, bsub):
+    """dlcore train seq2seq, dlcore translate and dlcore bench seq2seq (issue 19)."""
     p = tsub.add_parser("seq2seq", help="encoder-decoder Transformer, numbers to English words; prints the test "
                                         "beam-search exact match last")
     p.add_argument("--steps", type=_POSITIVE_INT, default=3000, help="optimizer steps (fresh pairs every batch)")
@@ -69,3 +76,9 @@ def add_commands(sub, tsub):
                    help="beam score = log p / length ** penalty")
     p.add_argument("--greedy", action="store_true", help="greedy decoding instead of beam search")
     p.set_defaults(func=_translate, check=_check_translate)
+
+    p = bsub.add_parser("seq2seq", help="seq2seq Transformer training step and greedy decoding against PyTorch")
+    p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
+    p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed samples per case and round")
+    p.add_argument("--rounds", type=_POSITIVE_INT, default=3, help="alternating dlcore/torch rounds; medians reported")
+    p.set_defaults(func=_bench_seq2seq, check=_check_bench)

@@ -21,6 +21,7 @@
     dlcore bench attention [--threads N] [--long] fused attention against torch's SDPA
     dlcore train seq2seq [--steps N ...]          encoder-decoder Transformer: numbers to English words
     dlcore translate CHECKPOINT 120045            the words, by beam search (--greedy, --beam-width)
+    dlcore bench seq2seq [--threads N]            seq2seq training step and greedy decoding vs PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -517,7 +518,7 @@ def _build_parser() -> _Parser:
     from ._cli_rnn import add_commands as _add_rnn_commands  # issue 26: charrnn, generate, bench rnn
     _add_rnn_commands(sub, tsub, bsub)
     from ._cli_seq2seq import add_commands as _add_seq2seq_commands  # issue 19: train seq2seq, translate
-    _add_seq2seq_commands(sub, tsub)
+    _add_seq2seq_commands(sub, tsub, bsub)
     p = bsub.add_parser("tokenizer", help="byte-level BPE training and encoding against HF tokenizers")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed runs per case; the median is reported")
