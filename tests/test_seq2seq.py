@@ -45,12 +45,17 @@ def trained():
 
     model = _model(tie_output=True)
     opt = optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(60):
-        src, tin, tout = make_batch(VOCAB, sample_numbers(r, 32))
-        loss = model(src, tin, tout, label_smoothing=0.1)[1]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    old = dlcore.get_num_threads()
+    dlcore.set_num_threads(1)  # small kernels: one thread is as fast, and much faster on a busy machine
+    try:
+        for _ in range(60):
+            src, tin, tout = make_batch(VOCAB, sample_numbers(r, 32))
+            loss = model(src, tin, tout, label_smoothing=0.1)[1]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    finally:
+        dlcore.set_num_threads(old)
     model.eval()
     return model
 
@@ -187,6 +192,19 @@ def test_greedy_with_the_cache_gives_the_tokens_of_a_full_recompute(trained):
     np.testing.assert_array_equal(l1, l2)
     # the same with beams, whose caches are re-ranked every step
     assert trained.beam_search(_src(), 3) == trained.beam_search(_src(), 3, cache=False)
+
+
+def test_decoding_algorithm_is_logged_and_can_be_forced(trained):
+    with dlcore.kernel_log() as log:
+        a = trained.greedy(_src([120045]))
+        with dlcore.force_algorithm("Seq2SeqTransformer.decode", "recompute"):
+            b = trained.greedy(_src([120045]))
+        trained.beam_search(_src([5]), 2, cache=False)
+    assert log.algorithms("Seq2SeqTransformer.decode") == ["kv_cache", "recompute", "recompute"]
+    assert a == b
+    with dlcore.force_algorithm("Seq2SeqTransformer.decode", "flash"):
+        with pytest.raises(ValueError, match="^Seq2SeqTransformer.decode: algorithm 'flash' does not apply"):
+            trained.greedy(_src([5]))
 
 
 def test_beam_width_one_is_greedy(trained):

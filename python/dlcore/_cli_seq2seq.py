@@ -45,7 +45,7 @@ def add_commands(sub, tsub, bsub):
     """dlcore train seq2seq, dlcore translate and dlcore bench seq2seq (issue 19)."""
     p = tsub.add_parser("seq2seq", help="encoder-decoder Transformer, numbers to English words; prints the test "
                                         "beam-search exact match last")
-    p.add_argument("--steps", type=_POSITIVE_INT, default=3000, help="optimizer steps (fresh pairs every batch)")
+    p.add_argument("--steps", type=_POSITIVE_INT, default=1200, help="optimizer steps (fresh pairs every batch)")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=128, help="pairs per step")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak AdamW learning rate (warm-up, cosine decay to lr/10)")
@@ -57,13 +57,14 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--label-smoothing", type=_number(float, 0, 1, high_open=True), default=0.1,
                    help="label smoothing of the cross-entropy")
     p.add_argument("--share-embeddings", action="store_true", help="one embedding table for source and target")
-    p.add_argument("--eval-interval", type=_POSITIVE_INT, default=500, help="steps between validations")
+    p.add_argument("--eval-interval", type=_POSITIVE_INT, default=300, help="steps between validations")
     p.add_argument("--n-test", type=_number(int, 9), default=2000, help="held-out test numbers (about; distinct)")
     p.add_argument("--beam-width", type=_POSITIVE_INT, default=4, help="beam width of the final test decoding")
     p.add_argument("--length-penalty", type=_number(float, -10, 10), default=1.0,
                    help="beam score = log p / length ** penalty")
     p.add_argument("--seed", type=_SEED, default=0, help="seed of init, dropout and the training pairs")
-    p.add_argument("--threads", type=_THREADS, default=None, help="dlcore threads (default: all)")
+    p.add_argument("--threads", type=_THREADS, default=1,
+                   help="dlcore threads (small kernels: a second thread gains little, and on a shared machine costs)")
     p.add_argument("--out", default="runs/seq2seq", help="folder for the checkpoint, curves, metrics and samples")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_train_seq2seq, check=_check_train_seq2seq)

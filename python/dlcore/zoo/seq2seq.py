@@ -116,6 +116,23 @@ def pad_batch(seqs, pad_id=0, op="Seq2SeqTransformer"):
     return out
 
 
+_DECODE = "Seq2SeqTransformer.decode"
+
+
+def _decode_algorithm(cache):
+    """The decoders' one algorithm choice: "kv_cache" (one position per step on the cache) when
+    cache=True, else "recompute" (the whole prefix through the modules every step); logged
+    (``dlcore.kernel_log()``, op "Seq2SeqTransformer.decode") and forceable with
+    ``dlcore.force_algorithm("Seq2SeqTransformer.decode", "kv_cache" | "recompute")``."""
+    forced = _core.forced_algorithm(_DECODE)
+    if forced is not None and forced not in ("kv_cache", "recompute"):
+        raise ValueError(f"{_DECODE}: algorithm '{forced}' does not apply: the algorithms are 'kv_cache' and "
+                         "'recompute'")
+    algo = forced or ("kv_cache" if cache else "recompute")
+    _core.log_kernel(_DECODE, "cpu", algo)
+    return algo
+
+
 def _t(a):
     return Tensor(_core.as_tensor(np.ascontiguousarray(a)))
 
@@ -205,6 +222,7 @@ class Seq2SeqTransformer(nn.Module):
 
     def _search_setup(self, src, beams, cache, max_len):
         """(step, reorder, batch) for the searches: the cached plan, or a full recompute."""
+        cache = _decode_algorithm(cache) == "kv_cache"
         memory, pad = self.encode(src)
         B = memory.shape[0]
         if cache:
@@ -220,7 +238,8 @@ class Seq2SeqTransformer(nn.Module):
         B token-id lists without <bos>/<eos>, each ending at the first <eos> or after max_len
         tokens (default max_len - 1 of the config).  return_scores: also the float64 (B,) sums of
         the chosen tokens' log-probabilities (<eos> included) and the (B,) lengths they cover.
-        ``cache=False`` recomputes the prefix through the modules each step (same tokens)."""
+        ``cache=False`` recomputes the prefix through the modules each step (same tokens; the
+        choice is logged and can be forced, see ``_decode_algorithm``)."""
         m = self._max_len(max_len, "greedy")
         with self._inference():
             step, _, B = self._search_setup(src, 1, cache, m)
