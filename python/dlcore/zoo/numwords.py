@@ -7,7 +7,7 @@ forty-five".
   (10 tokens).  The target is WORD-level: the 31 number words, "-" (so "forty-five" is the
   three tokens ``forty - five``) and the specials <pad> <bos> <eos>.  Words rather than
   characters because a word is the unit the model has to choose (each digit group maps to a few
-  words): the longest answer is 17 word tokens against 108 characters, so decoding takes ~6x
+  words): the longest answer is 17 word tokens against 100 characters, so decoding takes ~6x
   fewer steps, attention spans are shorter, and an error is one wrong choice rather than a
   misspelling; the vocabulary is closed (every answer is spelled from these 32 word tokens), so
   nothing is out of vocabulary.
