@@ -261,6 +261,26 @@ def test_decoding_is_bitwise_identical_across_thread_counts(trained):
     assert outs[0] == outs[1] == outs[2]
 
 
+def test_a_training_step_is_bitwise_identical_across_thread_counts():
+    from dlcore import optim
+
+    src, tin, tout = make_batch(VOCAB, [5, 120045, 31415926, 7000000, 19, 999999999, 40, 100200300])
+    states, old = [], dlcore.get_num_threads()
+    for n in (1, 2, 3):
+        dlcore.set_num_threads(n)
+        try:
+            model = _model(seed=3, dropout=0.1)  # dropout too: its masks come from the seeded generator
+            opt = optim.AdamW(model.parameters(), lr=1e-3)
+            dlcore.manual_seed(7)
+            loss = model(src, tin, tout, label_smoothing=0.1)[1]
+            loss.backward()
+            opt.step()
+            states.append({k: v.numpy().tobytes() for k, v in model.state_dict().items()})
+        finally:
+            dlcore.set_num_threads(old)
+    assert states[0] == states[1] == states[2]
+
+
 # ---- the recipe and the commands -----------------------------------------------------------------
 TINY = ["--steps", "40", "--batch-size", "32", "--d-model", "32", "--heads", "4", "--layers", "1", "--ff", "64",
         "--eval-interval", "20", "--n-test", "45", "--beam-width", "2", "--no-progress", "--threads", "1"]
