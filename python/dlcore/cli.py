@@ -19,6 +19,9 @@
     dlcore bench tokenizer [--data FILE]          BPE training and encoding against HF tokenizers
     dlcore bench pool [--threads N]               pooling and upsampling against PyTorch
     dlcore bench attention [--threads N] [--long] fused attention against torch's SDPA
+    dlcore train seq2seq [--steps N ...]          encoder-decoder Transformer: numbers to English words
+    dlcore translate CHECKPOINT 120045            the words, by beam search (--greedy, --beam-width)
+    dlcore bench seq2seq [--threads N]            seq2seq training step and greedy decoding vs PyTorch
     dlcore --version
 
 Every subcommand checks its arguments (ranges, a writable ``--out``, the folder of ``--plot``) and
@@ -514,6 +517,8 @@ def _build_parser() -> _Parser:
     p.set_defaults(func=_bench_norm, check=_check_bench)
     from ._cli_rnn import add_commands as _add_rnn_commands  # issue 26: charrnn, generate, bench rnn
     _add_rnn_commands(sub, tsub, bsub)
+    from ._cli_seq2seq import add_commands as _add_seq2seq_commands  # issue 19: train seq2seq, translate
+    _add_seq2seq_commands(sub, tsub, bsub)
     p = bsub.add_parser("tokenizer", help="byte-level BPE training and encoding against HF tokenizers")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed runs per case; the median is reported")

@@ -13,6 +13,9 @@
   :func:`generate_from_checkpoint` (``dlcore generate``)
 - :class:`GPT` / :class:`GPTConfig`: a decoder-only Transformer with KV-cache generation;
   :func:`train_gpt` (``dlcore train gpt``) and :func:`generate_from_checkpoint` (``dlcore generate``)
+- :class:`Seq2SeqTransformer` / :class:`Seq2SeqConfig`: the encoder-decoder Transformer with
+  greedy and beam-search decoding on a KV cache; :func:`train_seq2seq` (``dlcore train seq2seq``:
+  numbers to English words) and ``dlcore translate``
 """
 from __future__ import annotations
 
@@ -42,3 +45,8 @@ from .gpt import GPT, GPTConfig  # noqa: E402
 from .gpt_recipe import train_gpt  # noqa: E402  (its streaming generate_from_checkpoint: zoo.gpt_recipe)
 
 __all__ += ["GPT", "GPTConfig", "train_gpt"]
+
+from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer  # noqa: E402  (issue 19: encoder-decoder, beam search)
+from .seq2seq_recipe import train_seq2seq  # noqa: E402
+
+__all__ += ["Seq2SeqConfig", "Seq2SeqTransformer", "train_seq2seq"]
