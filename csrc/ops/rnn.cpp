@@ -4,12 +4,18 @@
 #include "ops/rnn.h"
 
 #include <cstring>
+#include <exception>
 #include <utility>
 #include <vector>
 
 #include "core/kernel_log.h"
+#include "core/parallel.h"
 #include "dispatch/registry.h"
 #include "ops/gemm.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace dl {
 namespace {
@@ -138,10 +144,13 @@ Dims validate(int mode, const Tensor& x, const Tensor& h0, const Tensor& c0, con
 }
 
 // The one CPU algorithm (fused gate passes around GEMMs): logged, and a forced other one refused.
-void choose_algorithm(const char* op) {
+void check_forced(const char* op) {
   if (const char* f = forced_algorithm(op))
     DL_CHECK(std::strcmp(f, "fused_gates") == 0, Value, op, "algorithm '", f,
              "' does not apply: the CPU kernels have one algorithm, 'fused_gates'");
+}
+void choose_algorithm(const char* op) {
+  check_forced(op);
   log_kernel(op, DeviceType::CPU, "fused_gates");
 }
 
@@ -349,6 +358,53 @@ RnnLayerGrads rnn_layer_backward(int mode, const Tensor& dy_in, const Tensor& dh
     g.dw_hr = Tensor::empty({hs, H}, dt, cpu_device(), op);
     mm(dt, hs, H, TB, buf(dsm).p, 1, hs, W.at(L.hpre), H, 1, g.dw_hr.raw_data(), H, 0.0);
   }
+  return g;
+}
+
+namespace {
+// f(0) and f(1), concurrently on two threads when dlcore has 2 or 3 (see rnn.h); exceptions are
+// carried out of the parallel region and rethrown, direction 0's first.
+template <class F>
+void both_directions(const F& f) {
+  std::exception_ptr err[2];
+#if defined(_OPENMP)
+  if (num_threads() == 2 || num_threads() == 3) {
+#pragma omp parallel num_threads(2)
+    for (int d = omp_get_thread_num(); d < 2; d += omp_get_num_threads()) {
+      try {
+        f(d);
+      } catch (...) {
+        err[d] = std::current_exception();
+      }
+    }
+    for (const auto& e : err)
+      if (e) std::rethrow_exception(e);
+    return;
+  }
+#endif
+  f(0);
+  f(1);
+}
+}  // namespace
+
+std::array<RnnLayerOut, 2> rnn_bidir_layer_forward(int mode, const Tensor& x, const RnnPair& h0, const RnnPair& c0,
+                                                   const std::array<RnnLayerWeights, 2>& w, const Tensor& lengths,
+                                                   const char* op) {
+  check_forced(op);  // (here, on the caller's thread: forced algorithms are per thread)
+  std::array<RnnLayerOut, 2> out;
+  both_directions([&](int d) { out[d] = rnn_layer_forward(mode, x, h0[d], c0[d], w[d], lengths, d == 1, op); });
+  return out;
+}
+
+std::array<RnnLayerGrads, 2> rnn_bidir_layer_backward(int mode, const RnnPair& dy, const RnnPair& dh_n,
+                                                      const RnnPair& dc_n, const Tensor& x, const RnnPair& h0,
+                                                      const RnnPair& c0, const std::array<RnnLayerWeights, 2>& w,
+                                                      const Tensor& lengths, const RnnPair& ws, const char* op) {
+  check_forced(op);
+  std::array<RnnLayerGrads, 2> g;
+  both_directions([&](int d) {
+    g[d] = rnn_layer_backward(mode, dy[d], dh_n[d], dc_n[d], x, h0[d], c0[d], w[d], lengths, d == 1, ws[d], op);
+  });
   return g;
 }
 

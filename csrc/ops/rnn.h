@@ -15,6 +15,7 @@
 // step t a row is active iff t < lengths[b]; inactive rows keep their state, output zeros and
 // receive no gradient (the reverse direction starts each row at its own last step).
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "core/tensor.h"
@@ -111,5 +112,18 @@ RnnLayerOut rnn_layer_forward(int mode, const Tensor& x, const Tensor& h0, const
 RnnLayerGrads rnn_layer_backward(int mode, const Tensor& dy, const Tensor& dh_n, const Tensor& dc_n,
                                  const Tensor& x, const Tensor& h0, const Tensor& c0, const RnnLayerWeights& w,
                                  const Tensor& lengths, bool reverse, const Tensor& ws, const char* op);
+
+// Both directions of a bidirectional layer (index 0 forward, 1 reverse), run concurrently on
+// two threads when dlcore has 2 or 3 (each direction's kernels then run on one thread: the
+// same results, as every kernel's are independent of the thread count); one after the other,
+// each on every thread, otherwise.
+using RnnPair = std::array<Tensor, 2>;
+std::array<RnnLayerOut, 2> rnn_bidir_layer_forward(int mode, const Tensor& x, const RnnPair& h0, const RnnPair& c0,
+                                                   const std::array<RnnLayerWeights, 2>& w, const Tensor& lengths,
+                                                   const char* op);
+std::array<RnnLayerGrads, 2> rnn_bidir_layer_backward(int mode, const RnnPair& dy, const RnnPair& dh_n,
+                                                      const RnnPair& dc_n, const Tensor& x, const RnnPair& h0,
+                                                      const RnnPair& c0, const std::array<RnnLayerWeights, 2>& w,
+                                                      const Tensor& lengths, const RnnPair& ws, const char* op);
 
 }  // namespace dl

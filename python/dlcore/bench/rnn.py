@@ -18,6 +18,8 @@ BATCH, INPUT, HIDDEN, STEPS = 64, 256, 512, 100
 GATES = {"lstm": 4, "gru": 3}
 # (case name, kind, what)
 CASES = [(f"{k} {w}", k, w) for k in ("lstm", "gru") for w in ("cell fwd", "100 fwd", "100 fwd+bwd")]
+# a bidirectional layer: its two directions run concurrently on two threads
+CASES.append(("bi-lstm 100 fwd+bwd", "lstm", "bi 100 fwd+bwd"))
 
 
 def case_flops(kind, what) -> float:
@@ -25,7 +27,7 @@ def case_flops(kind, what) -> float:
     step = 2.0 * BATCH * (INPUT + HIDDEN) * GATES[kind] * HIDDEN
     if what == "cell fwd":
         return step
-    return step * STEPS * (3 if "bwd" in what else 1)
+    return step * STEPS * (3 if "bwd" in what else 1) * (2 if what.startswith("bi") else 1)
 
 
 def case_data(kind, seed=0):
@@ -54,8 +56,9 @@ def _dlcore_fn(kind, what):
             with dlcore.no_grad():
                 cell(x0, state)
         return fn
-    mod = (nn.LSTM if kind == "lstm" else nn.GRU)(INPUT, HIDDEN)
-    mod.load_state_dict({n + "_l0": a for n, a in zip(names, w)})
+    bi = what.startswith("bi")
+    mod = (nn.LSTM if kind == "lstm" else nn.GRU)(INPUT, HIDDEN, bidirectional=bi)
+    mod.load_state_dict({n + "_l0" + sfx: a for n, a in zip(names, w) for sfx in ([""] + ["_reverse"] * bi)})
     xt = dlcore.from_numpy(x)
     if what == "100 fwd":
         def fn():
@@ -86,8 +89,10 @@ def _torch_fn(kind, what):
             with torch.no_grad():
                 cell(x0, state)
         return fn
-    mod = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(INPUT, HIDDEN)
-    mod.load_state_dict({n + "_l0": torch.from_numpy(a) for n, a in zip(names, w)})
+    bi = what.startswith("bi")
+    mod = (torch.nn.LSTM if kind == "lstm" else torch.nn.GRU)(INPUT, HIDDEN, bidirectional=bi)
+    mod.load_state_dict({n + "_l0" + sfx: torch.from_numpy(a) for n, a in zip(names, w)
+                         for sfx in ([""] + ["_reverse"] * bi)})
     xt = torch.from_numpy(x)
     if what == "100 fwd":
         def fn():

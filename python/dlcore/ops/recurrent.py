@@ -246,11 +246,15 @@ def _forward(cfg, keep):
     saved = []
     for layer in range(cfg.L):
         ys, per_dir = [], []
-        for d in range(cfg.D):
-            k = layer * cfg.D + d
-            c0 = None if cfg.c0 is None else cfg.c0[k]
-            y, hn, cn, ws = _core.rnn_layer_forward(m, layer_in, cfg.h0[k], c0, *cfg.weights[k], cfg.lengths,
-                                                    d == 1, cfg.op)
+        ks = [layer * cfg.D + d for d in range(cfg.D)]
+        c0s = [None if cfg.c0 is None else cfg.c0[k] for k in ks]
+        if cfg.D == 2:  # both directions in one call: they run concurrently (see rnn.h)
+            results = _core.rnn_bidir_layer_forward(m, layer_in, [cfg.h0[k] for k in ks], c0s,
+                                                    [cfg.weights[k] for k in ks], cfg.lengths, cfg.op)
+        else:
+            results = [_core.rnn_layer_forward(m, layer_in, cfg.h0[ks[0]], c0s[0], *cfg.weights[ks[0]], cfg.lengths,
+                                               False, cfg.op)]
+        for k, (y, hn, cn, ws) in zip(ks, results):
             ys.append(_core.to_numpy(y))
             h_n[k] = _core.to_numpy(hn)
             if cn is not None:
@@ -279,13 +283,19 @@ def _backward(cfg, saved, g_out, g_hn, g_cn):
         if g is not None and mask is not None:
             g = g * mask
         dx = None
-        for d in range(cfg.D):
-            k = layer * cfg.D + d
-            gy = None if g is None else np.ascontiguousarray(g[:, :, d * hs:(d + 1) * hs])
-            c0 = None if cfg.c0 is None else cfg.c0[k]
-            r = _core.rnn_layer_backward(m, gy, None if g_hn is None else g_hn[k],
-                                         None if g_cn is None else g_cn[k], layer_in, cfg.h0[k], c0,
-                                         *cfg.weights[k], cfg.lengths, d == 1, per_dir[d], cfg.op + "_backward")
+        ks = [layer * cfg.D + d for d in range(cfg.D)]
+        gys = [None if g is None else np.ascontiguousarray(g[:, :, d * hs:(d + 1) * hs]) for d in range(cfg.D)]
+        ghs = [None if g_hn is None else g_hn[k] for k in ks]
+        gcs = [None if g_cn is None else g_cn[k] for k in ks]
+        c0s = [None if cfg.c0 is None else cfg.c0[k] for k in ks]
+        op = cfg.op + "_backward"
+        if cfg.D == 2:
+            results = _core.rnn_bidir_layer_backward(m, gys, ghs, gcs, layer_in, [cfg.h0[k] for k in ks], c0s,
+                                                     [cfg.weights[k] for k in ks], cfg.lengths, per_dir, op)
+        else:
+            results = [_core.rnn_layer_backward(m, gys[0], ghs[0], gcs[0], layer_in, cfg.h0[ks[0]], c0s[0],
+                                                *cfg.weights[ks[0]], cfg.lengths, False, per_dir[0], op)]
+        for k, r in zip(ks, results):
             r = [None if t is None else _core.to_numpy(t) for t in r]
             dx = r[0] if dx is None else dx + r[0]
             d_h0[k] = r[1]
