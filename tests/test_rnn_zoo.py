@@ -45,6 +45,22 @@ def test_train_charrnn_cli_end_to_end(run, capsys):
     assert (out / "sample.txt").read_text(encoding="utf-8")[0] == TEXT[0]
 
 
+def test_minutes_budget_stops_training_with_a_final_validation(run, tmp_path, capsys):
+    data, _ = run
+    out = tmp_path / "budget"
+    rc = main(["train", "charrnn", "--cell", "lstm", "--layers", "1", "--hidden", "8", "--embed", "4",
+               "--seq-len", "8", "--batch-size", "2", "--iters", "500", "--eval-every", "100",
+               "--minutes", "1e-9", "--data", str(data), "--out", str(out), "--no-progress", "--threads", "1"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "stopped after step 1: the 1e-09-minute budget is spent" in text
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["iters"] == 1 and m["history"]["val_iter"] == [1] and len(m["history"]["train_loss"]) == 1
+    with pytest.raises(SystemExit) as e:
+        main(["train", "charrnn", "--minutes", "0", "--data", str(data), "--out", str(out)])
+    assert e.value.code == 2 and "must be in (0, inf), got 0" in capsys.readouterr().err
+
+
 def test_checkpoint_reloads_to_the_same_outputs_and_generates(run, capsys):
     data, out = run
     ckpt = out / "charrnn.safetensors"

@@ -16,7 +16,7 @@ def _train_charrnn(args) -> int:
     kw = dict(layers=args.layers, hidden=args.hidden, embed=args.embed, seq_len=args.seq_len,
               batch_size=args.batch_size, iters=args.iters, lr=args.lr, clip=args.clip, dropout=args.dropout,
               seed=args.seed, threads=args.threads, data=args.data, out_dir=args.out, eval_every=args.eval_every,
-              progress=not args.no_progress, log=print, distributed=args.distributed)
+              progress=not args.no_progress, log=print, distributed=args.distributed, minutes=args.minutes)
     if args.cell == "all":  # the same budget for rnn, lstm and gru, validation curves in one PNG
         compare_cells(**kw)
     else:
@@ -42,6 +42,8 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--seq-len", type=_POSITIVE_INT, default=100, help="characters per truncated-BPTT window")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=32, help="parallel streams per step")
     p.add_argument("--iters", type=_POSITIVE_INT, default=2000, help="training steps")
+    p.add_argument("--minutes", type=_number(float, 0, low_open=True), default=None,
+                   help="wall-clock budget: stop after the step that ends past it (validations included)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=2e-3, help="Adam learning rate")
     p.add_argument("--clip", type=_number(float, 0, low_open=True), default=1.0, help="gradient-norm clipping")
     p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.0,

@@ -55,3 +55,15 @@ class DataParallel:
         """Reshuffle the shards for this epoch (same permutation on every rank)."""
         if self.enabled:
             self.sampler.set_epoch(epoch)
+
+    def agree(self, flag):
+        """Rank 0's ``flag`` on every rank (a time budget read on rank 0's clock must stop every
+        rank at the same step, or the others would wait in DDP's collectives)."""
+        if not self.enabled or self.world == 1:
+            return bool(flag)
+        import numpy as np
+
+        from .. import distributed as dist
+        buf = np.array([1 if flag else 0], dtype=np.int64)
+        dist.broadcast(buf, src=0)
+        return bool(buf[0])

@@ -122,10 +122,12 @@ def _plot(hist, path, title):
 
 def train_charrnn(cell="lstm", layers=2, hidden=512, embed=64, seq_len=100, batch_size=32, iters=2000, lr=2e-3,
                   clip=1.0, dropout=0.0, seed=0, threads=None, data=None, out_dir="runs/charrnn", eval_every=None,
-                  val_windows=50, sample_tokens=300, progress=True, log=print, distributed=False):
+                  val_windows=50, sample_tokens=300, progress=True, log=print, distributed=False, minutes=None):
     """Trains the recipe in the module docstring. ``distributed``: data-parallel under ``mpirun -n
     P`` (zoo/_parallel.py): rank r trains streams r, r + P, ... of the batch; rank 0 prints and
-    writes (the other ranks write into a temporary folder, removed at the end).
+    writes (the other ranks write into a temporary folder, removed at the end).  ``minutes``: a
+    wall-clock budget (validations included): training stops after the first step that ends past
+    it (or after ``iters`` steps, whichever comes first) with a final validation.
 
     Returns a dict: best_val_loss, best_iter, final_train_loss, seconds, iters, chars_per_second,
     config, paths (checkpoint, curves, metrics, sample) and the sample text.
@@ -133,6 +135,8 @@ def train_charrnn(cell="lstm", layers=2, hidden=512, embed=64, seq_len=100, batc
     from .. import get_num_threads, set_num_threads
 
     dp = DataParallel(distributed)
+    if minutes is not None and not minutes > 0:
+        raise ValueError(f"train charrnn: minutes must be positive, got {minutes}")
     if dp.enabled and batch_size % dp.world:
         raise ValueError(f"train charrnn: --batch-size {batch_size} must divide evenly over {dp.world} ranks")
     helper_dir = None
@@ -144,7 +148,7 @@ def train_charrnn(cell="lstm", layers=2, hidden=512, embed=64, seq_len=100, batc
         set_num_threads(threads)  # for this run only
     try:
         return _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dropout, seed, threads, data,
-                      out_dir, eval_every, val_windows, sample_tokens, progress, log, dp)
+                      out_dir, eval_every, val_windows, sample_tokens, progress, log, dp, minutes)
     finally:
         set_num_threads(old)
         if helper_dir is not None:
@@ -152,7 +156,7 @@ def train_charrnn(cell="lstm", layers=2, hidden=512, embed=64, seq_len=100, batc
 
 
 def _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dropout, seed, threads, data, out_dir,
-           eval_every, val_windows, sample_tokens, progress, log, dp):
+           eval_every, val_windows, sample_tokens, progress, log, dp, minutes=None):
     manual_seed(seed)
     train_text, val_text = load_text(data)
     vocab = CharVocab(train_text + val_text)
@@ -190,7 +194,8 @@ def _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dr
         if bar is not None:
             bar.update(1)
             bar.set_postfix(loss=f"{hist['train_loss'][-1]:.3f}", refresh=False)
-        if it % eval_every == 0 or it == iters:
+        out_of_time = minutes is not None and dp.agree(time.perf_counter() - start >= 60 * minutes)
+        if it % eval_every == 0 or it == iters or out_of_time:
             v = evaluate(model, va_x, va_y, seq_len, va_windows)
             hist["val_iter"].append(it)
             hist["val_loss"].append(v)
@@ -200,6 +205,10 @@ def _train(cell, layers, hidden, embed, seq_len, batch_size, iters, lr, clip, dr
                         "val_loss": f"{v:.6f}", "iter": str(it)}
                 save(model.state_dict(), ckpt, metadata=meta)
             _write(bar, log, f"step {it:6d}  train loss {hist['train_loss'][-1]:.4f}  val loss {v:.4f}")
+        if out_of_time:
+            _write(bar, log, f"stopped after step {it}: the {minutes:g}-minute budget is spent")
+            break
+    iters = it  # (the steps actually taken)
     if bar is not None:
         bar.close()
     seconds = time.perf_counter() - start
