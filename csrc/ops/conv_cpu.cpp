@@ -127,6 +127,31 @@ struct Conv : GemmTiles<V> {
           }
           continue;
         }
+#if defined(__AVX512F__)
+        if constexpr (sizeof(T) == 4) {
+          if (g.sw == 2) {  // every other tap: two masked loads and one even-lane permute per 16
+            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            for (int64_t e0 = 0; e0 < u.len; e0 += 16) {
+              const int n = static_cast<int>(min64(16, u.len - e0));
+              const int a0 = static_cast<int>(lo - e0 < 0 ? 0 : min64(lo - e0, n));
+              const int a1 = static_cast<int>(hi - e0 < a0 ? a0 : min64(hi - e0, n));
+              // the even source lanes 2 a0 .. 2 (a1 - 1) of the 32 from src + 2 e0 (no other is read)
+              const uint32_t m = a1 > a0 ? ((a1 >= 16 ? 0xFFFFFFFFu : (1u << (2 * a1)) - 1u) & ~((1u << (2 * a0)) - 1u) &
+                                            0x55555555u)
+                                         : 0u;
+              const __mmask16 mlo = static_cast<__mmask16>(m & 0xFFFFu), mhi = static_cast<__mmask16>(m >> 16);
+              const __mmask16 mout = static_cast<__mmask16>((1u << n) - 1u);
+              for (int64_t c = 0; c < nc; ++c) {
+                const float* sc = reinterpret_cast<const float*>(src + c * HW) + 2 * e0;
+                const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mlo, sc), even,
+                                                        _mm512_maskz_loadu_ps(mhi, sc + 16));
+                _mm512_mask_storeu_ps(reinterpret_cast<float*>(d + c * NR) + e0, mout, v);
+              }
+            }
+            continue;
+          }
+        }
+#endif
         for (int64_t c = 0; c < nc; ++c) {
           T* dc = d + c * NR;
           const T* sc = src + c * HW;
