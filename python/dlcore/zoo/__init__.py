@@ -13,6 +13,8 @@
   :func:`generate_from_checkpoint` (``dlcore generate``)
 - :class:`GPT` / :class:`GPTConfig`: a decoder-only Transformer with KV-cache generation;
   :func:`train_gpt` (``dlcore train gpt``) and :func:`generate_from_checkpoint` (``dlcore generate``)
+- :class:`BERT` (MLM + NSP pre-training), :class:`BertModel`, :class:`BertForSequenceClassification`,
+  :class:`BertForTokenClassification`; :func:`train_bert` (``dlcore train bert``)
 """
 from __future__ import annotations
 
@@ -42,3 +44,9 @@ from .gpt import GPT, GPTConfig  # noqa: E402
 from .gpt_recipe import train_gpt  # noqa: E402  (its streaming generate_from_checkpoint: zoo.gpt_recipe)
 
 __all__ += ["GPT", "GPTConfig", "train_gpt"]
+
+from .bert import BERT, BertConfig, BertForSequenceClassification, BertForTokenClassification, BertModel  # noqa: E402
+from .bert_recipe import train_bert  # noqa: E402  (issue 19: dlcore train bert)
+
+__all__ += ["BERT", "BertConfig", "BertModel", "BertForSequenceClassification", "BertForTokenClassification",
+            "train_bert"]
