@@ -6,7 +6,7 @@ The PyTorch twin (``torch_bert``) is written with torch.nn: embeddings, LayerNor
 the token embedding and the NSP head, with dlcore's parameter names so the dlcore model's
 state_dict loads into it as it is.  torch is imported only inside the torch builders.
 
-The case: the ``dlcore train bert`` default model (vocabulary 2048, 4 layers, 128 wide, 4 heads,
+The case: the ``dlcore train bert`` default model (vocabulary 2048, 2 layers, 128 wide, 4 heads,
 intermediate 512) on one pre-training batch of 32 x 128 tokens (15% of them labelled for MLM),
 dropout 0.1, AdamW with gradient clipping: forward, backward, clip, step.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-CONFIG = dict(vocab_size=2048, hidden_size=128, num_layers=4, num_heads=4, max_position=128, dropout=0.1)
+CONFIG = dict(vocab_size=2048, hidden_size=128, num_layers=2, num_heads=4, max_position=128, dropout=0.1)
 BATCH, SEQ = 32, 128
 
 

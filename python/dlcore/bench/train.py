@@ -25,7 +25,7 @@ ZOO_CASES = [
     ("resnet-20 batch 128", "resnet", 128),
     ("dcgan (D+G steps) batch 128", "dcgan", 128),
     ("ddpm u-net batch 128", "ddpm", 128),
-    ("bert 4x128 pre-train batch 32x128", "bert", 32),
+    ("bert 2x128 pre-train batch 32x128", "bert", 32),
 ]
 OVERHEAD_SHAPE = (8,)
 
