@@ -39,7 +39,7 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --hidden)")
     p.add_argument("--seq-len", type=_number(int, 24), default=128, help="tokens per sequence ([CLS] and [SEP] in)")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=32, help="sequences per step")
-    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=600, help="pre-training steps (MLM + NSP)")
+    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=800, help="pre-training steps (MLM + NSP)")
     p.add_argument("--finetune-iters", type=_POSITIVE_INT, default=200, help="genre fine-tuning steps (each model)")
     p.add_argument("--tag-iters", type=_POSITIVE_INT, default=100, help="speaker-tagging fine-tuning steps")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,

@@ -245,7 +245,7 @@ def _plot(pre, fine, path):
     plt.close(fig)
 
 
-def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batch_size=32, pretrain_iters=600,
+def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batch_size=32, pretrain_iters=800,
                finetune_iters=200, tag_iters=100, lr=1e-3, finetune_lr=3e-4, dropout=0.1, norm_first=False,
                weight_decay=0.01, eval_interval=200, eval_batches=4, seed=0, threads=None, out_dir="runs/bert",
                progress=True, log=print, root=None):
