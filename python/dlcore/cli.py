@@ -8,6 +8,7 @@
     dlcore train vae|gan|dcgan|cgan|ddpm          generative models on Fashion-MNIST
     dlcore sample CHECKPOINT [--n 64 --label K]   a PNG grid of samples from a generative model
     dlcore train gpt [--iters N --tokenizer char|bpe ...]   a baby GPT on Shakespeare (or --data FILE)
+    dlcore train bert [--pretrain-iters N ...]    BERT pre-training, then genre and speaker-tag fine-tuning
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
     dlcore bench train [--threads N]              one training step against PyTorch
@@ -519,6 +520,8 @@ def _build_parser() -> _Parser:
     _add_rnn_commands(sub, tsub, bsub)
     from ._cli_seq2seq import add_commands as _add_seq2seq_commands  # issue 19: train seq2seq, translate
     _add_seq2seq_commands(sub, tsub, bsub)
+    from ._cli_bert import add_commands as _add_bert_commands  # issue 19: train bert
+    _add_bert_commands(sub, tsub, bsub)
     p = bsub.add_parser("tokenizer", help="byte-level BPE training and encoding against HF tokenizers")
     p.add_argument("--threads", type=_THREADS, default=2, help="threads for every implementation")
     p.add_argument("--repeat", type=_POSITIVE_INT, default=3, help="timed runs per case; the median is reported")

@@ -1,5 +1,5 @@
 """``dlcore bench train``: one training step (forward, backward, optimiser step) of MLPs and of the
-zoo's LeNet5, ResNet-20, DCGAN and DDPM U-Net in dlcore and in PyTorch with the same weights,
+zoo's LeNet5, ResNet-20, DCGAN, DDPM U-Net and BERT (MLM + NSP) in dlcore and in PyTorch with the same weights,
 data and thread count, and the per-op overhead of autograd on tiny tensors (``a * b + c``).
 
 Each library runs in its own persistent process (idle thread pools of one starve the other), and
@@ -25,6 +25,7 @@ ZOO_CASES = [
     ("resnet-20 batch 128", "resnet", 128),
     ("dcgan (D+G steps) batch 128", "dcgan", 128),
     ("ddpm u-net batch 128", "ddpm", 128),
+    ("bert 2x128 pre-train batch 32x128", "bert", 32),
 ]
 OVERHEAD_SHAPE = (8,)
 

@@ -29,7 +29,11 @@ def _dl_model(name):
 
 
 def dlcore_zoo_step(name, batch):
-    """One training step of zoo model `name` (lenet, resnet, dcgan, ddpm) at `batch`, in dlcore."""
+    """One training step of zoo model `name` (lenet, resnet, dcgan, ddpm, bert) at `batch`, in dlcore."""
+    if name == "bert":  # BERT's step (batch 32 x 128 tokens) lives with its PyTorch twin in bench/bert.py
+        from .bert import dlcore_step
+
+        return dlcore_step()
     import dlcore
     from dlcore import optim
     from dlcore.nn import functional as F
@@ -208,6 +212,10 @@ def torch_zoo_model(name):
 
 def torch_zoo_step(name, batch, threads):
     """The same step as dlcore_zoo_step in PyTorch, same weights and data."""
+    if name == "bert":
+        from .bert import torch_step
+
+        return torch_step(threads)
     import torch
     F = torch.nn.functional
 

@@ -16,6 +16,8 @@
 - :class:`Seq2SeqTransformer` / :class:`Seq2SeqConfig`: the encoder-decoder Transformer with
   greedy and beam-search decoding on a KV cache; :func:`train_seq2seq` (``dlcore train seq2seq``:
   numbers to English words) and ``dlcore translate``
+- :class:`BERT` (MLM + NSP pre-training), :class:`BertModel`, :class:`BertForSequenceClassification`,
+  :class:`BertForTokenClassification`; :func:`train_bert` (``dlcore train bert``)
 """
 from __future__ import annotations
 
@@ -50,3 +52,8 @@ from .seq2seq import Seq2SeqConfig, Seq2SeqTransformer  # noqa: E402  (issue 19:
 from .seq2seq_recipe import train_seq2seq  # noqa: E402
 
 __all__ += ["Seq2SeqConfig", "Seq2SeqTransformer", "train_seq2seq"]
+from .bert import BERT, BertConfig, BertForSequenceClassification, BertForTokenClassification, BertModel  # noqa: E402
+from .bert_recipe import train_bert  # noqa: E402  (issue 19: dlcore train bert)
+
+__all__ += ["BERT", "BertConfig", "BertModel", "BertForSequenceClassification", "BertForTokenClassification",
+            "train_bert"]
