@@ -3,15 +3,18 @@
 // loops and the depthwise kernels.  See conv.h for the three kernels' roles.
 //
 // Implicit GEMM, forward: per (image, group) y (Kg x P) = W (Kg x Kdim) patches (Kdim x P), with
-// Kdim = Cg kh kw and P = OH OW.  The weight is packed once into MR-row micro-panels; the
-// patches are never materialised: each task owns a tile of kTileCols output pixels of one image
-// and packs, K slice by K slice, the patch values of its pixels straight into NR-column panels
-// (stride, dilation and padding are resolved in that packing), then runs the micro-kernel over
+// Kdim = Cg kh kw (run tap-major: k = tap Cg + c) and P = OH OW.  The weight is packed once into
+// MR-row micro-panels; the patches are never materialised: each task owns a tile of kTileCols
+// output pixels of one image and packs, K slice by K slice, the patch values of its pixels
+// straight into NR-column panels (stride, dilation and padding are resolved once per run of
+// pixels and tap, the values copied by masked vector loads), then runs the micro-kernel over
 // every row panel.  Workspace: the packed weight plus kc x kTileCols values per thread.
-// Backward weight: gw (Kg x Kdim) = sum_n gy_n (Kg x P) patches_n^T; each task owns one NR-wide
-// column panel of gw and runs the whole reduction (images, then pixel slices, in order) into it.
-// Backward data: per image, chunks of output pixels: cols (Kdim x chunk) = W^T gy, then a
-// scatter (col2im) of cols into gx, channels in parallel; a 1x1 stride-1 conv writes gx directly.
+// Backward weight: gw (Kg x Kdim) = sum_n gy_n (Kg x P) patches_n^T; each task owns a block of
+// NR-wide column panels of gw, packs each gy slice once for them, and runs the whole reduction
+// (images, then pixel slices, in order) into them.
+// Backward data: stride 1 is the forward of gy with the flipped, transposed weight; otherwise per
+// image, chunks of output pixels: cols (Kdim x chunk) = W^T gy, then a scatter (col2im) of cols
+// into gx, channels in parallel; a 1x1 stride-1 conv writes gx directly.
 // Every output element is one fixed sequence of FMAs whichever thread computes it, and tasks
 // never share an output element: results are bitwise identical for any thread count.
 #include <stdlib.h>
