@@ -6,6 +6,8 @@ else the same half-rotation composed of differentiable Tensor operations here.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .. import _core, nn
@@ -59,3 +61,19 @@ def as_index(x, op):
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: expected integer token ids, got {a.dtype}")
     return Tensor(_core.as_tensor(np.ascontiguousarray(a, dtype=np.int64)))
+
+
+class ConfigDict:
+    """to_dict / from_dict for the zoo's dataclass configs (what checkpoints store as JSON)."""
+
+    def to_dict(self):
+        """The fields as a plain dict (JSON-serialisable; what checkpoints store)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d):
+        """A config from :meth:`to_dict`'s output (unknown keys raise ValueError)."""
+        extra = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if extra:
+            raise ValueError(f"{cls.__name__}: unknown fields {sorted(extra)}")
+        return cls(**d)

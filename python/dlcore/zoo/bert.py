@@ -47,7 +47,7 @@ from .. import _core, nn
 from .._tensor import Tensor
 from ..nn import functional as F
 from ..nn import init
-from ._gpt_parts import as_index
+from ._gpt_parts import ConfigDict, as_index
 
 __all__ = ["BertConfig", "BertModel", "BERT", "BertForSequenceClassification", "BertForTokenClassification"]
 
@@ -56,7 +56,7 @@ _INT_FIELDS = ("vocab_size", "hidden_size", "num_layers", "num_heads", "intermed
 
 
 @dataclasses.dataclass
-class BertConfig:
+class BertConfig(ConfigDict):
     """Hyper-parameters of the BERT models (BERT's names).
 
     vocab_size: token ids (the tokenizer's, special tokens included); hidden_size, num_layers,
@@ -93,18 +93,6 @@ class BertConfig:
             raise ValueError(f"BertConfig: dropout must be in [0, 1), got {self.dropout}")
         if self.pad_token_id is not None and not 0 <= int(self.pad_token_id) < self.vocab_size:
             raise ValueError(f"BertConfig: pad_token_id must be in [0, {self.vocab_size}), got {self.pad_token_id}")
-
-    def to_dict(self):
-        """The fields as a plain dict (JSON-serialisable; what checkpoints store)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """A config from :meth:`to_dict`'s output (unknown keys raise ValueError)."""
-        extra = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if extra:
-            raise ValueError(f"BertConfig: unknown fields {sorted(extra)}")
-        return cls(**d)
 
 
 def _np(x):

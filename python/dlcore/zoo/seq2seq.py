@@ -36,13 +36,14 @@ from ..nn import functional as F
 from ..nn import init
 from ..nn.positional import sinusoidal_table
 from . import _seq2seq_decode as dec
+from ._gpt_parts import ConfigDict
 from .gpt import GPT
 
 __all__ = ["Seq2SeqConfig", "Seq2SeqTransformer", "pad_batch"]
 
 
 @dataclasses.dataclass
-class Seq2SeqConfig:
+class Seq2SeqConfig(ConfigDict):
     """Hyper-parameters of :class:`Seq2SeqTransformer`: vocabulary sizes, width, heads, depth,
     feed-forward width, dropout, the longest sequence (position table), the special ids,
     ``share_embeddings`` (one table for source and target: needs equal vocabulary sizes),
@@ -84,18 +85,6 @@ class Seq2SeqConfig:
                 raise ValueError(f"Seq2SeqConfig: {name} must be a token id of both vocabularies")
         if self.activation not in ("relu", "gelu"):
             raise ValueError(f"Seq2SeqConfig: activation must be 'relu' or 'gelu', got {self.activation!r}")
-
-    def to_dict(self):
-        """The fields as a plain dict (JSON-serialisable; what checkpoints store)."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d):
-        """A config from :meth:`to_dict`'s output (unknown keys raise ValueError)."""
-        extra = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if extra:
-            raise ValueError(f"Seq2SeqConfig: unknown fields {sorted(extra)}")
-        return cls(**d)
 
 
 def pad_batch(seqs, pad_id=0, op="Seq2SeqTransformer"):
