@@ -4,6 +4,7 @@ top-k / top-p, weight-decay groups, GPT-2's init, and the `dlcore train gpt` / `
 commands end to end on a tiny configuration."""
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -363,3 +364,26 @@ def test_a_suspended_stream_leaves_grad_mode_and_training_mode_alone():
         logits, loss = model(np.array([[1, 2, 3]]), np.array([[2, 3, 4]]))
         assert loss.requires_grad
         assert len(list(stream)) == 1
+
+
+def test_train_gpt_presets_and_flags(tmp_path, monkeypatch):
+    """The defaults are the ~20-minute model (SIZES), --baby is nanoGPT's baby GPT (BABY), and an
+    explicit flag overrides either preset."""
+    from dlcore.zoo import gpt_recipe
+
+    seen, real = [], gpt_recipe.train_gpt
+    monkeypatch.setattr(gpt_recipe, "train_gpt", lambda **kw: seen.append(kw))
+    data = tmp_path / "corpus.txt"
+    data.write_text("To be, or not to be.\n" * 50, encoding="utf-8")
+    base = ["train", "gpt", "--data", str(data), "--out", str(tmp_path / "r"), "--no-progress"]
+    assert main(base) == 0
+    assert main(base + ["--baby"]) == 0
+    assert main(base + ["--baby", "--iters", "7", "--embd", "64"]) == 0
+    keys = ("layers", "heads", "embd", "block_size", "batch_size", "iters")
+    assert {k: seen[0][k] for k in keys} == gpt_recipe.SIZES == dict(layers=6, heads=6, embd=192, block_size=128,
+                                                                      batch_size=16, iters=2500)
+    assert {k: seen[1][k] for k in keys} == gpt_recipe.BABY == dict(layers=4, heads=4, embd=128, block_size=64,
+                                                                     batch_size=12, iters=2000)
+    assert {k: seen[2][k] for k in keys} == dict(gpt_recipe.BABY, iters=7, embd=64)
+    params = inspect.signature(real).parameters  # the Python API's defaults are the same model
+    assert {k: params[k].default for k in keys} == gpt_recipe.SIZES

@@ -7,7 +7,7 @@
     dlcore eval CHECKPOINT                        the test metric of a saved CNN zoo model
     dlcore train vae|gan|dcgan|cgan|ddpm          generative models on Fashion-MNIST
     dlcore sample CHECKPOINT [--n 64 --label K]   a PNG grid of samples from a generative model
-    dlcore train gpt [--iters N --tokenizer char|bpe ...]   a baby GPT on Shakespeare (or --data FILE)
+    dlcore train gpt [--baby --iters N --tokenizer char|bpe ...]   a GPT on Shakespeare (or --data FILE)
     dlcore train bert [--pretrain-iters N ...]    BERT pre-training, then genre and speaker-tag fine-tuning
     dlcore bench gemm [--threads N] [--plot PNG]  GEMM against NumPy and PyTorch
     dlcore bench conv [--threads N] [--plot PNG]  conv2d against PyTorch
@@ -241,10 +241,11 @@ def _check_train_gpt(args):
 
 
 def _train_gpt(args) -> int:
-    from .zoo.gpt_recipe import train_gpt
+    from .zoo.gpt_recipe import BABY, SIZES, train_gpt
 
-    train_gpt(tokenizer=args.tokenizer, vocab_size=args.vocab_size, layers=args.layers, heads=args.heads,
-              embd=args.embd, block_size=args.block_size, batch_size=args.batch_size, iters=args.iters, lr=args.lr,
+    size = {k: getattr(args, k) if getattr(args, k) is not None else v
+            for k, v in (BABY if args.baby else SIZES).items()}  # explicit flags win over the preset
+    train_gpt(tokenizer=args.tokenizer, vocab_size=args.vocab_size, **size, lr=args.lr,
               dropout=args.dropout, eval_interval=args.eval_interval, eval_iters=args.eval_iters, seed=args.seed,
               threads=args.threads, data=args.data, out_dir=args.out, progress=not args.no_progress, log=print,
               distributed=args.distributed)
@@ -398,15 +399,18 @@ def _build_parser() -> _Parser:
     p.add_argument("--epochs", type=_POSITIVE_INT, default=300, help="epochs of Adam")
     p.add_argument("--seed", type=_SEED, default=0, help="seed of the data, init and shuffling")
     p.set_defaults(func=_train_heteroscedastic)
-    p = tsub.add_parser("gpt", help="a GPT language model (nanoGPT's baby GPT); prints the val loss last")
+    p = tsub.add_parser("gpt", help="a GPT language model (--baby: nanoGPT's baby GPT); prints the val loss last")
     p.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="characters or byte-level BPE")
     p.add_argument("--vocab-size", type=_number(int, 257), default=512, help="BPE vocabulary (--tokenizer bpe)")
-    p.add_argument("--layers", type=_POSITIVE_INT, default=4, help="Transformer blocks")
-    p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --embd)")
-    p.add_argument("--embd", type=_POSITIVE_INT, default=128, help="model width")
-    p.add_argument("--block-size", type=_number(int, 2), default=64, help="context length in tokens")
-    p.add_argument("--batch-size", type=_POSITIVE_INT, default=12, help="sequences per step")
-    p.add_argument("--iters", type=_POSITIVE_INT, default=2000, help="optimizer steps")
+    p.add_argument("--baby", action="store_true",
+                   help="nanoGPT's baby GPT (4 layers, 4 heads, 128 wide, block 64, batch 12, 2000 iters; "
+                        "about 2 min) instead of the defaults (6, 6, 192, 128, 16, 2500; about 20 min)")
+    p.add_argument("--layers", type=_POSITIVE_INT, default=None, help="Transformer blocks (default 6)")
+    p.add_argument("--heads", type=_POSITIVE_INT, default=None, help="attention heads, must divide --embd (6)")
+    p.add_argument("--embd", type=_POSITIVE_INT, default=None, help="model width (192)")
+    p.add_argument("--block-size", type=_number(int, 2), default=None, help="context length in tokens (128)")
+    p.add_argument("--batch-size", type=_POSITIVE_INT, default=None, help="sequences per step (16)")
+    p.add_argument("--iters", type=_POSITIVE_INT, default=None, help="optimizer steps (2500)")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak AdamW learning rate (warm-up, cosine decay to lr/10)")
     p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.0, help="dropout")

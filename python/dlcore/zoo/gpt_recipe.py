@@ -1,8 +1,10 @@
 """The GPT language-model recipe (``dlcore train gpt``) and generation from its checkpoints
 (``dlcore generate CHECKPOINT``).
 
-Recipe (the defaults: nanoGPT's "baby GPT" CPU recipe for character-level Shakespeare): 4 layers,
-4 heads, 128 wide, block 64, batch 12, 2,000 iterations, dropout 0.0, AdamW (betas 0.9/0.99,
+Recipe (the defaults, ``SIZES``): 6 layers, 6 heads, 192 wide, block 128, batch 16, 2,500
+iterations (about 20 minutes on a 2-core machine); ``BABY`` is nanoGPT's "baby GPT" CPU recipe for
+character-level Shakespeare (4 layers, 4 heads, 128 wide, block 64, batch 12, 2,000 iterations,
+about 2 minutes).  Both: dropout 0.0, AdamW (betas 0.9/0.99,
 weight decay 0.1 on matrices only) at lr 1e-3 with a linear warm-up over the first 100 iterations
 (at most a tenth of the run) and a cosine decay to lr/10 at the last iteration, gradient norm
 clipped at 1.0.  Batches are random windows of the training text (offsets from dlcore's seeded
@@ -164,8 +166,14 @@ def _plot(history, path):
     plt.close(fig)
 
 
-def train_gpt(tokenizer="char", vocab_size=512, layers=4, heads=4, embd=128, block_size=64, batch_size=12,
-              iters=2000, lr=1e-3, dropout=0.0, eval_interval=250, eval_iters=20, seed=1337, threads=None,
+# nanoGPT's "baby GPT" CPU recipe (``dlcore train gpt --baby``): about 2 minutes here, the anchor
+# of the issue's 5-minute target.  The defaults (SIZES) are a larger model for about 20 minutes.
+BABY = dict(layers=4, heads=4, embd=128, block_size=64, batch_size=12, iters=2000)
+SIZES = dict(layers=6, heads=6, embd=192, block_size=128, batch_size=16, iters=2500)
+
+
+def train_gpt(tokenizer="char", vocab_size=512, layers=6, heads=6, embd=192, block_size=128, batch_size=16,
+              iters=2500, lr=1e-3, dropout=0.0, eval_interval=250, eval_iters=20, seed=1337, threads=None,
               data=None, out_dir="runs/gpt", weight_decay=0.1, warmup=100, progress=True, sample_tokens=300,
               log=print, distributed=False):
     """Runs the recipe of the module docstring; returns a dict with val_loss (best), train_loss,
