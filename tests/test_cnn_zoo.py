@@ -148,6 +148,11 @@ def test_train_classifier_on_digits_end_to_end(recipe, tmp_path, capsys, monkeyp
         assert (out / f).is_file(), f
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"]["recipe"] == recipe and len(metrics["history"]["train_loss"]) == 2
+    # LeNet5 sees the digits enlarged to 24x24 with random crops (DATA_DEFAULTS); ResNet the 8x8 originals
+    scale = 3 if recipe == "lenet" else 1
+    assert metrics["config"]["scale"] == scale and metrics["config"]["augment"] == (recipe in ("lenet", "resnet"))
+    if recipe == "lenet":
+        assert metrics["config"]["model"]["input_size"] == 24
     assert metrics["history"]["train_loss"][1] < metrics["history"]["train_loss"][0]
     # eval recomputes the same test metric from the checkpoint alone
     assert _run(["eval", str(out / "best.safetensors")], capsys)[-1] == lines[-1]

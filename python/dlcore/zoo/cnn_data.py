@@ -43,12 +43,22 @@ def check_data(name, root=None):
         require("digits", ["sklearn"], extra="zoo")
 
 
-def image_splits(name, normalize=True, augment=False, root=None):
+def upsample(images, scale):
+    """(N, C, S, S) images enlarged `scale` times by bilinear interpolation with the corners aligned
+    (``interpolate(..., mode="bilinear", align_corners=True)``)."""
+    from ..nn.functional import interpolate
+
+    x = from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    return interpolate(x, scale_factor=scale, mode="bilinear", align_corners=True).numpy()
+
+
+def image_splits(name, normalize=True, augment=False, root=None, scale=1):
     """{"train", "val", "test"} data sets of (N, 1, S, S) float32 images and int64 labels, and
     info {"input_size", "in_channels", "num_classes", "mean", "std"}. normalize: subtract the
     training mean, divide by its std (one value: grey images); otherwise pixels in [0, 1].
-    augment: random crop (padding 2, or 1 on 8x8) on the training split, and a horizontal flip
-    on Fashion-MNIST."""
+    scale: images enlarged that many times (``upsample``; LeNet5 on the 8x8 digits uses 3: its 5x5
+    kernels are meant for 28-32 pixel images).  augment: random crop (padding 2, or 1 below 16
+    pixels) on the training split, and a horizontal flip on Fashion-MNIST."""
     check_data(name, root)
     if name == "fashion-mnist":
         raw = {s: FashionMNIST(s, root=root, normalize=False, as_tensor=False).arrays()
@@ -58,6 +68,8 @@ def image_splits(name, normalize=True, augment=False, root=None):
         d = digits(flatten=False)
         raw = {s: d[s] for s in ("train", "val", "test")}
         mean, std = float(raw["train"][0].mean()), float(raw["train"][0].std())
+    if int(scale) != 1:
+        raw = {s: (upsample(x, int(scale)), y) for s, (x, y) in raw.items()}
     size = raw["train"][0].shape[-1]
     out = {}
     for split, (x, y) in raw.items():
