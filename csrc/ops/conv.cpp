@@ -1,5 +1,6 @@
 // Entries of conv2d / conv_transpose2d and their backwards: validation, geometry, the one place
-// where an algorithm is chosen (choose_algo), and dispatch.  Kernels: conv_cpu.cpp.
+// where an algorithm is chosen (choose_algo), and dispatch.  Kernels: conv_cpu.cpp (implicit GEMM)
+// and conv_direct_cpu.cpp (direct reference loops, depthwise).
 #include "ops/conv.h"
 
 #include <cstring>
