@@ -375,6 +375,8 @@ def test_train_bert_command_end_to_end(tmp_path, tiny_plays, capsys):
     for k in ("genre_pretrained", "genre_scratch", "genre_bag_of_words", "tags_pretrained", "tags_scratch"):
         assert 0.0 <= metrics[k] <= 1.0
     assert metrics["config"]["held_out_plays"] == list(bd.TEST_PLAYS)
+    assert metrics["unigram_mlm_loss"] > 0 and 0 <= metrics["unigram_mlm_acc"] <= 1
+    assert any(ln.startswith("held-out MLM of the training text's unigram") for ln in lines)
     # the checkpoints reload to the same outputs
     model, tok, meta = load_bert_checkpoint(str(out / "bert_genre.safetensors"))
     assert meta["task"] == "genre" and json.loads(meta["labels"]) == list(bd.GENRES)
@@ -389,6 +391,15 @@ def test_train_bert_command_end_to_end(tmp_path, tiny_plays, capsys):
     m2 = json.loads((out2 / "metrics.json").read_text())
     assert m2["history"] == metrics["history"]
     assert (out2 / "bert_tagger.safetensors").read_bytes() == (out / "bert_tagger.safetensors").read_bytes()
+
+
+def test_unigram_reference_is_the_smoothed_training_frequency():
+    from dlcore.zoo.bert_recipe import _unigram_reference
+
+    train = [np.array([0, 0, 1]), np.array([2, 0])]        # counts 3, 1, 1, 0 -> +1: 4, 2, 2, 1 of 9
+    labels = np.array([[-100, 0], [1, -100]])               # targets 0 and 1
+    loss, acc = _unigram_reference(train, [(None, None, labels, None)], 4)
+    assert loss == pytest.approx(-(np.log(4 / 9) + np.log(2 / 9)) / 2) and acc == 0.5
 
 
 def test_train_bert_command_checks_arguments(tmp_path, capsys):

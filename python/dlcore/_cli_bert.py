@@ -40,11 +40,11 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--seq-len", type=_number(int, 24), default=128, help="tokens per sequence ([CLS] and [SEP] in)")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=32, help="sequences per step")
     p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=800, help="pre-training steps (MLM + NSP)")
-    p.add_argument("--finetune-iters", type=_POSITIVE_INT, default=200, help="genre fine-tuning steps (each model)")
+    p.add_argument("--finetune-iters", type=_POSITIVE_INT, default=400, help="genre fine-tuning steps (each model)")
     p.add_argument("--tag-iters", type=_POSITIVE_INT, default=100, help="speaker-tagging fine-tuning steps")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak pre-training AdamW learning rate (warm-up, cosine decay to lr/10)")
-    p.add_argument("--finetune-lr", type=_number(float, 0, low_open=True), default=3e-4,
+    p.add_argument("--finetune-lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak fine-tuning learning rate (both tasks, pre-trained and scratch alike)")
     p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.1, help="dropout")
     p.add_argument("--norm-first", action="store_true", help="pre-LayerNorm blocks (default: post-LN, BERT's)")

@@ -10,7 +10,8 @@ never saw, against the same model trained from scratch and a bag-of-words baseli
    (weight decay on matrices), linear warm-up then cosine decay to lr/10, gradient norm clipped
    at 1.  Every ``eval_interval`` steps the MLM loss and accuracy and the NSP accuracy are
    measured on fixed batches drawn from the held-out plays (curves only; nothing is selected on
-   them).
+   them), next to the context-free reference: the training text's unigram frequencies scored
+   on the same masked positions (a model at that level has learnt no use of context).
 3. Genre classification: 128-token passages ``[CLS] ... [SEP]`` of the 32 training plays drawn at
    random offsets, genre first (balanced classes), are the labelled data; the model is scored on
    every non-overlapping passage of the 6 held-out plays.  (a) the pre-trained encoder fine-tuned
@@ -137,6 +138,16 @@ def _eval_pretrain(model, batches):
     return float(np.mean(losses)), hits / n, nsp_hits / m
 
 
+def _unigram_reference(train_ids, batches, vocab_size):
+    """(loss, accuracy) on the MLM labels of `batches` of the context-free predictor: the
+    add-one-smoothed token frequencies of the training plays (accuracy: always the most frequent
+    token).  A pre-trained model that does not beat it has learnt no use of context."""
+    counts = np.bincount(np.concatenate(train_ids), minlength=int(vocab_size)).astype(np.float64) + 1.0
+    logp = np.log(counts / counts.sum())
+    target = np.concatenate([labels[labels != -100] for _, _, labels, _ in batches])
+    return float(-logp[target].mean()), float(np.mean(target == counts.argmax()))
+
+
 def _predict(model, x, batch):
     """Argmax predictions of a fine-tuned model over the rows of x, in eval mode."""
     model.eval()
@@ -215,7 +226,7 @@ def _bag_of_words(data, seq_len, seed):
     return float((clf.predict(vec.transform(xte)) == yte).mean())
 
 
-def _plot(pre, fine, path):
+def _plot(pre, fine, path, unigram):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -225,12 +236,14 @@ def _plot(pre, fine, path):
     ax = axes[0]
     ax.plot(pre["iter"], pre["train_loss"], label="train MLM + NSP")
     ax.plot(pre["iter"], pre["heldout_mlm_loss"], label="held-out MLM")
+    ax.axhline(unigram[0], color="gray", linestyle="--", label="held-out MLM, unigram (no context)")
     ax.set_xlabel("pre-training step")
     ax.set_ylabel("cross-entropy (nats)")
     ax.legend()
     ax = axes[1]
     ax.plot(pre["iter"], pre["heldout_mlm_acc"], label="held-out MLM accuracy")
     ax.plot(pre["iter"], pre["heldout_nsp_acc"], label="held-out NSP accuracy")
+    ax.axhline(unigram[1], color="gray", linestyle="--", label="MLM accuracy, unigram (no context)")
     ax.set_xlabel("pre-training step")
     ax.legend()
     ax = axes[2]
@@ -246,7 +259,7 @@ def _plot(pre, fine, path):
 
 
 def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batch_size=32, pretrain_iters=800,
-               finetune_iters=200, tag_iters=100, lr=1e-3, finetune_lr=3e-4, dropout=0.1, norm_first=False,
+               finetune_iters=400, tag_iters=100, lr=1e-3, finetune_lr=1e-3, dropout=0.1, norm_first=False,
                weight_decay=0.01, eval_interval=200, eval_batches=4, seed=0, threads=None, out_dir="runs/bert",
                progress=True, log=print, root=None):
     """Runs the recipe of the module docstring; returns a dict of the results (genre accuracies
@@ -274,6 +287,9 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
     rng = np.random.default_rng(seed)
     eval_rng = np.random.default_rng(seed + 10_000)
     held = [data.pretrain_batch(data.test_ids, batch_size, eval_rng) for _ in range(eval_batches)]
+    uni_loss, uni_acc = _unigram_reference(data.train_ids, held, data.tok.vocab_size)
+    say(f"held-out MLM of the training text's unigram frequencies (no context): loss {uni_loss:.4f}  "
+        f"acc {uni_acc:.4f}")
     opt = optim.AdamW(model.param_groups(weight_decay), lr=lr, betas=(0.9, 0.999))
     warmup = max(1, min(100, pretrain_iters // 10))
     pre = {"iter": [], "train_loss": [], "heldout_mlm_loss": [], "heldout_mlm_acc": [], "heldout_nsp_acc": []}
@@ -339,7 +355,7 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
     save(tagger.state_dict(), ckpt_tag, metadata={**meta, "task": "tags",
                                                   "labels": json.dumps(["other", "speaker line"])})
     curves = os.path.join(out_dir, "bert_curves.png")
-    _plot(pre, fine, curves)
+    _plot(pre, fine, curves, (uni_loss, uni_acc))
     seconds = time.perf_counter() - start
     majority = float(np.mean(data.test_y == np.bincount(data.test_y).argmax()))
     table = [("genre accuracy (6 classes, held-out plays)", results["genre_pretrained"], results["genre_scratch"],
@@ -352,7 +368,7 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
         say(f"{name:48s}{a:13.4f}{b:10.4f}" + (f"{c:17.4f}" if c is not None else f"{'-':>17s}"))
     say(f"(majority class of the held-out passages: {majority:.4f}; pre-training {pretrain_s:.0f} s, "
         f"fine-tuning {finetune_s:.0f} s, total {seconds:.0f} s)")
-    result = {**results, "majority": majority, "seconds": seconds, "pretrain_seconds": pretrain_s,
+    result = {**results, "majority": majority, "unigram_mlm_loss": uni_loss, "unigram_mlm_acc": uni_acc, "seconds": seconds, "pretrain_seconds": pretrain_s,
               "finetune_seconds": finetune_s, "history": {"pretrain": pre, "finetune": fine},
               "checkpoints": [ckpt_pre, ckpt_genre, ckpt_tag], "curves": curves}
     config_all = {"vocab_size": data.tok.vocab_size, "hidden": hidden, "layers": layers, "heads": heads,
