@@ -216,3 +216,30 @@ def test_scorer_on_a_tiny_classifier():
     out = s.score(imgs, imgs[::-1].copy(), labels=np.zeros(30, np.int64))
     assert out["fld"] < 1e-6 and sum(out["class_histogram"]) == 30
     assert out["label_accuracy"] == np.mean(s.predict(imgs) == 0)
+
+
+def test_ddpm_unet_blocks_carry_their_input():
+    """The time-conditioned U-Net's blocks add their input (a 1x1 convolution where the widths
+    differ) to their GroupNorm'd output, so the noise predictor sees the overall brightness of
+    x_t: shifting the input changes the output, which a stack of conv -> GroupNorm blocks alone
+    nearly ignores.  The plain U-Net (the denoiser, no time_dim) keeps its layout."""
+    from dlcore.zoo.unet import UNet
+
+    dlcore.manual_seed(0)
+    net = UNet(1, 1, widths=(4, 8), residual=False, time_dim=8)
+    keys = net.state_dict().keys()
+    assert "encoders.0.skip.weight" in keys and "encoders.1.skip.weight" in keys
+    assert "decoders.0.skip.weight" in keys  # 2 * 4 -> 4 channels
+    assert not any("skip" in k for k in UNet(1, 1, widths=(4, 8)).state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 1, 12, 12)).astype(np.float32)
+    t = np.array([3, 7])
+    blk = net.encoders[0]
+    temb = net.time_mlp(dlcore.from_numpy(zoo.unet.timestep_embedding(t, 8)))
+    with dlcore.no_grad():
+        h = blk.norm1(blk.conv1(dlcore.from_numpy(x))) + blk.time(temb).reshape(2, -1, 1, 1)
+        inner = blk.norm2(blk.conv2(h.relu())).relu().numpy()
+        out = blk(dlcore.from_numpy(x), temb).numpy()
+        skip = dlcore.nn.functional.conv2d(dlcore.from_numpy(x), blk.skip.weight).numpy()
+        np.testing.assert_allclose(out, inner + skip, rtol=1e-5, atol=1e-6)
+        shifted = net(dlcore.from_numpy(x + 0.5), t).numpy() - net(dlcore.from_numpy(x), t).numpy()
+    assert np.abs(shifted).mean() > 1e-2

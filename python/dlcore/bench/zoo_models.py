@@ -88,10 +88,12 @@ def _torch_unet(tnn, torch, widths=(32, 64, 128), td=128):
             self.conv1, self.norm1 = tnn.Conv2d(i, o, 3, padding=1, bias=False), gn(o)
             self.conv2, self.norm2 = tnn.Conv2d(o, o, 3, padding=1, bias=False), gn(o)
             self.time = tnn.Linear(td, o)
+            self.skip = tnn.Conv2d(i, o, 1, bias=False) if i != o else None
 
         def forward(self, x, temb):
             h = self.norm1(self.conv1(x)) + self.time(temb)[:, :, None, None]
-            return torch.relu(self.norm2(self.conv2(torch.relu(h))))
+            out = torch.relu(self.norm2(self.conv2(torch.relu(h))))
+            return out + (self.skip(x) if self.skip is not None else x)
 
     class UNet(tnn.Module):
         def __init__(self):

@@ -10,7 +10,8 @@ Odd sizes work: an up-sampled map is cropped or padded to its skip's size (28 ->
 As a denoiser (``dlcore train unet``) the network predicts the noise and returns the noisy input
 minus it (``residual=True``). The diffusion model reuses the same network as its noise predictor
 (``residual=False``, ``time_dim``: a sinusoidal embedding of the timestep, passed through a small
-MLP, is added to every level's feature maps).
+MLP, is added to every level's feature maps, and each block adds its input to its output, see
+DoubleConv).
 """
 from __future__ import annotations
 
@@ -32,7 +33,14 @@ def _norm(kind, channels):
 
 class DoubleConv(nn.Module):
     """(conv 3x3 -> norm -> ReLU) twice; with ``time_dim``, a projection of the time embedding is
-    added to every channel after the first norm (how the diffusion model conditions on t)."""
+    added to every channel after the first norm (how the diffusion model conditions on t), and the
+    block's input is added to its output (through a 1x1 convolution where the widths differ).
+
+    Why the residual path for the diffusion model: a GroupNorm right after each convolution makes a
+    level nearly blind to shifts and scales of its input, so a noise predictor built only of such
+    blocks cannot see the overall brightness of x_t, and the sampler's drift in it is never
+    corrected (measured: samples with grey instead of black backgrounds, FLD 212).  DDPM's U-Net
+    keeps an un-normalised residual stream for the same reason."""
 
     def __init__(self, in_channels, out_channels, norm="group", time_dim=None):
         super().__init__()
@@ -41,12 +49,17 @@ class DoubleConv(nn.Module):
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
         self.norm2 = _norm(norm, out_channels)
         self.time = nn.Linear(time_dim, out_channels) if time_dim else None
+        self.skip = nn.Conv2d(in_channels, out_channels, 1, bias=False) \
+            if time_dim and in_channels != out_channels else None
 
     def forward(self, x, temb=None):
         h = self.norm1(self.conv1(x))
         if self.time is not None:
             h = h + self.time(temb).reshape(temb.shape[0], -1, 1, 1)
-        return self.norm2(self.conv2(h.relu())).relu()
+        out = self.norm2(self.conv2(h.relu())).relu()
+        if self.time is None:
+            return out
+        return out + (self.skip(x) if self.skip is not None else x)
 
 
 def timestep_embedding(t, dim):
