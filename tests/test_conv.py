@@ -109,14 +109,19 @@ def test_every_algorithm_forced_matches_reference(algo):
 
 # Shapes past the random sample's range: output rows wider than a vector and a 16-column run
 # (depthwise weight gradient at stride > 1), forward K slices that start inside a tap's channels
-# (Kdim = 60 * 9 > KC), several pixel slices in the weight gradient, and stride-1 grad_input
-# through the forward kernel with padding smaller and larger than the kernel's reach.
+# (Kdim = 60 * 9 > KC), several pixel slices in the weight gradient, stride-1 grad_input
+# through the forward kernel with padding smaller and larger than the kernel's reach, and the
+# cases noted in the list.
 LARGE = [
     ((2, 8, 40, 41), (8, 1, 3, 3), dict(stride=2, padding=1, groups=8)),
     ((1, 3, 23, 70), (3, 1, 5, 5), dict(stride=(3, 2), padding=2, dilation=2, groups=3)),
     ((1, 60, 19, 37), (7, 60, 3, 3), dict(padding=1)),
     ((2, 5, 41, 45), (6, 5, 3, 3), dict(padding=(0, 3), dilation=(1, 2))),
     ((1, 6, 30, 33), (4, 3, 3, 5), dict(stride=(2, 1), padding=(1, 2), groups=2)),
+    # stride-2 columns (vector patch packing of the weight gradient) and weight-gradient slices
+    # that cross image boundaries (3 x 14 x 15 = 630 pixels: two slices, each over several images)
+    ((3, 20, 29, 31), (10, 20, 4, 4), dict(stride=2, padding=1)),
+    ((2, 7, 11, 37), (5, 7, 3, 3), dict(stride=(1, 2), padding=(1, 2))),
 ]
 
 
@@ -227,6 +232,7 @@ def test_float32_within_tolerance_of_float64_reference():
     ((2, 12, 19, 18, 12, 3, 3), dict(padding=2, dilation=2, groups=12)),
     ((2, 6, 23, 20, 8, 5, 3), dict(stride=(2, 3), padding=(2, 1), groups=2)),
     ((2, 128, 9, 7, 128, 3, 3), dict(padding=1)),  # Winograd by default
+    ((5, 16, 14, 14, 32, 4, 4), dict(stride=2, padding=1)),  # weight-gradient slices span images
 ])
 def test_bitwise_identical_for_one_two_three_threads(shape, kw):
     N, C, H, W, K, kh, kwid = shape

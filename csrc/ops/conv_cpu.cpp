@@ -11,7 +11,7 @@
 // every row panel.  Workspace: the packed weight plus kc x kTileCols values per thread.
 // Backward weight: gw (Kg x Kdim) = sum_n gy_n (Kg x P) patches_n^T; each task owns a block of
 // NR-wide column panels of gw, packs each gy slice once for them, and runs the whole reduction
-// (images, then pixel slices, in order) into them.
+// (all pixels of all images in order, in slices that cross image boundaries) into them.
 // Backward data: stride 1 is the forward of gy with the flipped, transposed weight; otherwise per
 // image, chunks of output pixels: cols (Kdim x chunk) = W^T gy, then a scatter (col2im) of cols
 // into gx, channels in parallel; a 1x1 stride-1 conv writes gx directly.
@@ -85,6 +85,19 @@ struct Conv : GemmTiles<V> {
     lo = min64(lo, len), hi = hi < lo ? lo : min64(hi, len);
   }
 
+#if defined(__AVX512F__)
+  // Lanes e in [a0, a1) of src[2 e] (every other value, stride-2 taps), zero elsewhere: two
+  // masked loads and one even-lane permute; no value outside the lanes is read.
+  static __m512 load_lanes_s2(const float* src, int a0, int a1) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const uint32_t m = a1 > a0 ? ((a1 >= 16 ? 0xFFFFFFFFu : (1u << (2 * a1)) - 1u) & ~((1u << (2 * a0)) - 1u) &
+                                  0x55555555u)
+                               : 0u;
+    const __mmask16 mlo = static_cast<__mmask16>(m & 0xFFFFu), mhi = static_cast<__mmask16>(m >> 16);
+    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mlo, src), even, _mm512_maskz_loadu_ps(mhi, src + 16));
+  }
+#endif
+
   // Patch rows [pc, pc + kc) x pixels [col0, col0 + ncols) of one image and group (xg: its first
   // channel) -> NR-column panels.  The forward's patch rows run tap-major (k = tap * Cg + c, the
   // weight is reordered to match): per (tap, run) the bounds are resolved once and the channels
@@ -119,24 +132,15 @@ struct Conv : GemmTiles<V> {
         }
 #if defined(__AVX512F__)
         if constexpr (sizeof(T) == 4) {
-          if (g.sw == 2) {  // every other tap: two masked loads and one even-lane permute per 16
-            const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+          if (g.sw == 2) {
             for (int64_t e0 = 0; e0 < u.len; e0 += 16) {
               const int n = static_cast<int>(min64(16, u.len - e0));
               const int a0 = static_cast<int>(lo - e0 < 0 ? 0 : min64(lo - e0, n));
               const int a1 = static_cast<int>(hi - e0 < a0 ? a0 : min64(hi - e0, n));
-              // the even source lanes 2 a0 .. 2 (a1 - 1) of the 32 from src + 2 e0 (no other is read)
-              const uint32_t m = a1 > a0 ? ((a1 >= 16 ? 0xFFFFFFFFu : (1u << (2 * a1)) - 1u) & ~((1u << (2 * a0)) - 1u) &
-                                            0x55555555u)
-                                         : 0u;
-              const __mmask16 mlo = static_cast<__mmask16>(m & 0xFFFFu), mhi = static_cast<__mmask16>(m >> 16);
               const __mmask16 mout = static_cast<__mmask16>((1u << n) - 1u);
-              for (int64_t c = 0; c < nc; ++c) {
-                const float* sc = reinterpret_cast<const float*>(src + c * HW) + 2 * e0;
-                const __m512 v = _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(mlo, sc), even,
-                                                        _mm512_maskz_loadu_ps(mhi, sc + 16));
-                _mm512_mask_storeu_ps(reinterpret_cast<float*>(d + c * NR) + e0, mout, v);
-              }
+              for (int64_t c = 0; c < nc; ++c)
+                _mm512_mask_storeu_ps(reinterpret_cast<float*>(d + c * NR) + e0, mout,
+                                      load_lanes_s2(reinterpret_cast<const float*>(src + c * HW) + 2 * e0, a0, a1));
             }
             continue;
           }
@@ -265,9 +269,10 @@ struct Conv : GemmTiles<V> {
   }
 
 #if defined(DL_GEMM_HAVE_TRANSPOSE16)
-  // pack_patches_t for stride 1 and float on AVX-512: per run of up to 16 pixels on one output
-  // row, 16 patch columns are read as masked 16-wide rows of the input (padding comes free) and
-  // transposed in registers into the panel's pixel-major layout.
+  // pack_patches_t for strides 1 and 2 and float on AVX-512: per run of up to 16 pixels on one
+  // output row, 16 patch columns are read as masked 16-wide rows of the input (padding comes
+  // free; stride 2 keeps the even lanes of 32) and transposed in registers into the panel's
+  // pixel-major layout.
   static void pack_patches_t_vec(const ConvGeom& g, const float* xg, int64_t pc, int64_t kc, int64_t col0, int64_t n,
                                  float* dst) {
     const int64_t khw = g.kh * g.kw, HW = g.H * g.W;
@@ -284,12 +289,13 @@ struct Conv : GemmTiles<V> {
       for (int g0 = 0; g0 < NR; g0 += 16) {
         for (int r = 0; r < 16; ++r) {
           const int jj = g0 + r;
-          const int64_t ih = oh * g.sh - g.ph + di[jj], iw0 = ow - g.pw + dj[jj];
+          const int64_t ih = oh * g.sh - g.ph + di[jj], iw0 = ow * g.sw - g.pw + dj[jj];
           int64_t lo = 0, hi = 0;
-          if (jj < n && ih >= 0 && ih < g.H) valid_span(iw0, len, 1, g.W, lo, hi);
-          const __m512 v = hi > lo ? V::load_lanes(xg + coff[jj] + ih * g.W + iw0, static_cast<int>(lo),
-                                                   static_cast<int>(hi))
-                                   : _mm512_setzero_ps();
+          if (jj < n && ih >= 0 && ih < g.H) valid_span(iw0, len, g.sw, g.W, lo, hi);
+          const float* src = xg + coff[jj] + ih * g.W + iw0;
+          const int a0 = static_cast<int>(lo), a1 = static_cast<int>(hi);
+          const __m512 v = hi <= lo ? _mm512_setzero_ps()
+                           : g.sw == 1 ? V::load_lanes(src, a0, a1) : load_lanes_s2(src, a0, a1);
           _mm512_store_ps(rows + r * 16, v);
         }
         transpose16(rows, 16, 16, direct ? dst + kk * NR + g0 : tr, direct ? NR : 16);
@@ -309,14 +315,21 @@ struct Conv : GemmTiles<V> {
     T* gw = static_cast<T*>(a.out);
     const int64_t G = g.groups, Cg = g.C / G, Kg = g.K / G, Kdim = Cg * g.kh * g.kw;
     const int64_t P = g.OH * g.OW, HW = g.H * g.W, Mpad = ceil_div(Kg, MR) * MR;
-    const int64_t ks = Tiles::k_step(P), npanels = ceil_div(Kdim, NR);
-    // A task owns a block of column panels of one group and packs each slice of gy once for all
-    // of them; about six blocks per group (a partition of the problem alone, not of the threads).
-    const int64_t per = ceil_div(npanels, int64_t{6}), nblk = ceil_div(npanels, per);
-    const bool one = is_1x1(g);
-    const size_t asz = static_cast<size_t>(Mpad * ks) + 64 / sizeof(T), bsz = static_cast<size_t>(ks * NR);
+    // The reduction runs over every pixel of every image (image-major) in slices of equal depth
+    // that cross image boundaries: 7x7 outputs would otherwise make 49-deep slices, too short to
+    // amortise the C tile's load and store (about half the time of a stride-2 4x4 layer's gw).
+    const int64_t R = P * g.N;
+    if (R == 0) return;  // gw is zero-filled by the caller
+    // Slices of KC (the last one shorter): the workspace stays independent of the batch.
+    const int64_t ks = min64(R, Bk::KC), npanels = ceil_div(Kdim, NR);
     const double work = static_cast<double>(g.N) * static_cast<double>(g.K * P) * static_cast<double>(Kdim);
     const int nt = threads_for(work);
+    // A task owns a block of column panels of one group and packs each slice of gy once for all
+    // of them: two blocks per thread, since each block packs all of gy (a gw element's sum is
+    // the same whichever block holds it, so the partition may follow the thread count).
+    const int64_t per = ceil_div(npanels, int64_t{2} * nt), nblk = ceil_div(npanels, per);
+    const bool one = is_1x1(g);
+    const size_t asz = static_cast<size_t>(Mpad * ks) + 64 / sizeof(T), bsz = static_cast<size_t>(ks * NR);
     *a.workspace = static_cast<int64_t>((asz + bsz * per) * sizeof(T) * nt);
     bool failed = false;
     parallel_for_each(G * nblk, nt, [&](int64_t t) {
@@ -328,25 +341,33 @@ struct Conv : GemmTiles<V> {
       }
       T* apack = align64<T>(base);
       T* bpack = apack + asz;
-      const Prob<T> p = prob(gw + gr * Kg * Kdim, Kg, Kdim, P * g.N, Kdim, nullptr, 0);
-      for (int64_t n = 0; n < g.N; ++n) {
-        Prob<T> pa{};
-        pa.a = gy + (n * g.K + gr * Kg) * P, pa.a_rs = P, pa.a_cs = 1;
-        Prob<T> pb{};
-        const T* xg = x + (n * g.C + gr * Cg) * HW;
-        pb.b = xg, pb.b_rs = 1, pb.b_cs = HW;
-        for (int64_t pc = 0; pc < P; pc += ks) {
-          const int64_t kc = min64(ks, P - pc);
-          pack_a(pa, 0, Kg, pc, kc, apack);
-          const bool first = n == 0 && pc == 0, last = n == g.N - 1 && pc + kc == P;
+      const Prob<T> p = prob(gw + gr * Kg * Kdim, Kg, Kdim, R, Kdim, nullptr, 0);
+      for (int64_t r0 = 0; r0 < R; r0 += ks) {
+        const int64_t kc = min64(ks, R - r0);
+        // The slice's pieces, one per image it touches, packed side by side along k.
+        for (int64_t kk = 0; kk < kc;) {
+          const int64_t n = (r0 + kk) / P, pc = r0 + kk - n * P, len = min64(P - pc, kc - kk);
+          Prob<T> pa{};
+          pa.a = gy + (n * g.K + gr * Kg) * P, pa.a_rs = P, pa.a_cs = 1;
+          for (int64_t ir = 0; ir < Kg; ir += MR)
+            pack_a(pa, ir, min64(MR, Kg - ir), pc, len, apack + (ir / MR) * kc * MR + kk * MR);
+          const T* xg = x + (n * g.C + gr * Cg) * HW;
+          Prob<T> pb{};
+          pb.b = xg, pb.b_rs = 1, pb.b_cs = HW;
           for (int64_t q = q0; q < q1; ++q) {
             const int64_t col0 = q * NR, nq = min64(NR, Kdim - col0);
-            T* bq = bpack + (q - q0) * kc * NR;
-            if (one) pack_b_panel<T, NR>(pb, pc, kc, col0, nq, bq);
-            else pack_patches_any_t(g, xg, pc, kc, col0, nq, bq);
-            for (int64_t ir = 0; ir < Kg; ir += MR)
-              Tiles::tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bq, ir, col0, min64(MR, Kg - ir), nq);
+            T* bq = bpack + (q - q0) * kc * NR + kk * NR;
+            if (one) pack_b_panel<T, NR>(pb, pc, len, col0, nq, bq);
+            else pack_patches_any_t(g, xg, pc, len, col0, nq, bq);
           }
+          kk += len;
+        }
+        const bool first = r0 == 0, last = r0 + kc == R;
+        for (int64_t q = q0; q < q1; ++q) {
+          const int64_t col0 = q * NR, nq = min64(NR, Kdim - col0);
+          for (int64_t ir = 0; ir < Kg; ir += MR)
+            Tiles::tile(p, kc, first, last, apack + (ir / MR) * kc * MR, bpack + (q - q0) * kc * NR, ir, col0,
+                        min64(MR, Kg - ir), nq);
         }
       }
     });
@@ -357,7 +378,7 @@ struct Conv : GemmTiles<V> {
                                  T* dst) {
 #if defined(DL_GEMM_HAVE_TRANSPOSE16)
     if constexpr (sizeof(T) == 4 && NR % 16 == 0) {
-      if (g.sw == 1) return pack_patches_t_vec(g, xg, pc, kc, col0, n, dst);
+      if (g.sw <= 2) return pack_patches_t_vec(g, xg, pc, kc, col0, n, dst);
     }
 #endif
     pack_patches_t(g, xg, pc, kc, col0, n, dst);
