@@ -66,13 +66,14 @@ struct Conv : GemmTiles<V> {
     int64_t col, len, ih0, iw0;  // first column in the tile, length, input row/col of its tap (0, 0)
   };
 
-  // The runs of pixels [col0, col0 + ncols), split at output-row and panel boundaries.
-  static int64_t pixel_runs(const ConvGeom& g, int64_t col0, int64_t ncols, Run* runs) {
+  // The runs of pixels [col0, col0 + ncols) placed from tile column coff on, split at
+  // output-row and panel boundaries.
+  static int64_t pixel_runs(const ConvGeom& g, int64_t col0, int64_t ncols, int64_t coff, Run* runs) {
     int64_t nr = 0;
     for (int64_t c = 0; c < ncols;) {
       const int64_t pix = col0 + c, oh = pix / g.OW, ow = pix - oh * g.OW;
-      const int64_t len = min64(min64(g.OW - ow, ncols - c), NR - c % NR);
-      runs[nr++] = Run{c, len, oh * g.sh - g.ph, ow * g.sw - g.pw};
+      const int64_t len = min64(min64(g.OW - ow, ncols - c), NR - (coff + c) % NR);
+      runs[nr++] = Run{coff + c, len, oh * g.sh - g.ph, ow * g.sw - g.pw};
       c += len;
     }
     return nr;
@@ -103,11 +104,13 @@ struct Conv : GemmTiles<V> {
   // weight is reordered to match): per (tap, run) the bounds are resolved once and the channels
   // are then plain (masked-vector) row copies HW apart.  A run is a zero head, a copy of the
   // taps inside the input and a zero tail; masked loads give the head and tail for free.
+  // coff: the tile column of pixel col0 (a tile that spans images packs one piece per image);
+  // the last panel's columns past coff + ncols are zeroed.
   static void pack_patches(const ConvGeom& g, const T* xg, int64_t pc, int64_t kc, int64_t col0, int64_t ncols,
-                           T* dst) {
+                           T* dst, int64_t coff = 0) {
     Run runs[kTileCols + kTilePanels];
-    const int64_t nruns = pixel_runs(g, col0, ncols, runs);
-    const int64_t Cg = g.C / g.groups, HW = g.H * g.W, tail = ncols % NR, last = ncols / NR;
+    const int64_t nruns = pixel_runs(g, col0, ncols, coff, runs);
+    const int64_t end = coff + ncols, Cg = g.C / g.groups, HW = g.H * g.W, tail = end % NR, last = end / NR;
     for (int64_t kk = 0, tap = pc / Cg, c0 = pc % Cg; kk < kc; ++tap, c0 = 0) {
       const int64_t i = tap / g.kw, j = tap - i * g.kw, nc = min64(Cg - c0, kc - kk);
       for (int64_t s = 0; s < nruns; ++s) {
@@ -169,7 +172,7 @@ struct Conv : GemmTiles<V> {
     T* y = static_cast<T*>(a.out);
     const int64_t G = g.groups, Cg = g.C / G, Kg = g.K / G, Kdim = Cg * g.kh * g.kw;
     const int64_t P = g.OH * g.OW, HW = g.H * g.W, Mpad = ceil_div(Kg, MR) * MR;
-    const int64_t ks = Tiles::k_step(Kdim), ntiles = ceil_div(P, kTileCols);
+    const int64_t ks = Tiles::k_step(Kdim);
     const bool one = is_1x1(g);
     T* wpack = alloc_aligned<T>(static_cast<size_t>(G * Mpad * Kdim));
     if (!wpack) {
@@ -193,24 +196,42 @@ struct Conv : GemmTiles<V> {
       pack_all_a(wt, Kg, Kdim, Kdim, 1, wpack + gr * Mpad * Kdim);
     }
     free(wt);
-    const size_t bsz = static_cast<size_t>(ks * kTileCols) + 64 / sizeof(T);
+    // Tiles run over the pixels of all images (image-major), so small outputs (7x7: 49 pixels,
+    // two 32-column panels with 15 of padding) fill whole panels; a tile that spans images packs
+    // one piece per image, computes into a per-thread buffer and copies each piece out.  The
+    // arithmetic of every output element is the same either way.  (1x1: per image, as the
+    // panels of a plain GEMM.)
+    const int64_t R = one ? 0 : g.N * P, ntiles = one ? g.N * ceil_div(P, kTileCols) : ceil_div(R, kTileCols);
+    const size_t bsz = static_cast<size_t>(ks * kTileCols) + 64 / sizeof(T), csz = static_cast<size_t>(Kg * kTileCols);
     const double work = static_cast<double>(g.N) * static_cast<double>(g.K * P) * static_cast<double>(Kdim);
     const int nt = threads_for(work);
-    *a.workspace = static_cast<int64_t>((static_cast<size_t>(G * Mpad * Kdim) + bsz * nt) * sizeof(T));
+    *a.workspace = static_cast<int64_t>((static_cast<size_t>(G * Mpad * Kdim) + (bsz + csz) * nt) * sizeof(T));
     bool failed = false;
-    parallel_for_each(g.N * G * ntiles, nt, [&](int64_t t) {
-      const int64_t tile = t % ntiles, ng = t / ntiles, n = ng / G, gr = ng % G;
-      T* bpack = static_cast<T*>(tls_scratch.get(bsz * sizeof(T) + 64));
+    parallel_for_each(G * ntiles, nt, [&](int64_t t) {
+      const int64_t gr = t / ntiles, tile = t % ntiles;
+      T* bpack = static_cast<T*>(tls_scratch.get((bsz + csz) * sizeof(T) + 64));
       if (!bpack) {
         __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
         return;
       }
       bpack = align64<T>(reinterpret_cast<char*>(bpack));
-      const T* xg = x + (n * g.C + gr * Cg) * HW;
-      const int64_t col0 = tile * kTileCols, ncols = min64(kTileCols, P - col0);
-      const Prob<T> p = prob(y + (n * g.K + gr * Kg) * P, Kg, P, Kdim, P, bias ? bias + gr * Kg : nullptr, a.act);
+      // pixels [r0, r0 + ncols) of the image-major order; n0: the image of the first
+      int64_t n0, col0, ncols;
+      if (one) {
+        const int64_t per = ceil_div(P, kTileCols);
+        n0 = tile / per, col0 = (tile % per) * kTileCols, ncols = min64(kTileCols, P - col0);
+      } else {
+        const int64_t r0 = tile * kTileCols;
+        n0 = r0 / P, col0 = r0 - n0 * P, ncols = min64(kTileCols, R - r0);
+      }
+      const bool spans = col0 + ncols > P;
+      T* ctile = bpack + bsz;
+      const T* b = bias ? bias + gr * Kg : nullptr;
+      const Prob<T> p = spans ? prob(ctile, Kg, kTileCols, Kdim, kTileCols, b, a.act)
+                              : prob(y + (n0 * g.K + gr * Kg) * P, Kg, P, Kdim, P, b, a.act);
+      const int64_t cbase = spans ? 0 : col0;  // C column of the tile's first pixel
       Prob<T> pb{};
-      pb.b = xg, pb.b_rs = HW, pb.b_cs = 1;
+      pb.b = x + (n0 * g.C + gr * Cg) * HW, pb.b_rs = HW, pb.b_cs = 1;
       const T* wg = wpack + gr * Mpad * Kdim;
       for (int64_t pc = 0; pc < Kdim; pc += ks) {
         const int64_t kc = min64(ks, Kdim - pc);
@@ -218,17 +239,24 @@ struct Conv : GemmTiles<V> {
           for (int64_t q = 0; q * NR < ncols; ++q)
             pack_b_panel<T, NR>(pb, pc, kc, col0 + q * NR, min64(NR, ncols - q * NR), bpack + q * kc * NR);
         } else {
-          pack_patches(g, xg, pc, kc, col0, ncols, bpack);
+          for (int64_t c = 0, n = n0, p0 = col0; c < ncols; c += min64(P - p0, ncols - c), ++n, p0 = 0)
+            pack_patches(g, x + (n * g.C + gr * Cg) * HW, pc, kc, p0, min64(P - p0, ncols - c), bpack, c);
         }
         const bool first = pc == 0, last = pc + kc == Kdim;
         const T* ap = wg + Mpad * pc;
         for (int64_t q = 0; q * NR < ncols; ++q) {
           const int64_t nq = min64(NR, ncols - q * NR);
           for (int64_t ir = 0; ir < Kg; ir += MR)
-            Tiles::tile(p, kc, first, last, ap + (ir / MR) * kc * MR, bpack + q * kc * NR, ir, col0 + q * NR,
+            Tiles::tile(p, kc, first, last, ap + (ir / MR) * kc * MR, bpack + q * kc * NR, ir, cbase + q * NR,
                         min64(MR, Kg - ir), nq);
         }
       }
+      if (spans)
+        for (int64_t c = 0, n = n0, p0 = col0; c < ncols; c += min64(P - p0, ncols - c), ++n, p0 = 0) {
+          const int64_t len = min64(P - p0, ncols - c);
+          for (int64_t m = 0; m < Kg; ++m)
+            memcpy(y + (n * g.K + gr * Kg + m) * P + p0, ctile + m * kTileCols + c, static_cast<size_t>(len) * sizeof(T));
+        }
     });
     free(wpack);
     if (failed) *a.workspace = -1;
