@@ -122,6 +122,7 @@ LARGE = [
     # that cross image boundaries (3 x 14 x 15 = 630 pixels: two slices, each over several images)
     ((3, 20, 29, 31), (10, 20, 4, 4), dict(stride=2, padding=1)),
     ((2, 7, 11, 37), (5, 7, 3, 3), dict(stride=(1, 2), padding=(1, 2))),
+    ((6, 5, 9, 11), (7, 5, 3, 3), dict(stride=2, padding=1)),  # grad_x: several small images per task
 ]
 
 

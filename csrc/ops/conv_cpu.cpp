@@ -13,10 +13,12 @@
 // NR-wide column panels of gw, packs each gy slice once for them, and runs the whole reduction
 // (all pixels of all images in order, in slices that cross image boundaries) into them.
 // Backward data: stride 1 is the forward of gy with the flipped, transposed weight; otherwise per
-// image, chunks of output pixels: cols (Kdim x chunk) = W^T gy, then a scatter (col2im) of cols
-// into gx, channels in parallel; a 1x1 stride-1 conv writes gx directly.
+// image (or several small images), chunks of output pixels: cols (Kdim x chunk) = W^T gy, then a
+// scatter (col2im) of cols into gx, channels in parallel; a 1x1 stride-1 conv writes gx directly.
 // Every output element is one fixed sequence of FMAs whichever thread computes it, and tasks
 // never share an output element: results are bitwise identical for any thread count.
+#include <algorithm>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,9 +500,14 @@ struct Conv : GemmTiles<V> {
     }
     // A = W_g^T (Kdim x Kg): element (r, k) at w[k * Kdim + r].
     for (int64_t gr = 0; gr < G; ++gr) pack_all_a(w + gr * Kg * Kdim, Kdim, Kg, 1, Kdim, wpack + gr * Mpad * Kg);
-    const size_t bsz = static_cast<size_t>(ks * NR), csz = one ? 0 : static_cast<size_t>(Kdim * chunk);
     const double work = static_cast<double>(g.N * G) * static_cast<double>(Kdim * Kg) * static_cast<double>(P);
     const int nt = threads_for(work);
+    // Small images (under 512 pixels) go several to a task, so cols' columns fill whole panels
+    // (a 7x7 gy made two 32-column panels with 15 of padding per image); each image's gx still
+    // comes from its own columns only, with the same arithmetic.  At least two tasks a thread.
+    const int64_t nimg = one || g.N * G < 4 ? 1 : std::max<int64_t>(1, min64(min64(512, fit) / P, g.N / (2 * nt)));
+    const int64_t span = ceil_div(nimg * P, NR) * NR;
+    const size_t bsz = static_cast<size_t>(ks * NR), csz = one ? 0 : static_cast<size_t>(Kdim * std::max(chunk, span));
     // Enough (image, group) pairs: one task each, each on one thread (a single parallel region;
     // on a busy machine every region's closing barrier can cost a time slice).  Otherwise the
     // pairs in turn, each chunk's panels and then its channels in parallel.  The same
@@ -553,7 +560,52 @@ struct Conv : GemmTiles<V> {
         });
       }
     };
-    if (outer) {
+    // Images [n0, n0 + m) of group gr (small images, see nimg): cols = W_g^T gy over all their
+    // pixels, then each image's col2im from its own columns.
+    auto images = [&](int64_t n0, int64_t m, int64_t gr) {
+      char* c = static_cast<char*>(cols_scratch().get(csz * sizeof(T) + 64));
+      T* bpack = static_cast<T*>(tls_scratch.get(bsz * sizeof(T) + 64));
+      if (!c || !bpack) {
+        __atomic_store_n(&failed, true, __ATOMIC_RELAXED);
+        return;
+      }
+      T* cols = align64<T>(c);
+      bpack = align64<T>(reinterpret_cast<char*>(bpack));
+      const int64_t ncols = m * P, ldc = ceil_div(ncols, NR) * NR;
+      const Prob<T> p = prob(cols, Kdim, ncols, Kg, ldc, nullptr, 0);
+      for (int64_t j0 = 0; j0 < ncols; j0 += NR) {
+        const int64_t nq = min64(NR, ncols - j0);
+        for (int64_t pc = 0; pc < Kg; pc += ks) {
+          const int64_t kc = min64(ks, Kg - pc);
+          // the panel's columns are pixels of one or more images: row pieces of each
+          for (int64_t jj = 0; jj < nq;) {
+            const int64_t r = j0 + jj, n = n0 + r / P, pix = r % P, len = min64(P - pix, nq - jj);
+            const T* src = gy + (n * g.K + gr * Kg + pc) * P + pix;
+            for (int64_t kk = 0; kk < kc; ++kk)
+              memcpy(bpack + kk * NR + jj, src + kk * P, static_cast<size_t>(len) * sizeof(T));
+            jj += len;
+          }
+          for (int64_t kk = 0; kk < kc && nq < NR; ++kk)
+            for (int64_t jj = nq; jj < NR; ++jj) bpack[kk * NR + jj] = T(0);
+          const T* ap = wpack + gr * Mpad * Kg + Mpad * pc;
+          for (int64_t ir = 0; ir < Kdim; ir += MR)
+            Tiles::tile(p, kc, pc == 0, pc + kc == Kg, ap + (ir / MR) * kc * MR, bpack, ir, j0, min64(MR, Kdim - ir),
+                        nq);
+        }
+      }
+      for (int64_t i = 0; i < m; ++i) {
+        T* gxg = gx + ((n0 + i) * g.C + gr * Cg) * HW;
+        memset(gxg, 0, static_cast<size_t>(Cg * HW) * sizeof(T));
+        for (int64_t ch = 0; ch < Cg; ++ch) col2im_channel(g, cols + ch * khw * ldc + i * P, ldc, 0, P, gxg + ch * HW);
+      }
+    };
+    if (nimg > 1) {
+      const int64_t nb = ceil_div(g.N, nimg);
+      parallel_for_each(nb * G, nt, [&](int64_t t) {
+        const int64_t n0 = (t / G) * nimg;
+        images(n0, min64(nimg, g.N - n0), t % G);
+      });
+    } else if (outer) {
       parallel_for_each(g.N * G, nt, [&](int64_t t) { image(t / G, t % G); });
     } else {
       for (int64_t n = 0; n < g.N; ++n)
