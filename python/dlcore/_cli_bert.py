@@ -24,6 +24,7 @@ def _train_bert(args) -> int:
     train_bert(vocab_size=args.vocab_size, hidden=args.hidden, layers=args.layers, heads=args.heads,
                seq_len=args.seq_len, batch_size=args.batch_size, pretrain_iters=args.pretrain_iters,
                finetune_iters=args.finetune_iters, tag_iters=args.tag_iters, lr=args.lr, finetune_lr=args.finetune_lr,
+               encoder_lr=args.encoder_lr, pooling=args.pooling, mask_prob=args.mask_prob,
                dropout=args.dropout, norm_first=args.norm_first, eval_interval=args.eval_interval, seed=args.seed,
                threads=args.threads, out_dir=args.out, progress=not args.no_progress, log=print, root=args.plays)
     return 0
@@ -39,13 +40,19 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --hidden)")
     p.add_argument("--seq-len", type=_number(int, 24), default=128, help="tokens per sequence ([CLS] and [SEP] in)")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=32, help="sequences per step")
-    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=800, help="pre-training steps (MLM + NSP)")
+    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=2000, help="pre-training steps (MLM + NSP)")
     p.add_argument("--finetune-iters", type=_POSITIVE_INT, default=400, help="genre fine-tuning steps (each model)")
     p.add_argument("--tag-iters", type=_POSITIVE_INT, default=100, help="speaker-tagging fine-tuning steps")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak pre-training AdamW learning rate (warm-up, cosine decay to lr/10)")
     p.add_argument("--finetune-lr", type=_number(float, 0, low_open=True), default=1e-3,
                    help="peak fine-tuning learning rate (both tasks, pre-trained and scratch alike)")
+    p.add_argument("--mask-prob", type=_number(float, 0, 1, low_open=True, high_open=True), default=0.15,
+                   help="share of tokens chosen for MLM in pre-training (BERT: 0.15)")
+    p.add_argument("--encoder-lr", type=_number(float, 0, low_open=True), default=None,
+                   help="peak fine-tuning learning rate of the encoder (default: --finetune-lr)")
+    p.add_argument("--pooling", choices=["cls", "mean"], default="mean",
+                   help="genre head's input: the [CLS] pooler or the mean of the token vectors")
     p.add_argument("--dropout", type=_number(float, 0, 1, high_open=True), default=0.1, help="dropout")
     p.add_argument("--norm-first", action="store_true", help="pre-LayerNorm blocks (default: post-LN, BERT's)")
     p.add_argument("--eval-interval", type=_POSITIVE_INT, default=200, help="pre-training steps between evaluations")

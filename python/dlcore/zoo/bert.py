@@ -326,12 +326,12 @@ class _FineTuned(nn.Module):
         init_bert_weights(self)
 
     @classmethod
-    def from_pretrained(cls, pretrained, num_labels):
-        """A new head whose ``bert`` encoder starts from `pretrained`'s (a :class:`BERT`, or its
-        state_dict with ``bert.*`` keys and the config given by a BERT); the classifier is new."""
+    def from_pretrained(cls, pretrained, num_labels, **kwargs):
+        """A new head whose ``bert`` encoder starts from `pretrained`'s (a :class:`BERT`); the
+        classifier is new.  kwargs go to the constructor (``pooling`` of the sequence head)."""
         if not isinstance(pretrained, BERT):
             raise TypeError(f"{cls._op}.from_pretrained: expected a BERT, got {type(pretrained).__name__}")
-        model = cls(pretrained.config, num_labels)
+        model = cls(pretrained.config, num_labels, **kwargs)
         model.bert.load_state_dict(pretrained.bert.state_dict())
         return model
 
@@ -341,15 +341,33 @@ class _FineTuned(nn.Module):
 
 
 class BertForSequenceClassification(_FineTuned):
-    """Sequence classification: classifier(dropout(pooled [CLS])) -> (B, num_labels) logits.
+    """Sequence classification: classifier(dropout(pooled)) -> (B, num_labels) logits.
+    ``pooling``: "cls" (BERT's: the pooler's tanh(dense(h[CLS]))) or "mean" (the mean of the
+    final hidden states over the non-padding positions; the pooler is then unused).  MLM trains
+    every token's hidden state but not the [CLS] one, which only NSP trains, so where NSP does not
+    learn, "mean" is the pooled vector that pre-training shaped.
     ``forward(input_ids, token_type_ids=None, attention_mask=None, labels=None)`` returns
     ``(logits, loss)`` (loss: mean cross-entropy when labels (B,) are given, else None)."""
 
     _op = "BertForSequenceClassification"
 
+    def __init__(self, config, num_labels, pooling="cls"):
+        if pooling not in ("cls", "mean"):
+            raise ValueError(f"{self._op}: pooling must be 'cls' or 'mean', got {pooling!r}")
+        super().__init__(config, num_labels)
+        self.pooling = pooling
+
     def forward(self, input_ids, token_type_ids=None, attention_mask=None, labels=None):
         """See the class docstring."""
-        _, pooled = self.bert(input_ids, token_type_ids, attention_mask)
+        h, pooled = self.bert(input_ids, token_type_ids, attention_mask)
+        if self.pooling == "mean":
+            pad = self.bert.key_padding_mask(as_index(input_ids, self._op), attention_mask)
+            if pad is None:
+                pooled = h.mean(dim=1)
+            else:  # weights 1/count on the real tokens, 0 on padding
+                keep = (~pad).astype(np.float32)
+                w = keep / keep.sum(axis=1, keepdims=True)
+                pooled = (h * Tensor(_core.as_tensor(w[:, :, None].astype(h.numpy().dtype)))).sum(dim=1)
         logits = self.classifier(self.dropout(pooled))
         if labels is None:
             return logits, None
@@ -357,6 +375,9 @@ class BertForSequenceClassification(_FineTuned):
         if tuple(y.shape) != (logits.shape[0],):
             raise ValueError(f"{self._op}: labels must have shape {(logits.shape[0],)}, got {tuple(y.shape)}")
         return logits, F.cross_entropy(logits, y)
+
+    def extra_repr(self):
+        return f"pooling={self.pooling!r}"
 
 
 class BertForTokenClassification(_FineTuned):
