@@ -31,7 +31,7 @@ from .vae import VAE
 RECIPES = ("vae", "gan", "dcgan", "cgan", "ddpm")
 DEFAULTS = {"vae": dict(epochs=20, batch_size=128, lr=1e-3), "gan": dict(epochs=30, batch_size=128, lr=2e-4),
             "dcgan": dict(epochs=10, batch_size=128, lr=2e-4), "cgan": dict(epochs=10, batch_size=128, lr=2e-4),
-            "ddpm": dict(epochs=10, batch_size=128, lr=2e-3)}
+            "ddpm": dict(epochs=14, batch_size=128, lr=2e-3)}
 N_SCORE = 2000
 
 
